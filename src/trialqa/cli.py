@@ -1,0 +1,197 @@
+"""The ``trialqa`` command line: a thin shell over the library.
+
+User errors print one line to stderr and exit 1; ``--json`` prints data for scripts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import textwrap
+from typing import Any, Callable
+
+from . import config
+from .errors import CorpusError, TrialQAError
+
+
+def _print_json(data: Any) -> None:
+    json.dump(data, sys.stdout, ensure_ascii=False, indent=2, default=str)
+    sys.stdout.write("\n")
+
+
+def _table(rows: list[list[str]], headers: list[str]) -> str:
+    width = shutil.get_terminal_size((120, 20)).columns
+    cols = list(zip(*([headers] + rows))) if rows else [[h] for h in headers]
+    widths = [max(len(str(c)) for c in col) for col in cols]
+    # Shrink the widest column until the table fits the terminal.
+    while sum(widths) + 2 * len(widths) > width and max(widths) > 12:
+        i = widths.index(max(widths))
+        widths[i] -= 1
+
+    def fmt(row):
+        return "  ".join(str(c)[:w].ljust(w) for c, w in zip(row, widths)).rstrip()
+
+    line = "  ".join("-" * w for w in widths)
+    return "\n".join([fmt(headers), line] + [fmt(r) for r in rows])
+
+
+def _progress(label: str) -> Callable[[int, int], None] | None:
+    if not sys.stderr.isatty():
+        return None
+
+    def report(done: int, total: int) -> None:
+        bar = int(30 * done / max(total, 1))
+        sys.stderr.write(f"\r{label} [{'#' * bar}{'.' * (30 - bar)}] {done}/{total}")
+        if done == total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+    return report
+
+
+# --- commands ------------------------------------------------------------------------------------
+
+def cmd_trials(args) -> int:
+    from .corpus import load_corpus
+
+    corpus = load_corpus(config.corpus_dir(args.corpus), progress=_progress("loading"))
+    for err in corpus.errors:
+        print(f"warning: {err}", file=sys.stderr)
+    if args.json:
+        _print_json([t.to_dict() for t in corpus])
+        return 0
+    rows = []
+    for t in corpus:
+        ages = f"{_age(t.min_age)}-{_age(t.max_age)}"
+        rows.append([t.id, (t.title or "")[:70], t.status or "", "/".join(t.phases) or "", str(t.enrollment if t.enrollment is not None else ""),
+                     ages, f"{len(t.inclusion)}/{len(t.exclusion)}", t.sponsor or ""])
+    print(_table(rows, ["id", "title", "status", "phase", "n", "ages", "inc/exc", "sponsor"]))
+    print(f"\n{len(corpus)} trial(s)" + (f", {len(corpus.errors)} file(s) with errors" if corpus.errors else ""))
+    return 0
+
+
+def _age(a) -> str:
+    if a is None:
+        return "?"
+    y = a.years
+    return str(int(y)) if float(y).is_integer() else f"{y:.1f}"
+
+
+def cmd_validate(args) -> int:
+    from .corpus import iter_record_files, read_records
+    from pathlib import Path
+
+    root = Path(args.path)
+    if not root.exists():
+        raise CorpusError(str(root), "no such file or directory")
+    files = [root] if root.is_file() else iter_record_files(root)
+    problems: list[str] = []
+    count = 0
+    seen: dict[str, str] = {}
+    for f in files:
+        try:
+            trials = read_records(f)
+        except CorpusError as exc:
+            problems.append(str(exc))
+            continue
+        for t in trials:
+            count += 1
+            if t.id in seen:
+                problems.append(f"{f}: duplicate trial id {t.id} (also in {seen[t.id]})")
+            seen.setdefault(t.id, str(f))
+            if not t.criteria:
+                problems.append(f"{f}: {t.id}: no eligibility criteria found")
+            if not t.title:
+                problems.append(f"{f}: {t.id}: no title")
+    if args.json:
+        _print_json({"files": len(files), "trials": count, "problems": problems})
+    else:
+        for p in problems:
+            print(p)
+        print(f"{len(files)} file(s), {count} trial(s), {len(problems)} problem(s)")
+    return 1 if problems else 0
+
+
+def cmd_extract(args) -> int:
+    from .extraction import extract_criteria
+
+    text = args.text if args.text != "-" else sys.stdin.read()
+    ents = extract_criteria(text)
+    if args.json:
+        _print_json([e.to_dict() for e in ents])
+        return 0
+    rows = []
+    for e in ents:
+        if e.label == "CONDITION":
+            detail = f"{e.concept} ({e.concept_type})"
+        else:
+            val = f"{_n(e.value)}" + (f"-{_n(e.value2)}" if e.value2 is not None else "")
+            detail = f"{e.op or ''} {val} {e.unit or ''}".strip()
+            if e.norm_value is not None and (e.norm_unit != e.unit or e.norm_value != e.value):
+                detail += f" = {_n(e.norm_value)} {e.norm_unit}"
+            what = e.analyte or e.anchor
+            if what:
+                detail += f"  [{what}{', ' + e.direction if e.direction else ''}]"
+        flags = ",".join(f for f, on in (("negated", e.negated), ("hedged", e.hedged)) if on)
+        rows.append([e.label, e.text, detail, flags])
+    print(_table(rows, ["label", "text", "normalized", "flags"]) if rows else "no entities found")
+    return 0
+
+
+def _n(x) -> str:
+    if x is None:
+        return ""
+    return str(int(x)) if float(x).is_integer() else f"{x:g}"
+
+
+# --- parser --------------------------------------------------------------------------------------
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="trialqa", description="Exact, cited answers about clinical-trial records.",
+                                formatter_class=argparse.RawDescriptionHelpFormatter,
+                                epilog=textwrap.dedent("""\
+                                    environment: TRIALQA_CORPUS, TRIALQA_INDEX, TRIALQA_MODEL, TRIALQA_CACHE,
+                                    TRIALQA_MAX_RECORD_MB, TRIALQA_SPACY_MODEL"""))
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    s = sub.add_parser("trials", help="list the parsed trials")
+    s.add_argument("--corpus", help="corpus directory (default: $TRIALQA_CORPUS or ./corpus)")
+    s.add_argument("--json", action="store_true", help="print a JSON list of Trial.to_dict()")
+    s.set_defaults(func=cmd_trials)
+
+    s = sub.add_parser("validate", help="check record files and print every problem (exit 1 if any)")
+    s.add_argument("path", help="a record file or a directory")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_validate)
+
+    s = sub.add_parser("extract", help="extract criteria entities from text")
+    s.add_argument("text", help="criterion text, or - to read standard input")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_extract)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except TrialQAError as exc:
+        msg = str(exc).splitlines()
+        print(f"error: {msg[0]}", file=sys.stderr)
+        for line in msg[1:]:
+            print(line, file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

