@@ -147,6 +147,40 @@ def _n(x) -> str:
     return str(int(x)) if float(x).is_integer() else f"{x:g}"
 
 
+def _load_qa(args, rebuild: bool = False):
+    from .qa import TrialQA
+
+    return TrialQA.load(getattr(args, "corpus", None), getattr(args, "index", None), getattr(args, "model", None),
+                        rebuild=rebuild, progress=_progress("embedding"))
+
+
+def cmd_index(args) -> int:
+    qa = _load_qa(args, rebuild=args.rebuild)
+    for err in qa.corpus_errors:
+        print(f"warning: {err}", file=sys.stderr)
+    m = qa.index.manifest
+    if args.json:
+        _print_json({"status": qa.index_status, "path": str(qa.index.path), "manifest": m})
+    else:
+        print(qa.index_status)
+        print(f"{m['trials']} trials, {m['chunks']} chunks, model {m['model']} ({m['dim']}-d), {m['index_type']} index at {qa.index.path}")
+    return 0
+
+
+def cmd_search(args) -> int:
+    qa = _load_qa(args)
+    hits = qa.search(args.query, k=args.k, trial=args.trial)
+    if args.json:
+        _print_json([h.to_dict() for h in hits])
+        return 0
+    if not hits:
+        print("no passages found")
+    for i, h in enumerate(hits, 1):
+        print(f"{i}. [{h.trial_id} · {h.section} · {h.start}-{h.end}] score {h.score:.4f}")
+        print(textwrap.indent(textwrap.fill(h.text, 100), "   "))
+    return 0
+
+
 # --- parser --------------------------------------------------------------------------------------
 
 def build_parser() -> argparse.ArgumentParser:
@@ -167,6 +201,25 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("path", help="a record file or a directory")
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_validate)
+
+    def corpus_opts(s):
+        s.add_argument("--corpus", help="corpus directory (default: $TRIALQA_CORPUS or ./corpus)")
+        s.add_argument("--index", help="index directory (default: $TRIALQA_INDEX or ./indexes)")
+        s.add_argument("--model", help="sentence-transformers model name or path (default: $TRIALQA_MODEL or the bundled all-MiniLM-L6-v2)")
+
+    s = sub.add_parser("index", help="build the search index, or check that it is fresh")
+    corpus_opts(s)
+    s.add_argument("--rebuild", action="store_true", help="rebuild even if the index is fresh")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_index)
+
+    s = sub.add_parser("search", help="find the passages that best match a query")
+    s.add_argument("query")
+    corpus_opts(s)
+    s.add_argument("--k", type=int, default=5, help="number of passages (default 5)")
+    s.add_argument("--trial", help="only this trial (id or NCT number)")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_search)
 
     s = sub.add_parser("extract", help="extract criteria entities from text")
     s.add_argument("text", help="criterion text, or - to read standard input")

@@ -370,6 +370,11 @@ def _xml_trial(root: XNode, name: str) -> Trial:
                 t.design[child.tag] = v
     t.summary = val("brief_summary/textblock", "summary")
     t.description = val("detailed_description/textblock", "description")
+    for key, path in (("summary", "brief_summary/textblock"), ("description", "detailed_description/textblock"),
+                      ("design", "study_design_info/intervention_model_description")):
+        node = root.find(path)
+        if node is not None:
+            t.texts[key] = node.mapped()
     crit = root.find("eligibility/criteria/textblock")
     if crit is not None:
         _attach_criteria(t, crit.mapped())
@@ -493,6 +498,11 @@ def _json_trial(ps: dict, name: str) -> Trial:
         t.design["masking"] = str(masking["masking"])
     t.summary = get("descriptionModule.briefSummary", "summary")
     t.description = get("descriptionModule.detailedDescription", "description")
+    for key, path in (("summary", "descriptionModule.briefSummary"), ("description", "descriptionModule.detailedDescription"),
+                      ("design", "designModule.designInfo.interventionModelDescription")):
+        node = get(path, raw=True)
+        if isinstance(node, JStr):
+            t.texts[key] = node.mapped
     crit = get("eligibilityModule.eligibilityCriteria", raw=True)
     if isinstance(crit, JStr):
         _attach_criteria(t, crit.mapped)
@@ -636,11 +646,16 @@ def _read_registry_text(text: str, name: str) -> list[Trial]:
             first = vals[0]
             _set_page_field(t, fieldname, first[0], spans, (first[1], first[2]))
             if entry.get("overflow") == "design.description":
-                design_text.extend(v[0] for v in vals[1:] if not v[0].startswith(cap.attribute_prefixes))
+                rest = [v for v in vals[1:] if not v[0].startswith(cap.attribute_prefixes)]
+                design_text.extend(v[0] for v in rest)
+                if rest and "design" not in t.texts:
+                    t.texts["design"] = MappedText.identity(text[rest[0][1]:rest[-1][2]], rest[0][1])
             continue
         if kind == "text":
             value = unescape_markdown(" ".join(v[0] for v in vals))
             _set_page_field(t, fieldname, value, spans, (vals[0][1], vals[-1][2]))
+            key = fieldname.split(".")[-1]
+            t.texts[key] = MappedText.identity(text[vals[0][1]:vals[-1][2]], vals[0][1])
             continue
         if kind == "list":
             if fieldname == "conditions":

@@ -133,6 +133,9 @@ class Trial:
     identifiers: list[Identifier] = field(default_factory=list)
     spans: dict[str, Span] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    # Decoded prose fields with their offset maps into the source (summary, description, ...);
+    # chunking splits these into sentences with exact source offsets. Not serialized.
+    texts: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def has_nct_id(self) -> bool:

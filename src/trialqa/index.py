@@ -1,0 +1,231 @@
+"""The search index on disk: chunk table, vectors, FAISS index and a manifest.
+
+Layout: ``<index_dir>/<name>/CURRENT`` names the live version directory ``v-<id>/`` holding
+``manifest.json``, ``chunks.jsonl``, ``vectors.npy`` and ``faiss.index``. A build writes a new
+version directory and then replaces ``CURRENT`` atomically, so a crash mid-build leaves the
+previous index in place. The manifest records the model, dimension, corpus fingerprint, format
+version and a checksum of every file: a stale index (corpus or model changed) or a corrupt one
+(checksum mismatch, unreadable file) is detected, never silently used.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from .chunking import Chunk, chunk_corpus, text_key
+from .embedding import EmbeddingCache, Encoder, model_slug
+from .errors import IndexError_
+
+FORMAT_VERSION = 1
+APPROX_THRESHOLD = 200_000  # chunks above which an HNSW index replaces exact search
+HNSW_M = 32
+
+
+def atomic_write(path: Path, write: Callable) -> None:
+    """Write a file through a temporary file in the same directory, then rename it into place."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def corpus_fingerprint(trials) -> str:
+    """A hash of the corpus content: the source files' bytes and the trial ids read from them."""
+    h = hashlib.sha256()
+    seen: set[str] = set()
+    for t in sorted(trials, key=lambda t: (t.source, t.id)):
+        if t.source not in seen:
+            seen.add(t.source)
+            h.update(Path(t.source).name.encode())
+            h.update(file_sha256(Path(t.source)).encode())
+        h.update(t.id.encode())
+    return h.hexdigest()
+
+
+def index_name(corpus_dir: Path, model: str) -> str:
+    return f"{Path(corpus_dir).resolve().name or 'corpus'}__{model_slug(model)}"
+
+
+@dataclass
+class BuildStats:
+    chunks: int = 0
+    unique_texts: int = 0
+    encoded: int = 0
+    seconds_total: float = 0.0
+    seconds_encoding: float = 0.0
+    index_type: str = "flat"
+
+    def to_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+@dataclass
+class ChunkIndex:
+    """Chunks with their vectors and a FAISS index over them."""
+
+    chunks: list[Chunk]
+    vectors: np.ndarray
+    faiss_index: object
+    manifest: dict = field(default_factory=dict)
+    path: Path | None = None
+
+    def __post_init__(self) -> None:
+        self.by_trial: dict[str, list[int]] = {}
+        for i, c in enumerate(self.chunks):
+            self.by_trial.setdefault(c.trial_id, []).append(i)
+
+    def dense_search(self, query_vec: np.ndarray, k: int, ids: list[int] | None = None) -> list[tuple[int, float]]:
+        """(chunk row, cosine) best first; restricted to ``ids`` when given (exact over that subset)."""
+        if not self.chunks:
+            return []
+        q = query_vec.reshape(1, -1).astype(np.float32)
+        if ids is not None:
+            scores = self.vectors[ids] @ q[0]
+            order = np.argsort(-scores)[:k]
+            return [(ids[i], float(scores[i])) for i in order]
+        scores, rows = self.faiss_index.search(q, min(k, len(self.chunks)))
+        return [(int(r), float(s)) for r, s in zip(rows[0], scores[0]) if r >= 0]
+
+
+def _make_faiss(vectors: np.ndarray, approximate: bool):
+    import faiss
+
+    dim = vectors.shape[1]
+    if approximate:
+        index = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = 80
+        index.hnsw.efSearch = 128
+    else:
+        index = faiss.IndexFlatIP(dim)
+    if len(vectors):
+        index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    return index
+
+
+def build_index(trials, encoder: Encoder, root: Path, name: str, *, cache_dir: Path | None = None,
+                approx_threshold: int = APPROX_THRESHOLD, progress: Callable[[int, int], None] | None = None,
+                fingerprint: str | None = None) -> tuple[ChunkIndex, BuildStats]:
+    """Chunk, embed (reusing cached vectors) and write a new index version; switch to it atomically."""
+    import faiss
+
+    t0 = time.perf_counter()
+    stats = BuildStats()
+    chunks = chunk_corpus(trials)
+    stats.chunks = len(chunks)
+    keyed = {text_key(c.embed_text): c.embed_text for c in chunks}
+    stats.unique_texts = len(keyed)
+    cache = EmbeddingCache(cache_dir or (Path(root) / "cache"), encoder.name, encoder.dim)
+    t1 = time.perf_counter()
+    vecs, stats.encoded = cache.embed(keyed, encoder, progress)
+    stats.seconds_encoding = time.perf_counter() - t1
+    cache.save()
+    vectors = (np.stack([vecs[text_key(c.embed_text)] for c in chunks]).astype(np.float32)
+               if chunks else np.zeros((0, encoder.dim), np.float32))
+    approximate = len(chunks) > approx_threshold
+    stats.index_type = "hnsw" if approximate else "flat"
+    index = _make_faiss(vectors, approximate)
+
+    base = Path(root) / name
+    base.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=base, prefix=".build-"))
+    try:
+        with open(tmp / "chunks.jsonl", "w", encoding="utf-8") as f:
+            for c in chunks:
+                f.write(json.dumps(c.to_dict(), ensure_ascii=False) + "\n")
+        np.save(tmp / "vectors.npy", vectors)
+        faiss.write_index(index, str(tmp / "faiss.index"))
+        manifest = {
+            "format_version": FORMAT_VERSION,
+            "model": encoder.name,
+            "dim": encoder.dim,
+            "corpus_fingerprint": fingerprint or corpus_fingerprint(trials),
+            "trials": len({c.trial_id for c in chunks}),
+            "chunks": len(chunks),
+            "index_type": stats.index_type,
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "files": {n: file_sha256(tmp / n) for n in ("chunks.jsonl", "vectors.npy", "faiss.index")},
+        }
+        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+        version = f"v-{manifest['files']['faiss.index'][:12]}-{int(time.time() * 1000)}"
+        final = base / version
+        os.replace(tmp, final)
+        atomic_write(base / "CURRENT", lambda f: f.write(version.encode()))
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    _prune(base, keep=version)
+    stats.seconds_total = time.perf_counter() - t0
+    return ChunkIndex(chunks, vectors, index, manifest, final), stats
+
+
+def _prune(base: Path, keep: str) -> None:
+    """Remove old versions and abandoned builds (a reader holding an old version keeps its arrays)."""
+    for p in base.iterdir():
+        if p.is_dir() and p.name != keep and (p.name.startswith("v-") or p.name.startswith(".build-")):
+            shutil.rmtree(p, ignore_errors=True)
+
+
+def read_manifest(root: Path, name: str) -> tuple[Path, dict] | None:
+    """The live version directory and its manifest, or None when no index was built."""
+    base = Path(root) / name
+    current = base / "CURRENT"
+    if not current.exists():
+        return None
+    version = current.read_text("utf-8").strip()
+    path = base / version
+    try:
+        manifest = json.loads((path / "manifest.json").read_text("utf-8"))
+    except (OSError, ValueError) as exc:
+        raise IndexError_(f"index {path} is corrupt: unreadable manifest ({exc}); rebuild with `trialqa index --rebuild`") from None
+    return path, manifest
+
+
+def load_index(path: Path, manifest: dict, *, verify: bool = True) -> ChunkIndex:
+    """Load an index version; checksum mismatches and unreadable files raise ``IndexError_``."""
+    import faiss
+
+    if manifest.get("format_version") != FORMAT_VERSION:
+        raise IndexError_(f"index {path} has format version {manifest.get('format_version')}, expected {FORMAT_VERSION}")
+    if verify:
+        for fname, digest in manifest.get("files", {}).items():
+            f = path / fname
+            if not f.exists():
+                raise IndexError_(f"index {path} is corrupt: {fname} is missing")
+            if file_sha256(f) != digest:
+                raise IndexError_(f"index {path} is corrupt: {fname} does not match its checksum (truncated or modified)")
+    try:
+        chunks = [Chunk(**json.loads(line)) for line in (path / "chunks.jsonl").read_text("utf-8").splitlines() if line]
+        vectors = np.load(path / "vectors.npy")
+        index = faiss.read_index(str(path / "faiss.index"))
+    except Exception as exc:
+        raise IndexError_(f"index {path} is corrupt: {exc}") from None
+    if vectors.shape != (len(chunks), manifest["dim"]) or index.ntotal != len(chunks):
+        raise IndexError_(f"index {path} is corrupt: {len(chunks)} chunks but {vectors.shape[0]} vectors / {index.ntotal} indexed")
+    return ChunkIndex(chunks, vectors, index, manifest, path)

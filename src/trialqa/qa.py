@@ -1,0 +1,109 @@
+"""``TrialQA``: the one orchestrator. Loads the corpus, makes sure the index is fresh, and serves
+search (and, through ``answering``, questions and eligibility checks)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+from typing import Callable
+
+from . import config
+from .corpus import Corpus, load_corpus
+from .embedding import Encoder, get_encoder
+from .errors import IndexError_, QueryError
+from .index import ChunkIndex, build_index, corpus_fingerprint, index_name, load_index, read_manifest
+from .records import Trial
+from .retrieval import HybridRetriever, Hit
+
+log = logging.getLogger(__name__)
+
+
+class TrialQA:
+    """Question answering over a corpus of trial records.
+
+    Use ``TrialQA.load()``; it reads the corpus, then uses the index on disk when it matches the
+    corpus and model, and (re)builds it otherwise. ``index_status`` says which happened and why.
+    """
+
+    def __init__(self, trials: Corpus, index: ChunkIndex, encoder: Encoder | None, *,
+                 corpus_dir: Path, index_dir: Path, index_status: str):
+        self.trials: list[Trial] = list(trials)
+        self.corpus_errors = list(getattr(trials, "errors", []))
+        self.index = index
+        self.encoder = encoder
+        self.corpus_dir = corpus_dir
+        self.index_dir = index_dir
+        self.index_status = index_status
+        self.retriever = HybridRetriever(index, encoder)
+        self._by_id = {t.id: t for t in self.trials}
+        self._lock = threading.Lock()
+
+    # --- construction ----------------------------------------------------------------------------
+
+    @classmethod
+    def load(cls, corpus_dir: str | Path | None = None, index_dir: str | Path | None = None,
+             model: str | None = None, *, encoder: Encoder | None = None, rebuild: bool = False,
+             progress: Callable[[int, int], None] | None = None) -> "TrialQA":
+        """Load the corpus and a fresh index (defaults: ``TRIALQA_CORPUS``, ``TRIALQA_INDEX``, ``TRIALQA_MODEL``)."""
+        cdir = config.corpus_dir(corpus_dir)
+        idir = config.index_dir(index_dir)
+        trials = load_corpus(cdir)
+        for err in trials.errors:
+            log.warning("skipped %s", err)
+        enc = encoder or get_encoder(model)
+        name = index_name(cdir, enc.name)
+        index, status = cls._fresh_index(trials, enc, idir, name, rebuild, progress)
+        return cls(trials, index, enc, corpus_dir=cdir, index_dir=idir, index_status=status)
+
+    @staticmethod
+    def _fresh_index(trials, enc: Encoder, idir: Path, name: str, rebuild: bool, progress) -> tuple[ChunkIndex, str]:
+        fingerprint = corpus_fingerprint(trials)
+        reason = "rebuild requested" if rebuild else None
+        if not rebuild:
+            try:
+                found = read_manifest(idir, name)
+                if found is None:
+                    reason = "no index yet"
+                else:
+                    path, manifest = found
+                    if manifest.get("model") != enc.name or manifest.get("dim") != enc.dim:
+                        reason = f"index was built with model {manifest.get('model')!r}, not {enc.name!r}"
+                    elif manifest.get("corpus_fingerprint") != fingerprint:
+                        reason = "the corpus changed since the index was built"
+                    else:
+                        return load_index(path, manifest), f"loaded {path}"
+            except IndexError_ as exc:
+                reason = str(exc)
+                log.warning("%s; rebuilding", exc)
+        index, stats = build_index(trials, enc, idir, name, cache_dir=config.cache_dir(idir), progress=progress,
+                                   fingerprint=fingerprint)
+        return index, (f"built ({reason}): {stats.chunks} chunks, {stats.encoded} newly embedded "
+                       f"of {stats.unique_texts} distinct texts")
+
+    # --- queries ---------------------------------------------------------------------------------
+
+    def trial(self, ref: str) -> Trial:
+        """A trial by id or NCT number; ``QueryError`` names the known ids otherwise."""
+        t = self._by_id.get(ref) or next((t for t in self.trials if t.nct_id == ref), None)
+        if t is None:
+            known = ", ".join(sorted(self._by_id)[:10])
+            raise QueryError(f"unknown trial {ref!r}; known: {known}{' ...' if len(self._by_id) > 10 else ''}")
+        return t
+
+    def search(self, query: str, k: int = 5, trial: str | None = None) -> list[Hit]:
+        """The ``k`` best passages for ``query``, optionally within one trial."""
+        trial_id = self.trial(trial).id if trial else None
+        return self.retriever.search(query, k=k, trial=trial_id)
+
+    def ask(self, question: str, trial: str | None = None):
+        """Answer a free-text question; see ``answering.Answer``."""
+        from .answering import answer_question
+
+        return answer_question(self, question, trial)
+
+    def check(self, patient: dict, trial: str):
+        """Check a patient description against one trial's criteria; see ``answering.EligibilityReport``."""
+        from .answering import check_eligibility
+
+        return check_eligibility(self, patient, self.trial(trial))

@@ -1,0 +1,134 @@
+"""The index on disk: freshness, staleness, corruption, atomic builds, reuse of embeddings."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from trialqa import IndexError_
+from trialqa.index import read_manifest
+from trialqa.qa import TrialQA
+
+from .conftest import FIXTURES, MSC_SEED, DARA_SEED
+from .fakes import HashingEncoder
+
+
+@pytest.fixture
+def corpus_dir(tmp_path):
+    d = tmp_path / "corpus"
+    d.mkdir()
+    shutil.copy(MSC_SEED, d)
+    shutil.copy(DARA_SEED, d)
+    return d
+
+
+def load(corpus_dir, index_dir, enc):
+    return TrialQA.load(corpus_dir, index_dir, encoder=enc)
+
+
+def test_build_then_reuse(corpus_dir, tmp_path):
+    enc = HashingEncoder()
+    qa = load(corpus_dir, tmp_path / "idx", enc)
+    assert qa.index_status.startswith("built (no index yet)")
+    first = enc.encoded
+    assert first == len({c.embed_text for c in qa.index.chunks})
+    qa2 = load(corpus_dir, tmp_path / "idx", enc)
+    assert qa2.index_status.startswith("loaded") and enc.encoded == first
+    m = qa2.index.manifest
+    assert m["model"] == "fake-hashing" and m["dim"] == 64 and m["chunks"] == len(qa2.index.chunks)
+    assert len(m["corpus_fingerprint"]) == 64
+
+
+def test_chunks_carry_trial_section_and_offsets(corpus_dir, tmp_path):
+    from trialqa.corpus import span_text
+
+    qa = load(corpus_dir, tmp_path / "idx", HashingEncoder())
+    sections = {c.section for c in qa.index.chunks}
+    assert {"inclusion", "exclusion", "summary", "title"} <= sections
+    for c in qa.index.chunks:
+        t = qa.trial(c.trial_id)
+        assert span_text(t.source_text(), t.format, c.start, c.end) == c.text
+    assert len({c.id for c in qa.index.chunks}) == len(qa.index.chunks)
+
+
+def test_adding_a_record_reembeds_only_new_chunks(corpus_dir, tmp_path):
+    enc = HashingEncoder()
+    qa = load(corpus_dir, tmp_path / "idx", enc)
+    before = enc.encoded
+    new = sorted((FIXTURES / "trials").glob("*.xml"))[0]
+    shutil.copy(new, corpus_dir)
+    qa2 = load(corpus_dir, tmp_path / "idx", enc)
+    assert "corpus changed" in qa2.index_status
+    added = {c.embed_text for c in qa2.index.chunks} - {c.embed_text for c in qa.index.chunks}
+    assert enc.encoded - before == len(added) > 0
+
+
+def test_other_model_triggers_rebuild(corpus_dir, tmp_path):
+    load(corpus_dir, tmp_path / "idx", HashingEncoder("model-a"))
+    qa = load(corpus_dir, tmp_path / "idx", HashingEncoder("model-a", dim=32))
+    assert qa.index_status.startswith("built") and "model" in qa.index_status
+
+
+def test_corrupt_index_is_detected_and_rebuilt(corpus_dir, tmp_path, caplog):
+    enc = HashingEncoder()
+    qa = load(corpus_dir, tmp_path / "idx", enc)
+    faiss_file = qa.index.path / "faiss.index"
+    faiss_file.write_bytes(faiss_file.read_bytes()[:100])  # truncated
+    qa2 = load(corpus_dir, tmp_path / "idx", enc)
+    assert "corrupt" in qa2.index_status and "faiss.index" in qa2.index_status
+    assert len(qa2.search("pregnant", k=3)) == 3
+
+
+def test_load_index_reports_corruption(corpus_dir, tmp_path):
+    from trialqa.index import load_index
+
+    qa = load(corpus_dir, tmp_path / "idx", HashingEncoder())
+    (qa.index.path / "vectors.npy").write_bytes(b"garbage")
+    path, manifest = read_manifest(tmp_path / "idx", qa.index.path.parent.name)
+    with pytest.raises(IndexError_, match="checksum"):
+        load_index(path, manifest)
+
+
+def test_interrupted_build_leaves_previous_index_usable(corpus_dir, tmp_path, monkeypatch):
+    import faiss
+
+    enc = HashingEncoder()
+    qa = load(corpus_dir, tmp_path / "idx", enc)
+    old_path = qa.index.path
+    shutil.copy(sorted((FIXTURES / "trials").glob("*.xml"))[0], corpus_dir)
+
+    def crash(*a, **k):
+        raise KeyboardInterrupt("power cut")
+
+    monkeypatch.setattr(faiss, "write_index", crash)
+    with pytest.raises(KeyboardInterrupt):
+        load(corpus_dir, tmp_path / "idx", enc)
+    monkeypatch.undo()
+    path, manifest = read_manifest(tmp_path / "idx", old_path.parent.name)
+    assert path == old_path and (path / "faiss.index").exists()
+    assert not list(old_path.parent.glob(".build-*"))
+
+
+def test_search_expands_synonyms_and_filters_by_trial(corpus_dir, tmp_path):
+    qa = load(corpus_dir, tmp_path / "idx", HashingEncoder())
+    for q in ("ANC", "absolute neutrophil count", "neutrophils"):
+        hits = qa.search(q, k=3)
+        assert any("PMNs < 1,500" in h.text for h in hits), q
+    msc = next(t.id for t in qa.trials if t.nct_id is None)
+    hits = qa.search("pregnant women", k=5, trial=msc)
+    assert hits and all(h.trial_id == msc for h in hits)
+    assert any(h.text == "Pregnant or breastfeeding women" for h in hits)
+    hits = qa.search("heart failure", k=2)
+    assert hits[0].text == "Decompensated cardiac failure"
+
+
+def test_search_bad_input(corpus_dir, tmp_path):
+    from trialqa import QueryError
+
+    qa = load(corpus_dir, tmp_path / "idx", HashingEncoder())
+    with pytest.raises(QueryError):
+        qa.search("   ")
+    with pytest.raises(QueryError, match="unknown trial"):
+        qa.search("age", trial="NCT00000000")
+    assert qa.search("age", k=0) == []
