@@ -1,0 +1,107 @@
+"""Answering: values, verdicts, abstention, citations and the eligibility check (fake encoder)."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from trialqa.qa import TrialQA
+
+from .conftest import DARA_SEED, FIXTURES, MSC_SEED
+from .fakes import HashingEncoder
+
+
+@pytest.fixture(scope="module")
+def qa(tmp_path_factory):
+    d = tmp_path_factory.mktemp("corpus")
+    for f in (MSC_SEED, DARA_SEED, *sorted((FIXTURES / "trials").iterdir())):
+        shutil.copy(f, d)
+    return TrialQA.load(d, tmp_path_factory.mktemp("idx"), encoder=HashingEncoder())
+
+
+def msc(qa):
+    return next(t.id for t in qa.trials if t.nct_id is None)
+
+
+def cited_in_source(qa, ans):
+    from trialqa.corpus import span_text
+
+    for c in ans.citations:
+        t = qa.trial(c.trial_id)
+        assert span_text(t.source_text(), t.format, c.start, c.end) == c.text
+        assert c.trial_id in ans.trials
+
+
+def test_minimum_age_value_with_citation(qa):
+    a = qa.ask("What is the minimum age for NCT07110662?")
+    assert a.found and "18" in a.text and a.trials == ["NCT07110662"]
+    assert a.citations
+    cited_in_source(qa, a)
+
+
+def test_not_stated_maximum_age(qa):
+    a = qa.ask("What is the maximum age?", trial="NCT07110662")
+    assert not a.found and "no maximum age" in a.text
+
+
+def test_patient_age_verdict_respects_inclusive_bounds(qa):
+    assert qa.ask("Can a 76-year-old enter this trial?", trial=msc(qa)).verdict == "no"
+    assert qa.ask("Can a 75-year-old enter this trial?", trial=msc(qa)).verdict == "yes"
+    assert qa.ask("Can a 17-year-old enter this trial?", trial=msc(qa)).verdict == "no"
+
+
+def test_lab_threshold_synonym_and_conversion(qa):
+    a = qa.ask("What absolute neutrophil count excludes a patient?", trial="NCT07110662")
+    assert a.found and "1.5" in a.text and "1500" in a.text.replace(",", "")
+    assert any("PMNs" in c.text for c in a.citations)
+    cited_in_source(qa, a)
+    p = qa.ask("A patient with ANC of 1,200/mm3: is he excluded?", trial="NCT07110662")
+    assert p.verdict == "yes"
+    p = qa.ask("A patient with ANC of 1.8 x 10^9/L: is he excluded?", trial="NCT07110662")
+    assert p.verdict == "no"
+
+
+def test_condition_polarity_with_synonym(qa):
+    a = qa.ask("Is heart failure an exclusion criterion?", trial=msc(qa))
+    assert a.verdict == "yes" and a.citations[0].text == "Decompensated cardiac failure"
+    a = qa.ask("Is asthma an exclusion criterion?", trial=msc(qa))
+    assert not a.found and a.verdict == "unknown"
+
+
+def test_never_borrows_another_trials_criterion(qa):
+    a = qa.ask("What creatinine level is required?", trial="NCT07110662")
+    assert not a.found and a.citations == []
+
+
+def test_cross_trial_lists_every_trial_with_the_criterion(qa):
+    a = qa.ask("Which trials exclude pregnant women?")
+    assert {msc(qa), "NCT07110662"} <= set(a.trials)
+    for c in a.citations:
+        assert "pregnan" in c.text.lower() or "nursing" in c.text.lower()
+    cited_in_source(qa, a)
+
+
+def test_unknown_trial_is_out_of_scope(qa):
+    a = qa.ask("What is the minimum age in NCT00000001?")
+    assert not a.found and "not in these trial records" in a.text
+
+
+def test_structured_fields(qa):
+    assert "Hospices Civils de Lyon" in qa.ask("Who sponsors NCT07110662?").text
+    assert "9" in qa.ask("How many participants will NCT07110662 enroll?").text
+    assert "2025-10-29" in qa.ask("When does NCT07110662 start?").text
+
+
+def test_eligibility_check_report(qa):
+    r = qa.check({"age": 76, "labs": ["PMN=1200/mm3"]}, msc(qa))
+    assert r.verdict == "not eligible"
+    age_rows = [c for c in r.criteria if "age" in c.reason and c.status == "not_met"]
+    assert age_rows and age_rows[0].citation.text == "Patients aged from 18 to 75 years-old"
+    r = qa.check({"age": 40, "labs": ["ANC=1200/mm3"]}, "NCT07110662")
+    assert r.verdict == "not eligible"
+    assert any(c.status == "not_met" and "PMNs" in c.criterion for c in r.criteria)
+    r = qa.check({"age": 40, "conditions": ["pregnancy"]}, "NCT07110662")
+    assert any(c.status == "not_met" and "Pregnant" in c.criterion for c in r.criteria)
+    r = qa.check({"age": 40}, "NCT07110662")
+    assert r.verdict == "undetermined"
