@@ -48,6 +48,7 @@ def test_daratumumab_seed_fields(seed_trials):
     assert {(i.id, i.type) for i in t.identifiers} >= {("2024-512164-63-00", "CTIS"), ("69HCL23_1000", None)}
     assert t.design["intervention_model"] == "SINGLE_GROUP" and t.design["masking"] == "NONE"
     assert t.interventions[0].type == "DRUG" and "16 mg/kg" in t.interventions[0].description
+    assert (t.interventions[0].dose, t.interventions[0].route) == ("16 mg/kg", "intravenous")
     assert t.locations[0].city == "Lyon" and t.locations[0].country == "France"
     assert "PMNs < 1,500 /mm3 on CBC at inclusion visit." in [c.text for c in t.exclusion]
     # Page captions addressed to the reader are not content.
@@ -178,6 +179,15 @@ def test_directory_reports_bad_files_and_keeps_good_ones(tmp_path):
 def test_missing_path_is_an_error(tmp_path):
     with pytest.raises(CorpusError, match="no such file"):
         load_corpus(tmp_path / "nope")
+
+
+def test_intervention_doses_on_real_records():
+    path = need(DATA / "ctgov" / "api_v2_nsclc_100.json")
+    trials = load_corpus(path, extract=False)
+    with_dose = [iv for t in trials for iv in t.interventions if iv.dose]
+    assert len(with_dose) >= 20
+    for iv in with_dose:
+        assert iv.dose in f"{iv.name}. {iv.description or ''}"
 
 
 def test_api_v2_100_records_match_the_source():

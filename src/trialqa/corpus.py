@@ -157,6 +157,7 @@ def load_corpus(path: str | os.PathLike, *, strict: bool = False, extract: bool 
 
     if extract:
         attach_entities(corpus)
+    _intervention_doses(corpus)
     for t in corpus:
         # Records that state ages only in their criteria ("aged from 18 to 75") get them from there.
         if t.min_age is None or t.max_age is None:
@@ -164,6 +165,19 @@ def load_corpus(path: str | os.PathLike, *, strict: bool = False, extract: bool 
             t.min_age = t.min_age or lo
             t.max_age = t.max_age or hi
     return corpus
+
+
+def _intervention_doses(trials: Iterable[Trial]) -> None:
+    """Dose and route of each intervention, where its name or description states them."""
+    from .extraction import rules
+
+    r = rules()
+    for t in trials:
+        for iv in t.interventions:
+            doses = [e for e in r.extract(f"{iv.name}. {iv.description or ''}") if e.label == "DOSE"]
+            if doses:
+                iv.dose = doses[0].text.strip()
+                iv.route = doses[0].route
 
 
 # --- shared normalization ------------------------------------------------------------------------

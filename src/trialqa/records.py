@@ -64,6 +64,8 @@ class Intervention:
     type: str | None = None
     description: str | None = None
     other_names: list[str] = field(default_factory=list)
+    dose: str | None = None  # as stated, e.g. "16 mg/kg"
+    route: str | None = None  # e.g. "intravenous"
 
 
 @dataclass
