@@ -221,3 +221,19 @@ def _nothing_lost(t, crit_text: str) -> None:
         if m and not match_header(line):
             head = _squash(m.group(1))[:25].rstrip(":")
             assert any(head in p for p in pieces), (t.id, line)
+
+
+def test_nli4ct_reports_load_with_line_criteria():
+    ct = need(DATA / "nli4ct" / "CT_json")
+    files = sorted(ct.glob("*.json"))[:40]
+    for f in files:
+        t = read_records(f)[0]
+        raw = json.loads(f.read_text(encoding="utf-8"))
+        content = [ln for ln in raw["Eligibility"] if ln.strip() and not match_header(ln)]
+        assert len(t.criteria) <= len(content)
+        assert t.nct_id == raw["Clinical Trial ID"]
+        src = t.source_text()
+        for c in t.criteria:
+            assert span_text(src, t.format, c.start, c.end) == c.text
+        if any(match_header(ln) and match_header(ln)[0] == "exclusion" for ln in raw["Eligibility"]):
+            assert t.exclusion

@@ -15,7 +15,8 @@ from .sections import fold
 
 SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]?\s+(?=[A-Z0-9(\"'])")
 MAX_CHUNK_CHARS = 600  # longer prose sentences are cut at clause boundaries
-PROSE_SECTIONS = ("summary", "description", "design")
+PROSE_SECTIONS = ("summary", "description", "design", "intervention", "results", "adverse_events")
+PARAGRAPH = re.compile(r"\n[ \t\r]*\n")
 
 
 @dataclass(frozen=True)
@@ -48,11 +49,17 @@ def text_key(text: str) -> str:
 
 
 def _sentences(text: str) -> list[tuple[int, int]]:
-    spans, last = [], 0
-    for m in SENTENCE_END.finditer(text):
-        spans.append((last, m.start()))
-        last = m.end()
-    spans.append((last, len(text)))
+    """Sentence spans; paragraphs (blank-line separated) never share a sentence."""
+    spans = []
+    para_start = 0
+    bounds = [(m.start(), m.end()) for m in PARAGRAPH.finditer(text)] + [(len(text), len(text))]
+    for p_end, next_start in bounds:
+        last = para_start
+        for m in SENTENCE_END.finditer(text, para_start, p_end):
+            spans.append((last, m.start()))
+            last = m.end()
+        spans.append((last, p_end))
+        para_start = next_start
     out = []
     for a, b in spans:
         while b - a > MAX_CHUNK_CHARS:
