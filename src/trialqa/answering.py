@@ -226,15 +226,16 @@ def _age(t: Trial, q: str) -> Answer | None:
     if want_max and not want_min:
         if not hi:
             return Answer(f"{_label(t)}: no maximum age is stated" + (f" (minimum age {lo})." if lo else "."), False, None,
-                          [t.id], cites, [], "age")
-        return Answer(f"{_label(t)}: maximum age {hi}.", True, None, [t.id], cites)
+                          [t.id], _unique(cites), [], "age")
+        return Answer(f"{_label(t)}: maximum age {hi}.", True, None, [t.id], _unique(cites))
     if want_min and not want_max:
         if not lo:
             return _not_stated(t, "a minimum age", "age")
-        return Answer(f"{_label(t)}: minimum age {lo}" + (f"; maximum {hi}." if hi else "; no maximum age stated."), True, None, [t.id], cites)
+        return Answer(f"{_label(t)}: minimum age {lo}" + (f"; maximum {hi}." if hi else "; no maximum age stated."), True, None,
+                      [t.id], _unique(cites))
     if not lo and not hi:
         return _not_stated(t, "an age limit", "age")
-    return Answer(f"{_label(t)}: ages {lo or 'no minimum'} to {hi or 'no maximum stated'}.", True, None, [t.id], cites)
+    return Answer(f"{_label(t)}: ages {lo or 'no minimum'} to {hi or 'no maximum stated'}.", True, None, [t.id], _unique(cites))
 
 
 def _enrollment(t: Trial, q: str) -> Answer:
@@ -509,7 +510,17 @@ def _patient_answer(qa: "TrialQA", question: str, t: Trial, facts: dict[str, Any
         verdict = "no" if asks_excluded else "yes"
     head = ("Not eligible" if failing else "Undetermined" if unknown else "Meets the stated criteria")
     text = f"{head} for {_label(t)}:\n" + "\n".join(f"- {r.status.replace('_', ' ')}: {r.reason}" for r in results)
-    return Answer(text, True, verdict, [t.id], [r.citation for r in results], [], "patient")
+    return Answer(text, True, verdict, [t.id], _unique([r.citation for r in results]), [], "patient")
+
+
+def _unique(cites: list[Citation]) -> list[Citation]:
+    seen, out = set(), []
+    for c in cites:
+        key = (c.trial_id, c.start, c.end)
+        if key not in seen:
+            seen.add(key)
+            out.append(c)
+    return out
 
 
 def _evaluate(t: Trial, facts: dict[str, Any]) -> list[CriterionResult]:
@@ -527,20 +538,45 @@ def _evaluate(t: Trial, facts: dict[str, Any]) -> list[CriterionResult]:
 
 
 def _age_results(t: Trial, age: float) -> list[CriterionResult]:
+    """Age against the structured limits and against every age criterion in the text.
+
+    When a criterion's bound equals the structured limit ("over 18 years old" with a minimum age of
+    18 Years), the structured field decides whether the bound itself is allowed.
+    """
     res = []
-    checks = []
-    if t.min_age:
-        ok = age > t.min_age.years or (age == t.min_age.years and t.min_age.inclusive)
-        checks.append(("minimum", t.min_age, ok))
-    if t.max_age:
-        ok = age < t.max_age.years or (age == t.max_age.years and t.max_age.inclusive)
-        checks.append(("maximum", t.max_age, ok))
-    for which, a, ok in checks:
-        crit = next((c for c in t.inclusion if c.text == a.text), None)
-        citation = cite(t, crit) if crit else (cite_field(t, "min_age" if which == "minimum" else "max_age", a.text) or
-                                               [Citation(t.id, "eligibility", a.text, 0, 0)])[0]
+    structured = {}
+    for which, a in (("minimum", t.min_age), ("maximum", t.max_age)):
+        if a is None:
+            continue
+        ok = (age > a.years or (age == a.years and a.inclusive)) if which == "minimum" else \
+             (age < a.years or (age == a.years and a.inclusive))
+        structured[which] = a
+        if a.source != "structured":
+            continue  # the criterion it came from is checked below
+        citation = (cite_field(t, "min_age" if which == "minimum" else "max_age", a.text) or
+                    [Citation(t.id, "eligibility", a.text, 0, 0)])[0]
         reason = f"age {_fmt(age)} vs {which} age {_fmt(a.value)} {a.unit}{' (inclusive)' if a.inclusive else ' (exclusive)'}"
-        res.append(CriterionResult(a.text, "inclusion", "met" if ok else "not_met", reason, citation))
+        res.append(CriterionResult(f"{which} age: {a.text}", "inclusion", "met" if ok else "not_met", reason, citation))
+    for c in t.criteria:
+        ages = [e for e in c.entities if e.label == "AGE" and not e.negated and e.norm_value is not None]
+        if not ages:
+            continue
+        inside = True
+        for e in ages:
+            lo, lo_inc, hi, hi_inc = e.bounds()
+            m, x = structured.get("minimum"), structured.get("maximum")
+            if lo is not None and m is not None and m.source == "structured" and abs(m.years - lo) < 1e-9:
+                lo_inc = m.inclusive
+            if hi is not None and x is not None and x.source == "structured" and abs(x.years - hi) < 1e-9:
+                hi_inc = x.inclusive
+            if lo is not None and (age < lo or (age == lo and not lo_inc)):
+                inside = False
+            if hi is not None and (age > hi or (age == hi and not hi_inc)):
+                inside = False
+        met = inside if c.section == "inclusion" else not inside
+        bounds = "; ".join(e.text for e in ages)
+        res.append(CriterionResult(c.text, c.section, "met" if met else "not_met",
+                                   f"age {_fmt(age)} vs \u201c{bounds}\u201d ({c.section})", cite(t, c)))
     return res
 
 

@@ -181,6 +181,47 @@ def cmd_search(args) -> int:
     return 0
 
 
+def cmd_ask(args) -> int:
+    qa = _load_qa(args)
+    ans = qa.ask(args.question, trial=args.trial)
+    if args.json:
+        _print_json(ans.to_dict())
+        return 0
+    badge = f"[{ans.verdict.upper()}] " if ans.verdict else ""
+    if not ans.found:
+        badge += "[NOT STATED] "
+    print(badge + ans.text)
+    for c in ans.citations:
+        print(f"  \u2514 {c.trial_id} \u00b7 {c.section} \u00b7 chars {c.start}-{c.end}: {c.text}")
+    return 0
+
+
+def cmd_check(args) -> int:
+    qa = _load_qa(args)
+    patient = {
+        "age": args.age, "sex": args.sex, "days_since_onset": args.days_since_onset, "bsa_percent": args.bsa,
+        "labs": args.lab or [], "conditions": args.condition or [], "absent": args.absent or [],
+        "pregnant": args.pregnant,
+    }
+    report = qa.check(patient, args.trial)
+    if args.json:
+        _print_json(report.to_dict())
+        return 0
+    rows = [[c.status.replace("_", " "), c.section, c.criterion, c.reason] for c in report.criteria]
+    print(_table(rows, ["status", "section", "criterion", "reason"]))
+    print(f"\noverall: {report.verdict}")
+    return 0
+
+
+def cmd_serve(args) -> int:
+    from .ui import serve
+
+    qa = _load_qa(args)
+    print(f"TrialQA: {len(qa.trials)} trials; index {qa.index_status}", file=sys.stderr)
+    serve(qa, args.host, args.port)
+    return 0
+
+
 # --- parser --------------------------------------------------------------------------------------
 
 def build_parser() -> argparse.ArgumentParser:
@@ -220,6 +261,35 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--trial", help="only this trial (id or NCT number)")
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_search)
+
+    s = sub.add_parser("ask", help="answer a question with cited passages")
+    s.add_argument("question")
+    corpus_opts(s)
+    s.add_argument("--trial", help="the trial the question is about (id or NCT number)")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_ask)
+
+    s = sub.add_parser("check", help="check a patient against one trial's criteria")
+    corpus_opts(s)
+    s.add_argument("--trial", required=True, help="trial id or NCT number")
+    s.add_argument("--age", type=float, help="age in years")
+    s.add_argument("--sex", choices=["female", "male"])
+    s.add_argument("--days-since-onset", type=float, help="days since symptom onset")
+    s.add_argument("--bsa", type=float, help="detached body-surface area, percent")
+    s.add_argument("--lab", action="append", metavar="NAME=VALUE UNIT", help='a lab value, e.g. "PMN=1200/mm3" (repeatable)')
+    s.add_argument("--condition", action="append", help="a condition the patient has (repeatable)")
+    s.add_argument("--absent", action="append", help="a condition the patient does not have (repeatable)")
+    preg = s.add_mutually_exclusive_group()
+    preg.add_argument("--pregnant", dest="pregnant", action="store_true", default=None)
+    preg.add_argument("--not-pregnant", dest="pregnant", action="store_false")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_check)
+
+    s = sub.add_parser("serve", help="start the web app")
+    corpus_opts(s)
+    s.add_argument("--host", default=os.environ.get("TRIALQA_HOST", "127.0.0.1"))
+    s.add_argument("--port", type=int, default=int(os.environ.get("TRIALQA_PORT", "7860")))
+    s.set_defaults(func=cmd_serve)
 
     s = sub.add_parser("extract", help="extract criteria entities from text")
     s.add_argument("text", help="criterion text, or - to read standard input")
