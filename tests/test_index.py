@@ -132,3 +132,26 @@ def test_search_bad_input(corpus_dir, tmp_path):
     with pytest.raises(QueryError, match="unknown trial"):
         qa.search("age", trial="NCT00000000")
     assert qa.search("age", k=0) == []
+
+
+def test_add_trial_validates_copies_and_indexes(corpus_dir, tmp_path):
+    from trialqa import CorpusError
+
+    enc = HashingEncoder()
+    qa = load(corpus_dir, tmp_path / "idx", enc)
+    before = enc.encoded
+    record = sorted((FIXTURES / "trials").glob("*.json"))[0]
+    added = qa.add_trial(record)
+    assert len(added) == 1 and (corpus_dir / record.name).exists()
+    assert added[0].id in {t.id for t in qa.trials}
+    assert enc.encoded - before == len({c.embed_text for c in qa.index.chunks if c.trial_id == added[0].id} - {
+        c.embed_text for c in qa.index.chunks if c.trial_id != added[0].id})
+    assert any(h.trial_id == added[0].id for h in qa.search(added[0].criteria[0].text, k=3))
+    files = sorted(p.name for p in corpus_dir.iterdir())
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"studies": [', encoding="utf-8")
+    with pytest.raises(CorpusError):
+        qa.add_trial(bad)
+    with pytest.raises(Exception, match="already in the corpus"):
+        qa.add_trial(record)
+    assert sorted(p.name for p in corpus_dir.iterdir()) == files

@@ -704,6 +704,6 @@ def _cross_trial(qa: "TrialQA", question: str, trials: list[Trial], q_ents: list
     if not matched:
         return Answer(f"No trial in these records has such a criterion ({', '.join(sorted(concepts | analytes))}).", False, None,
                       [], [], [], "cross_trial")
-    lines = [f"- {_label(t)} ({t.id}): \u201c{c.text}\u201d" for t, c in matched]
+    lines = [f"- {_label(t)}{'' if _label(t) == t.id else f' ({t.id})'}: \u201c{c.text}\u201d" for t, c in matched]
     return Answer(f"{len(matched)} trial(s):\n" + "\n".join(lines), True, None, [t.id for t, _ in matched],
                   [cite(t, c) for t, c in matched], [], "cross_trial")

@@ -4,6 +4,7 @@ search (and, through ``answering``, questions and eligibility checks)."""
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from pathlib import Path
 from typing import Callable
@@ -80,6 +81,48 @@ class TrialQA:
                                    fingerprint=fingerprint)
         return index, (f"built ({reason}): {stats.chunks} chunks, {stats.encoded} newly embedded "
                        f"of {stats.unique_texts} distinct texts")
+
+    # --- corpus changes ---------------------------------------------------------------------------
+
+    def add_trial(self, path: str | Path) -> list[Trial]:
+        """Validate a record file, copy it into the corpus and index it.
+
+        A bad file raises ``CorpusError`` and changes nothing; a record whose id is already in the
+        corpus raises ``QueryError``. Unchanged chunks are not re-embedded (vectors are cached).
+        """
+        import shutil
+        import tempfile
+
+        from .corpus import read_records
+
+        new = read_records(path)
+        with self._lock:
+            clash = [t.id for t in new if t.id in self._by_id]
+            if clash:
+                raise QueryError(f"trial {', '.join(clash)} is already in the corpus")
+            src = Path(path)
+            dest = self.corpus_dir / src.name
+            n = 1
+            while dest.exists():
+                dest = self.corpus_dir / f"{src.stem}-{n}{src.suffix}"
+                n += 1
+            self.corpus_dir.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self.corpus_dir, prefix=".upload-")
+            os.close(fd)
+            shutil.copyfile(src, tmp)
+            os.replace(tmp, dest)
+            try:
+                trials = load_corpus(self.corpus_dir)
+                index, status = self._fresh_index(trials, self.encoder, self.index_dir,
+                                                  index_name(self.corpus_dir, self.encoder.name), False, None)
+            except BaseException:
+                dest.unlink(missing_ok=True)  # the corpus stays as it was
+                raise
+            retriever = HybridRetriever(index, self.encoder)
+            # One assignment each; a concurrent reader sees the old or the new state, never a mix.
+            self.trials, self.index, self.retriever, self.index_status = list(trials), index, retriever, status
+            self._by_id = {t.id: t for t in self.trials}
+        return [self._by_id[t.id] for t in new if t.id in self._by_id]
 
     # --- queries ---------------------------------------------------------------------------------
 
