@@ -1,0 +1,1 @@
+"""Evaluation of TrialQA components against annotated corpora (brat standoff)."""
