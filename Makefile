@@ -26,8 +26,10 @@ $(STAMP): pyproject.toml
 index: $(STAMP)
 	$(VENV)/bin/trialqa index
 
+# The gold corpus: the two seeds plus tests/fixtures/trials, assembled under build/.
 eval: $(STAMP)
-	$(VENV)/bin/trialqa eval tests/gold/qa.jsonl --corpus tests/gold/corpus --report docs/eval
+	$(PY) -c "from trialqa.evaluation.qa import build_gold_corpus; build_gold_corpus('build/gold_corpus')"
+	$(VENV)/bin/trialqa eval tests/gold/qa.jsonl --corpus build/gold_corpus --report docs/eval
 
 bench: $(STAMP)
 	$(PY) benchmarks/run_all.py

@@ -1,17 +1,22 @@
 """Answer composition: question understanding, values, verdicts, abstention, citations; and the
 eligibility check of a described patient against a trial's criteria.
 
-Answers come from the selected trial's structured fields and extracted criteria entities; retrieval
-ranks supporting passages. Nothing is borrowed across trials: every citation belongs to a trial
-the answer is about, and a fact the record does not state gives ``found=False``.
+A question is analysed once (``analyse``): the trials it is about, whether it is a yes/no
+question, the criteria targets it names (concepts, analytes, a kind of threshold, an anchor
+event), the patient facts it states, and the record field it asks about. Precedence: patient
+facts, then criteria targets, then record fields, then passages. Answers come from the selected
+trials' structured fields and extracted entities; nothing is borrowed across trials, and a fact
+the record does not state gives ``found=False``.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from . import lexicons
 from .errors import QueryError
 from .extraction import CriterionEntity, rules
 from .records import Criterion, Trial
@@ -21,7 +26,14 @@ if TYPE_CHECKING:
 
 MAX_QUESTION_CHARS = 2000
 NCT = re.compile(r"\bNCT\d{8}\b", re.I)
+POPULATION = {"women", "men", "adults", "children", "elderly", "healthy volunteers", "childbearing potential"}
+GENERIC_WORDS = frozenset("""summary record protocol trial study studies quoted reported listed mentioned described according
+stated states state say says said observed patient patients participant participants subject subjects what which who whom
+how when where why does do did is are was were be been the a an of for to in on at by with and or this that these those
+there their it its as from into than any all some give list tell me please about per""".split())
 
+
+# --- results -------------------------------------------------------------------------------------
 
 @dataclass
 class Citation:
@@ -84,6 +96,16 @@ def cite_field(trial: Trial, name: str, text: str) -> list[Citation]:
     return [Citation(trial.id, name, text, span[0], span[1])] if span else []
 
 
+def _unique(cites: list[Citation]) -> list[Citation]:
+    seen, out = set(), []
+    for c in cites:
+        key = (c.trial_id, c.start, c.end)
+        if key not in seen:
+            seen.add(key)
+            out.append(c)
+    return out
+
+
 def _fmt(x: float | None) -> str:
     if x is None:
         return "?"
@@ -94,7 +116,147 @@ def _label(trial: Trial) -> str:
     return trial.nct_id or (f"\u201c{trial.title}\u201d" if trial.title else trial.id)
 
 
-# --- question understanding ----------------------------------------------------------------------
+# --- question analysis ---------------------------------------------------------------------------
+
+YES_NO = re.compile(r"^\s*(?:so\s+|and\s+|but\s+)?(is|are|can|could|does|do|did|may|might|would|will|should|has|have|was|were|must)\b", re.I)
+ASKS_EXCL = re.compile(r"\bexclu\w*\b|\bineligible\b|\bnot (?:be )?(?:allowed|eligible|permitted)\b|\bdisqualif\w*\b|\brule[sd]? out\b", re.I)
+ASKS_INCL = re.compile(r"\binclu\w*\b|\brequire\w*\b|\bmust\b|\bneed(?:ed|s)?\b|\bmandatory\b|\bhave to\b|\bcriterion for entry\b", re.I)
+PATIENT = re.compile(
+    r"\b(?:my|a|an|the|this|our|her|his)\s+(?:\d{1,3}[- ]year[- ]old\s+)?(?:patient|woman|man|girl|boy|child|subject|participant|person|lady|gentleman|mother|father)\b"
+    r"|\bsomeone\b|\bsomebody\b|\b(?:he|she)\s+(?:is|has|had|was|takes|took|developed|arrived|turned|completed|received)\b"
+    r"|\b\d{1,3}[- ]?(?:year|yr)s?[- ]old\b|\b(?:patient|woman|man)\s+(?:who|with|is|has|had|was|takes|taking|arrived|developed|turned)\b", re.I)
+AGO = re.compile(r"\b(\d+(?:\.\d+)?|an?|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty)\s+"
+                 r"(days?|weeks?|months?|years?|hours?)\s+(?:ago|earlier|before|previously)\b|\b(?:since|for(?: the (?:past|last))?)\s+"
+                 r"(\d+(?:\.\d+)?|one|two|three|four|five|six|seven|eight|nine|ten)\s+(days?|weeks?|months?|years?|hours?)\b", re.I)
+HAVE = re.compile(r"\b(?:has|had|have|having|with|takes|taking|took|on|receives|receiving|received|developed|develops|arrived in|"
+                  r"admitted with|diagnosed with|suffers? from|suffering from|treated for|is|was|currently|stopped|finished|completed|"
+                  r"underwent|recipient|history of)\b", re.I)
+TRIAL_REF = re.compile(r"\b(?:the|this|that)\s+[^.?,;]{0,70}?\b(?:trial|study)\b", re.I)
+DAYS_PER = {"hour": 1 / 24, "day": 1.0, "week": 7.0, "month": 30.4375, "year": 365.25}
+
+
+@dataclass
+class Question:
+    text: str
+    yes_no: bool
+    asks_excl: bool
+    asks_incl: bool
+    entities: list[CriterionEntity]
+    concepts: set[str]
+    analytes: set[str]
+    kind: str | None
+    anchor: str | None
+    patient: dict[str, Any]
+
+
+def analyse(question: str) -> Question:
+    r = rules()
+    ents = r.extract(question)
+    concepts = {e.concept for e in ents if e.label == "CONDITION"} - POPULATION
+    analytes = {name for _, _, name in r.analyte_gaz.find(question)}
+    kind = None
+    if analytes:
+        kind = "PERCENT" if analytes & {"body surface area", "ejection fraction"} else "LAB"
+    elif re.search(r"%|\bpercent\w*\b", question, re.I):
+        kind = "PERCENT"
+    elif re.search(r"\b(how long|how many (days|weeks|months|hours|years)|how soon|time window|within how)\b", question, re.I) or \
+            any(e.label == "TIME_WINDOW" for e in ents):
+        kind = "TIME_WINDOW"
+    anchor = _question_anchor(question) if kind == "TIME_WINDOW" else None
+    q = Question(question, bool(YES_NO.match(question)) or question.rstrip().endswith(("allowed?", "eligible?", "excluded?")),
+                 bool(ASKS_EXCL.search(question)), bool(ASKS_INCL.search(question)), ents, concepts, analytes, kind,
+                 anchor, {})
+    q.patient = _patient_facts(q)
+    return q
+
+
+def _question_anchor(question: str) -> str | None:
+    """The anchor event a time question names ("after onset" -> symptom onset)."""
+    m = re.search(r"\b(after|before|since|prior to|following|from|of|until)\s+(.{0,60})", question, re.I)
+    return rules().find_anchor(m.group(2))[0] if m else None
+
+
+@lru_cache(maxsize=1)
+def _qualifier_pairs() -> list[tuple[re.Pattern, re.Pattern]]:
+    data = lexicons.load("qualifiers")
+    out = []
+    for p in data["pairs"]:
+        lexicons.require(p, ("criterion", "contradicted_by"), "qualifiers.json")
+        alt = lambda words: re.compile(r"\b(?:" + "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)) + r")\b", re.I)
+        out.append((alt(p["criterion"]), alt(p["contradicted_by"])))
+    return out
+
+
+def _patient_facts(q: Question) -> dict[str, Any]:
+    """Facts about a patient stated in the question: age, lab values, percentages, elapsed times,
+    and conditions the patient has (with their qualifiers) or does not have."""
+    text = q.text
+    facts: dict[str, Any] = {}
+    m = re.search(r"\b(\d{1,3})[- ]?(?:year|yr)s?[- ]old\b|\baged (\d{1,3})\b|\b(\d{1,3}) years of age\b|\bturned (\d{1,3})\b"
+                  r"|\bis (\d{1,3})(?: years)?\b(?! (?:days?|weeks?|months?|%|percent))", text, re.I)
+    if m and PATIENT.search(text) or (m and m.group(1)):
+        facts["age"] = float(next(g for g in m.groups() if g))
+    for e in q.entities:
+        # A stated value ("at most 8%") is the patient's value: compare it as such.
+        if e.label == "LAB" and e.analyte and e.value is not None and (e.op in ("=", None) or PATIENT.search(text)):
+            facts.setdefault("labs", []).append(e)
+        elif e.label == "PERCENT" and e.value is not None and (e.op in ("=", None) or PATIENT.search(text)):
+            facts.setdefault("percents", []).append(e)
+    framed = bool(PATIENT.search(text))
+    for m in AGO.finditer(text):
+        amount, unit = (m.group(1), m.group(2)) if m.group(1) else (m.group(3), m.group(4))
+        n = rules().number(amount) if amount.lower() not in ("a", "an") else 1.0
+        if n is None:
+            continue
+        days = n * DAYS_PER[unit.lower().rstrip("s")]
+        clause = _clause(text, m.start(), m.end())
+        near = {e.concept for e in q.entities if e.label == "CONDITION" and e.concept not in POPULATION
+                and clause[0] <= e.start < clause[1]}
+        anchor = rules().find_anchor(text[clause[0]:clause[1]])[0]
+        facts.setdefault("times", []).append({"days": days, "text": m.group(0), "concepts": near, "anchor": anchor})
+    for m in re.finditer(r"\b(?:admitted|included|enrolled|hospitali[sz]ed|seen|treated|randomi[sz]ed)\s+(?:(?:exactly|only|about|approximately|around|just|some|on day)\s+)?(\d+|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fourteen|fifteen)\s+(days?|weeks?|hours?)\s+(after|from|since)\b", text, re.I):
+        n = rules().number(m.group(1))
+        if n is not None:
+            tail = text[m.end():m.end() + 60]
+            facts.setdefault("times", []).append({
+                "days": n * DAYS_PER[m.group(2).lower().rstrip("s")], "text": m.group(0),
+                "concepts": {rules().concept_lookup(m.group(0).split()[0]) or "hospitalization"},
+                "anchor": rules().find_anchor(tail)[0] or "symptom onset"})
+    if framed:
+        has, lacks = {}, set()
+        trial_refs = [m.span() for m in TRIAL_REF.finditer(text)]
+        for e in q.entities:
+            if e.label != "CONDITION" or e.concept in POPULATION:
+                continue
+            if any(a <= e.start and e.end <= b for a, b in trial_refs):
+                continue  # "the micellar paclitaxel psoriasis trial" names the trial, not the patient
+            if not HAVE.search(text[max(0, e.start - 70):e.start]) and not re.match(r"\s*(?:positive|\+)", text[e.end:e.end + 12], re.I):
+                continue
+            clause = _clause(text, e.start, e.end)
+            window = text[clause[0]:clause[1]]
+            if e.negated:
+                lacks.add(e.concept)
+            else:
+                has.setdefault(e.concept, set()).update(
+                    i for i, (_, contra) in enumerate(_qualifier_pairs()) if contra.search(window))
+        if has:
+            facts["has"] = has
+        if lacks:
+            facts["lacks"] = lacks
+    # "As far as age is concerned", "the age criterion": judge only that aspect.
+    aspect = re.search(r"\bas far as (?:the )?(\w+)|\b(?:meet|meets|satisfy|fulfil+) the (\w+)(?: \w+)? (?:criterion|requirement|limit)", text, re.I)
+    if aspect and (aspect.group(1) or aspect.group(2) or "").lower() in ("age", "ages"):
+        facts = {k: v for k, v in facts.items() if k == "age"}
+    return facts
+
+
+def _clause(text: str, start: int, end: int) -> tuple[int, int]:
+    left = max(text.rfind(sep, 0, start) for sep in (".", ";", "?", ",", " and ", " but ")) + 1
+    rights = [i for i in (text.find(sep, end) for sep in (".", ";", "?", ",", " and ", " but ")) if i >= 0]
+    return max(left, 0), min(rights) if rights else len(text)
+
+
+# --- trials --------------------------------------------------------------------------------------
 
 _TITLE_STOP = frozenset("""the a an of for in on with and or to trial study studies treatment patients patient
 using new therapeutic target clinical phase versus vs by at from""".split())
@@ -126,35 +288,7 @@ def resolve_trials(qa: "TrialQA", question: str, trial: str | None) -> tuple[lis
     return list(qa.trials), False
 
 
-_INTENTS = [
-    ("cross_trial", r"\b(which|what|list|any)\s+(trials?|studies)\b|\bhow many trials\b"),
-    ("enrollment", r"\b(enrol+(ment|ed|ing)?|how many (participants|patients|subjects|people)|sample size|target (size|number))\b"),
-    ("status", r"\b(status|recruiting|still open|open for|completed|terminated|withdrawn|active)\b"),
-    ("phase", r"\bphase\b"),
-    ("sponsor", r"\b(sponsor\w*|funded|funder|funding|collaborat\w*|who (runs|leads|is running))\b"),
-    ("location", r"\b(where|location|site|sites|hospital|country|countries|city|centre|center)\b"),
-    ("contact", r"\b(contact|phone|email|e-mail|call|reach)\b"),
-    ("identifier", r"\b(identifier|ids?|ctis|eudract|secondary id|org(anization)? study|protocol number|registry number)\b"),
-    ("date", r"\b(when|date|start|begin|began|end|ends|finish|complet\w*|last updated?|updated)\b"),
-    ("design", r"\b(design|allocation|randomi[sz]ed|masking|blind\w*|open[- ]label|intervention model|single[- ]group|parallel|purpose|arms?)\b"),
-    ("dose", r"\b(dose|dosage|dosing|mg/kg|administered|route|infusion|given|how much)\b"),
-    ("sex", r"\b(sex|gender|male|female|men|women)\b(?!.*\b(pregnan|breast))"),
-    ("healthy_volunteers", r"\bhealthy volunteers?\b"),
-]
-
-
-def detect_intent(question: str) -> str:
-    q = question.lower()
-    if re.search(r"\b(\d+)[- ]?(year|yr)s?[- ]old\b|\baged? \d+\b|\b(minimum|maximum|min|max|upper|lower)?\s*age\b|\bhow old\b|\byoung\b|\bolder\b", q):
-        if not re.search(r"\bwhich trials\b", q):
-            return "age"
-    for name, pattern in _INTENTS:
-        if re.search(pattern, q):
-            return name
-    return "criteria"
-
-
-# --- answering -----------------------------------------------------------------------------------
+# --- entry point ---------------------------------------------------------------------------------
 
 def answer_question(qa: "TrialQA", question: str, trial: str | None = None) -> Answer:
     if not isinstance(question, str) or not question.strip():
@@ -164,47 +298,111 @@ def answer_question(qa: "TrialQA", question: str, trial: str | None = None) -> A
         trials, named = resolve_trials(qa, question, trial)
     except QueryError as exc:
         return Answer(f"{exc}.", False, None, [], [], [], "out_of_scope")
-    intent = detect_intent(question)
-    r = rules()
-    q_ents = r.extract(question)
-    if intent == "cross_trial" or (len(trials) > 1 and not named):
-        return _cross_trial(qa, question, trials, q_ents)
-    if len(trials) > 1:
-        parts = [_answer_one(qa, question, t, intent, q_ents) for t in trials]
-        return _merge(parts, intent)
-    return _answer_one(qa, question, trials[0], intent, q_ents)
+    q = analyse(question)
+    if re.search(r"\b(which|what|list|any|how many)\s+(?:of the\s+)?(trials?|studies)\b", question, re.I) or (len(trials) > 1 and not named):
+        return _cross_trial(qa, q, trials)
+    parts = [_answer_one(qa, q, t) for t in trials]
+    return parts[0] if len(parts) == 1 else _merge(parts)
 
 
-def _merge(parts: list[Answer], intent: str) -> Answer:
-    found = any(p.found for p in parts)
+def _merge(parts: list[Answer]) -> Answer:
     verdicts = {p.verdict for p in parts if p.verdict}
-    return Answer("\n".join(p.text for p in parts), found, verdicts.pop() if len(verdicts) == 1 else (None if not verdicts else "unknown"),
+    return Answer("\n".join(p.text for p in parts), any(p.found for p in parts),
+                  verdicts.pop() if len(verdicts) == 1 else (None if not verdicts else "unknown"),
                   [t for p in parts for t in p.trials], [c for p in parts for c in p.citations],
-                  [e for p in parts for e in p.entities], intent)
+                  [e for p in parts for e in p.entities], parts[0].intent)
 
 
-def _answer_one(qa: "TrialQA", question: str, t: Trial, intent: str, q_ents: list[CriterionEntity]) -> Answer:
-    patient = _patient_facts(question, q_ents)
-    if patient:
-        return _patient_answer(qa, question, t, patient)
-    handler = {
-        "age": _age, "enrollment": _enrollment, "status": _status, "phase": _phase, "sponsor": _sponsor,
-        "location": _location, "contact": _contact, "identifier": _identifier, "date": _date,
-        "design": _design, "dose": _dose, "sex": _sex, "healthy_volunteers": _healthy,
-    }.get(intent)
-    if handler:
-        ans = handler(t, question)
+def _answer_one(qa: "TrialQA", q: Question, t: Trial) -> Answer:
+    if q.patient and (set(q.patient) - {"lacks"}):
+        ans = _patient_answer(q, t)
         if ans is not None:
-            ans.intent = intent
             return ans
-    return _criteria_answer(qa, question, t, q_ents)
+    fieldname = detect_field(q)
+    strong = fieldname in STRONG_FIELDS or bool(fieldname in STRONG_FORMS and re.search(STRONG_FORMS[fieldname], q.text, re.I))
+    if DESCRIPTIVE.search(q.text):
+        ans = _passages(qa, q, t, quiet=True, prose_first=True)
+        if ans is not None:
+            return ans
+    if fieldname and (strong or not (q.concepts or q.analytes or q.kind)):
+        ans = FIELD_HANDLERS[fieldname](t, q)
+        if ans is not None:
+            ans.intent = fieldname
+            return ans
+    if q.concepts or q.analytes or q.kind:
+        ans = _criteria_answer(qa, q, t)
+        if ans is not None:
+            return ans
+    if fieldname:
+        ans = FIELD_HANDLERS[fieldname](t, q)
+        if ans is not None:
+            ans.intent = fieldname
+            return ans
+    listing = re.search(r"\b(list|what are|show|give)\b.*\b(inclusion|exclusion|eligibility)\s+criteria\b", q.text, re.I)
+    if listing:
+        return _list_criteria(t, listing.group(2).lower())
+    return _passages(qa, q, t)
 
 
-def _not_stated(t: Trial, what: str, intent: str) -> Answer:
-    return Answer(f"{_label(t)}: the record does not state {what}.", False, None, [t.id], [], [], intent)
+DESCRIPTIVE = re.compile(r"\b(summary|rationale|background|hypothesis|why could|why would|why does|why is|explain|describe|"
+                         r"according to|what happens|define|definition|defined)\b", re.I)
 
 
-def _age(t: Trial, q: str) -> Answer | None:
+# --- record fields -------------------------------------------------------------------------------
+
+FIELD_PATTERNS = [
+    ("why_stopped", r"\bwhy\b.*\b(stopp\w*|terminat\w*|withdra\w*|suspend\w*|halt\w*|end(ed)? early)\b|\breason\b.*\b(stop\w*|terminat\w*|withdra\w*)\b"),
+    ("nct_id", r"\bnct (number|id)\b|\bclinicaltrials\.gov (number|id)\b"),
+    ("identifier", r"\b(identifier|org(anization'?s?)? study id|internal study id|ctis|eudract|secondary id|protocol number|registry number)s?\b"),
+    ("responsible_party", r"\bresponsible party\b"),
+    ("contact", r"\b(contacts?|phone|telephone|e-?mail|whom? (to|should i) (call|contact))\b"),
+    ("sponsor", r"\b(sponsor\w*|funded|funder|funding|collaborat\w*|pharmaceutical company|drug company|industry)\b"),
+    ("enrollment", r"\b(enrol+ment|sample size|target (size|enrollment|number)|planned number)\b|\bhow many (participants|patients|subjects|people) (will|are|is|were|to be|does|do|did)\b(?!.*\b(before|after|per|each|until|at the|in the first)\b)|\benrol+\b.*\bhow many\b"),
+    ("phase", r"\bphase\b"),
+    ("status", r"\b(status|recruiting|still open|open for (enrollment|recruitment)|completed|terminated|withdrawn|active)\b"),
+    ("healthy_volunteers", r"\bhealthy volunteers?\b"),
+    ("study_type", r"\b(interventional|observational)\b|\bstudy type\b|\btype of study\b"),
+    ("conditions", r"\b(conditions?|diseases?|indications?)\b.*\b(studied|listed|about|targeted|investigated|for)\b|\bwhat (condition|disease)s?\b"),
+    ("interventions", r"\b(which|what) (drug|intervention|treatment|product|therapy)\b|\binterventions?\b"),
+    ("dose", r"\b(dose|dosage|dosing|mg/kg|how much|how is \w+ (given|administered)|route)\b"),
+    ("design", r"\b(design|allocation|randomi[sz]ed|masking|masked|blind\w*|open[- ]label|intervention model|single[- ]group|parallel|primary purpose|placebo|comparator|control arm|arms?)\b"),
+    ("location", r"\b(where|location|sites?|country|countries|city|centres?|centers?|take place|taking place|conducted|held)\b|\bwhich hospital\b(?! department)"),
+    ("date", r"\b(when|date|start\w*|begin|began|finish|complet\w*|end date|last updated?)\b"),
+    ("sex", r"\b(sex|gender|both (men|males) and (women|females)|men and women|males?|females?|women|men)\b"),
+    ("age", r"\b(\d+)[- ]?(year|yr)s?[- ]old\b|\b(minimum|maximum|min|max|upper|lower)\s+age\b|\bage (limit|range|criteri\w*|requirement)\b|\bhow old\b|\bage\b"),
+]
+STRONG_FIELDS = {"why_stopped", "nct_id", "identifier", "responsible_party", "contact", "phase", "healthy_volunteers", "study_type",
+                 "age", "enrollment", "conditions", "interventions", "dose", "sponsor"}
+# Field questions that win over criteria targets only when asked this explicitly.
+STRONG_FORMS = {
+    "location": r"\b(take|takes|taking) place\b|\bconducted\b|\bheld\b|\bwhich (hospital|city|country|site|centre|center)s? (is|are|will|does)\b|\bwhere is\b|\bsites?\b",
+    "design": r"\brandomi[sz]ed\b|\bblind\w*\b|\bmasking\b|\bplacebo\b|\bcomparator\b|\bintervention model\b|\ballocation\b",
+    "date": r"\b(start|completion|end|primary completion) date\b|\bwhen (does|did|will) (it|the (trial|study)|\w+) (start|begin|end|finish|complete)\b",
+    "status": r"\b(recruiting|recruitment status|status)\b",
+}
+
+
+def detect_field(q: Question) -> str | None:
+    for name, pattern in FIELD_PATTERNS:
+        if re.search(pattern, q.text, re.I):
+            if name == "sex" and (q.concepts - {"women", "men"}):
+                continue
+            if name == "age" and q.kind and q.kind != "TIME_WINDOW":
+                continue
+            return name
+    return None
+
+
+def _not_stated(t: Trial, what: str, intent: str, q: Question | None = None) -> Answer:
+    verdict = "unknown" if q is not None and q.yes_no else None
+    return Answer(f"{_label(t)}: the record does not state {what}.", False, verdict, [t.id], [], [], intent)
+
+
+def _yn(q: Question, value: bool) -> str | None:
+    return ("yes" if value else "no") if q.yes_no else None
+
+
+def _age(t: Trial, q: Question) -> Answer | None:
     cites: list[Citation] = []
     for key, a in (("min_age", t.min_age), ("max_age", t.max_age)):
         if a is None:
@@ -215,326 +413,457 @@ def _age(t: Trial, q: str) -> Answer | None:
             c = next((c for c in t.inclusion if c.text == a.text), None)
             if c:
                 cites.append(cite(t, c))
-    # An age criterion in the text (e.g. "over 18 years old") supports the structured limits.
     for c in t.criteria:
         if any(e.label == "AGE" for e in c.entities) and all(x.text != c.text for x in cites):
             cites.append(cite(t, c))
-    want_max = bool(re.search(r"\b(max\w*|upper|oldest|older|limit)\b", q, re.I))
-    want_min = bool(re.search(r"\b(min\w*|lower|youngest|young)\b", q, re.I))
+    cites = _unique(cites)
+    want_max = bool(re.search(r"\b(max\w*|upper|oldest|older than|limit)\b", q.text, re.I))
+    want_min = bool(re.search(r"\b(min\w*|lower|youngest|young)\b", q.text, re.I))
     lo = f"{_fmt(t.min_age.value)} {t.min_age.unit}{'' if t.min_age.inclusive else ' (exclusive)'}" if t.min_age else None
     hi = f"{_fmt(t.max_age.value)} {t.max_age.unit}{'' if t.max_age.inclusive else ' (exclusive)'}" if t.max_age else None
     if want_max and not want_min:
         if not hi:
-            return Answer(f"{_label(t)}: no maximum age is stated" + (f" (minimum age {lo})." if lo else "."), False, None,
-                          [t.id], _unique(cites), [], "age")
-        return Answer(f"{_label(t)}: maximum age {hi}.", True, None, [t.id], _unique(cites))
+            return Answer(f"{_label(t)}: no maximum age is stated" + (f" (minimum age {lo})." if lo else "."), False,
+                          "no" if q.yes_no else None, [t.id], cites, [], "age")
+        return Answer(f"{_label(t)}: maximum age {hi}" + (f" (minimum {lo})." if lo else "."), True, _yn(q, True), [t.id], cites)
     if want_min and not want_max:
         if not lo:
-            return _not_stated(t, "a minimum age", "age")
-        return Answer(f"{_label(t)}: minimum age {lo}" + (f"; maximum {hi}." if hi else "; no maximum age stated."), True, None,
-                      [t.id], _unique(cites))
+            return _not_stated(t, "a minimum age", "age", q)
+        return Answer(f"{_label(t)}: minimum age {lo}" + (f"; maximum {hi}." if hi else "; no maximum age stated."), True,
+                      _yn(q, True), [t.id], cites)
     if not lo and not hi:
-        return _not_stated(t, "an age limit", "age")
-    return Answer(f"{_label(t)}: ages {lo or 'no minimum'} to {hi or 'no maximum stated'}.", True, None, [t.id], _unique(cites))
+        return _not_stated(t, "an age limit", "age", q)
+    return Answer(f"{_label(t)}: ages {lo or 'no minimum'} to {hi or 'no maximum stated'}.", True, None, [t.id], cites)
 
 
-def _enrollment(t: Trial, q: str) -> Answer:
+def _enrollment(t: Trial, q: Question) -> Answer:
     if t.enrollment is None:
-        return _not_stated(t, "the enrollment", "enrollment")
+        return _not_stated(t, "the enrollment", "enrollment", q)
     kind = {"ESTIMATED": " (anticipated)", "ACTUAL": " (actual)"}.get(t.enrollment_type or "", "")
     return Answer(f"{_label(t)}: enrollment {t.enrollment} participants{kind}.", True, None, [t.id],
                   cite_field(t, "enrollment", str(t.enrollment)))
 
 
-def _status(t: Trial, q: str) -> Answer:
+def _status(t: Trial, q: Question) -> Answer:
     if not t.status:
-        return _not_stated(t, "the recruitment status", "status")
+        return _not_stated(t, "the recruitment status", "status", q)
     nice = t.status.replace("_", " ").lower()
-    return Answer(f"{_label(t)}: status {nice} ({t.status}).", True, None, [t.id], cite_field(t, "status", t.status))
+    verdict = None
+    if q.yes_no:
+        asked = next((w for w in ("not yet recruiting", "recruiting", "completed", "terminated", "withdrawn", "suspended", "active")
+                      if re.search(rf"\b{w}\b", q.text, re.I)), None)
+        if asked == "recruiting" and re.search(r"\b(still|already|currently|now)\b", q.text, re.I):
+            verdict = "yes" if t.status in ("RECRUITING", "ENROLLING_BY_INVITATION") else "no"
+        elif asked == "active":
+            verdict = "yes" if t.status.startswith(("ACTIVE", "RECRUITING", "ENROLLING")) else "no"
+        elif asked:
+            verdict = "yes" if t.status == asked.upper().replace(" ", "_") else "no"
+    extra = f" Reason given: {t.why_stopped}" if t.why_stopped else ""
+    return Answer(f"{_label(t)}: status {nice} ({t.status}).{extra}", True, verdict, [t.id], cite_field(t, "status", t.status))
 
 
-def _phase(t: Trial, q: str) -> Answer:
+def _why_stopped(t: Trial, q: Question) -> Answer:
+    if t.why_stopped:
+        return Answer(f"{_label(t)}: {t.status.replace('_', ' ').lower() if t.status else 'stopped'} \u2014 {t.why_stopped}",
+                      True, None, [t.id], cite_field(t, "why_stopped", t.why_stopped))
+    if t.status in ("TERMINATED", "WITHDRAWN", "SUSPENDED"):
+        return _not_stated(t, f"why it was {t.status.lower()}", "why_stopped", q)
+    return Answer(f"{_label(t)}: the record does not say the trial was stopped (status {str(t.status).replace('_', ' ').lower()}).",
+                  False, None, [t.id], cite_field(t, "status", t.status or ""), [], "why_stopped")
+
+
+def _phase(t: Trial, q: Question) -> Answer:
     if not t.phases:
-        return _not_stated(t, "a phase", "phase")
+        return _not_stated(t, "a phase", "phase", q)
     nice = "/".join(p.replace("EARLY_PHASE", "early phase ").replace("PHASE", "phase ") for p in t.phases)
-    return Answer(f"{_label(t)}: {nice}.", True, None, [t.id], cite_field(t, "phases", nice))
+    verdict = None
+    if q.yes_no:
+        asked = {m for m in re.findall(r"\bphase\s*(i{1,3}|iv|\d)\b", q.text, re.I)}
+        nums = {{"i": "1", "ii": "2", "iii": "3", "iv": "4"}.get(a.lower(), a) for a in asked}
+        verdict = "yes" if nums and all(f"PHASE{n}" in t.phases for n in nums) else "no" if nums else None
+    return Answer(f"{_label(t)}: {nice}.", True, verdict, [t.id], cite_field(t, "phases", nice))
 
 
-def _sponsor(t: Trial, q: str) -> Answer:
-    if re.search(r"collaborat", q, re.I):
+def _sponsor(t: Trial, q: Question) -> Answer:
+    industry = [n for n, c in t.sponsor_classes.items() if c == "INDUSTRY"]
+    roles = {n: ("lead sponsor" if n == t.sponsor else "collaborator") for n in t.sponsor_classes}
+    if re.search(r"\b(pharmaceutical|drug company|industry|company)\b", q.text, re.I):
+        if not t.sponsor_classes:
+            return _not_stated(t, "the kind of organizations involved", "sponsor", q)
+        if not industry:
+            return Answer(f"{_label(t)}: no industry sponsor or collaborator is listed (lead sponsor {t.sponsor}).", True,
+                          _yn(q, False), [t.id], cite_field(t, "sponsor", t.sponsor or ""))
+        return Answer(f"{_label(t)}: " + "; ".join(f"{n} ({roles.get(n, 'collaborator')}, industry)" for n in industry) + ".",
+                      True, _yn(q, True), [t.id], cite_field(t, "sponsor", t.sponsor or ""))
+    if re.search(r"collaborat", q.text, re.I):
         if not t.collaborators:
-            return _not_stated(t, "any collaborator", "sponsor")
+            return Answer(f"{_label(t)}: no collaborator is listed (lead sponsor: {t.sponsor or 'not stated'}).", False,
+                          _yn(q, False), [t.id], [], [], "sponsor")
         return Answer(f"{_label(t)}: collaborators {', '.join(t.collaborators)} (lead sponsor: {t.sponsor or 'not stated'}).",
-                      True, None, [t.id], cite_field(t, "sponsor", t.sponsor or ""))
+                      True, _yn(q, True), [t.id], cite_field(t, "sponsor", t.sponsor or ""))
     if not t.sponsor:
-        return _not_stated(t, "the sponsor", "sponsor")
+        return _not_stated(t, "the sponsor", "sponsor", q)
     extra = f"; collaborators: {', '.join(t.collaborators)}" if t.collaborators else ""
     return Answer(f"{_label(t)}: lead sponsor {t.sponsor}{extra}.", True, None, [t.id], cite_field(t, "sponsor", t.sponsor))
 
 
-def _location(t: Trial, q: str) -> Answer:
+def _responsible(t: Trial, q: Question) -> Answer:
+    if not t.responsible_party:
+        return _not_stated(t, "the responsible party", "responsible_party", q)
+    who = t.sponsor if t.responsible_party == "SPONSOR" else None
+    return Answer(f"{_label(t)}: responsible party: {t.responsible_party.replace('_', ' ').lower()}" + (f" ({who})." if who else "."),
+                  True, None, [t.id], cite_field(t, "responsible_party", t.responsible_party))
+
+
+def _location(t: Trial, q: Question) -> Answer | None:
     if not t.locations:
         countries = t.design.get("countries")
         if countries:
             return Answer(f"{_label(t)}: countries {countries}.", True, None, [t.id], [])
-        return _not_stated(t, "any location", "location")
-    locs = "; ".join(l.label() for l in t.locations[:10])
+        if q.concepts and not re.search(STRONG_FORMS["location"], q.text, re.I):
+            return None  # "in which departments ..." is a criteria question
+        return _not_stated(t, "any location", "location", q)
+    locs = "; ".join(loc.label() for loc in t.locations[:10])
     more = f" (and {len(t.locations) - 10} more)" if len(t.locations) > 10 else ""
     return Answer(f"{_label(t)}: {locs}{more}.", True, None, [t.id], [])
 
 
-def _contact(t: Trial, q: str) -> Answer:
+def _contact(t: Trial, q: Question) -> Answer:
     if not t.contacts:
-        return _not_stated(t, "a contact", "contact")
+        return _not_stated(t, "a contact", "contact", q)
     seen, parts = set(), []
     for c in t.contacts:
         key = (c.name, c.phone, c.email)
         if key in seen:
             continue
         seen.add(key)
-        parts.append(", ".join(x for x in (c.name, c.role and c.role.lower(), c.phone, c.email) if x))
+        parts.append(", ".join(x for x in (c.name, c.role and c.role.lower(), c.phone, c.email, c.affiliation) if x))
     return Answer(f"{_label(t)}: " + "; ".join(parts) + ".", True, None, [t.id], [])
 
 
-def _identifier(t: Trial, q: str) -> Answer:
-    ids = [f"{i.id} ({i.type or i.source})" for i in t.identifiers]
+def _nct(t: Trial, q: Question) -> Answer:
+    if not t.nct_id:
+        return Answer(f"{_label(t)}: the record states no NCT number (TrialQA id {t.id}).", False,
+                      "no" if q.yes_no else None, [t.id], [], [], "nct_id")
+    return Answer(f"{_label(t)}: {t.nct_id}.", True, _yn(q, True), [t.id], cite_field(t, "nct_id", t.nct_id))
+
+
+def _identifier(t: Trial, q: Question) -> Answer:
+    ids = [f"{i.id} ({(i.type or i.source or '').replace('_', ' ')})" for i in t.identifiers]
     if t.nct_id:
         ids.insert(0, f"{t.nct_id} (NCT number)")
     if not ids:
-        return _not_stated(t, "any identifier", "identifier")
+        return _not_stated(t, "any identifier", "identifier", q)
     return Answer(f"{_label(t)}: identifiers {', '.join(ids)}.", True, None, [t.id], [])
 
 
-def _date(t: Trial, q: str) -> Answer:
-    ql = q.lower()
+def _date(t: Trial, q: Question) -> Answer | None:
+    ql = q.text.lower()
     options = [("start", "start_date", t.start_date), ("primary completion", "primary_completion_date", t.primary_completion_date),
                ("completion", "completion_date", t.completion_date), ("last update", "last_update", t.last_update)]
-    if re.search(r"\b(start|begin|began)\b", ql):
+    if re.search(r"\b(start\w*|begin|began)\b", ql):
         wanted = options[:1]
     elif re.search(r"\bprimary completion\b", ql):
         wanted = options[1:2]
-    elif re.search(r"\b(end|ends|finish|complet\w*)\b", ql):
+    elif re.search(r"\b(end|ends|finish\w*|complet\w*)\b", ql):
         wanted = [options[2], options[1]]
     elif re.search(r"\bupdat", ql):
         wanted = options[3:]
+    elif q.concepts or q.analytes:
+        return None
     else:
         wanted = options
     stated = [(label, key, v) for label, key, v in wanted if v]
     if not stated:
-        return _not_stated(t, f"a {wanted[0][0]} date", "date")
-    text = "; ".join(f"{label} date {v}" for label, _, v in stated[:2] if True)
+        return _not_stated(t, f"a {wanted[0][0]} date", "date", q)
+    text = "; ".join(f"{label} date {v}" for label, _, v in stated[:2])
     cites = [c for label, key, v in stated[:2] for c in cite_field(t, key, v)]
     return Answer(f"{_label(t)}: {text}.", True, None, [t.id], cites)
 
 
-def _design(t: Trial, q: str) -> Answer:
-    if not t.design and not t.study_type:
-        return _not_stated(t, "the design", "design")
-    parts = [f"{k.replace('_', ' ')}: {v}" for k, v in t.design.items() if k not in ("description", "arms", "countries")]
+def _design(t: Trial, q: Question) -> Answer:
+    d = t.design
+    ql = q.text.lower()
+    if q.yes_no:
+        if re.search(r"randomi[sz]", ql):
+            alloc = d.get("allocation")
+            if not alloc:
+                return _not_stated(t, "whether it is randomized", "design", q)
+            rnd = alloc.upper().startswith("RANDOMIZED")
+            return Answer(f"{_label(t)}: allocation {alloc}" + ("" if rnd else " (not randomized)") + ".", True,
+                          "yes" if rnd else "no", [t.id], [])
+        if re.search(r"blind|mask", ql):
+            mask = d.get("masking")
+            if not mask:
+                return _not_stated(t, "the masking", "design", q)
+            blinded = not mask.upper().startswith(("NONE", "OPEN"))
+            return Answer(f"{_label(t)}: masking {mask}" + (" (open label)." if not blinded else "."), True,
+                          "yes" if blinded else "no", [t.id], [])
+        if re.search(r"placebo|comparator|control arm|control group", ql):
+            model = d.get("intervention_model", "")
+            arms = d.get("arms", "")
+            has = bool(re.search(r"placebo|comparator|control", arms + " " + d.get("description", ""), re.I)) and "SINGLE" not in model.upper()
+            if not model and not arms:
+                return _not_stated(t, "the arms", "design", q)
+            return Answer(f"{_label(t)}: intervention model {model or 'not stated'}" + ("; a comparator arm is described." if has else
+                          "; no placebo or comparator arm (single group)." if "SINGLE" in model.upper() else "."),
+                          True, "yes" if has else "no", [t.id], [])
+    if not d and not t.study_type:
+        return _not_stated(t, "the design", "design", q)
+    parts = [f"{k.replace('_', ' ')}: {v}" for k, v in d.items() if k not in ("description", "arms", "countries")]
     if t.study_type:
         parts.insert(0, f"study type: {t.study_type}")
-    desc = t.design.get("description")
-    text = f"{_label(t)}: " + "; ".join(parts) + (f". {desc[:300]}" if desc else "")
-    return Answer(text, True, None, [t.id], [])
+    desc = d.get("description")
+    return Answer(f"{_label(t)}: " + "; ".join(parts) + (f". {desc[:400]}" if desc else ""), True, None, [t.id], [])
 
 
-def _dose(t: Trial, q: str) -> Answer | None:
-    doses = []
+def _study_type(t: Trial, q: Question) -> Answer:
+    if not t.study_type:
+        return _not_stated(t, "the study type", "study_type", q)
+    return Answer(f"{_label(t)}: {t.study_type.lower()} study.", True, None, [t.id], cite_field(t, "study_type", t.study_type))
+
+
+def _conditions(t: Trial, q: Question) -> Answer:
+    if not t.conditions:
+        found = sorted({e.concept for c in t.inclusion for e in c.entities
+                        if e.label == "CONDITION" and e.concept_type == "condition" and not e.negated})
+        if not found:
+            return _not_stated(t, "the conditions studied", "conditions", q)
+        return Answer(f"{_label(t)}: no condition list is given; the inclusion criteria name {', '.join(found)}.", True, None,
+                      [t.id], [cite(t, c) for c in t.inclusion if any(e.concept in found for e in c.entities)][:3])
+    return Answer(f"{_label(t)}: conditions: {'; '.join(t.conditions)}.", True, None, [t.id],
+                  cite_field(t, "conditions[0]", t.conditions[0]))
+
+
+def _interventions(t: Trial, q: Question) -> Answer:
+    if not t.interventions:
+        return _not_stated(t, "the interventions", "interventions", q)
+    parts = [f"{iv.name} ({(iv.type or '').lower() or 'type not stated'}{', ' + iv.dose if iv.dose else ''})" for iv in t.interventions]
+    return Answer(f"{_label(t)}: interventions: {'; '.join(parts)}.", True, None, [t.id], [])
+
+
+def _dose(t: Trial, q: Question) -> Answer | None:
     r = rules()
+    rows = []
     for iv in t.interventions:
-        for e in r.extract(f"{iv.name}. {iv.description or ''}"):
-            if e.label == "DOSE":
-                doses.append((iv, e))
-    if not doses:
-        return None  # the criteria may still state a dose
-    iv, e = doses[0]
-    extra = ", ".join(x for x in (e.route, e.frequency) if x)
-    return Answer(f"{_label(t)}: {iv.name}: {_fmt(e.value)} {e.unit}" + (f" ({extra})" if extra else "") +
-                  (f". {iv.description}" if iv.description else "."), True, None, [t.id], [], [e])
-
-
-def _sex(t: Trial, q: str) -> Answer | None:
-    if re.search(r"pregnan|breast", q, re.I):
+        doses = [e for e in r.extract(f"{iv.name}. {iv.description or ''}") if e.label == "DOSE"]
+        if doses:
+            e = doses[0]
+            extra = ", ".join(x for x in (e.route, e.frequency) if x)
+            rows.append((iv, f"{iv.name}: {e.text.strip()}" + (f" ({extra})" if extra else ""), doses))
+    if q.concepts:
+        named = [row for row in rows if r.concept_lookup(row[0].name.split(" (")[0]) in q.concepts
+                 or any(n.lower() in q.text.lower() for n in [row[0].name.split(" (")[0]])]
+        rows = named or rows
+    if not rows:
         return None
+    text = "; ".join(r_[1] for r_ in rows)
+    desc = " ".join(iv.description for iv, _, _ in rows[:2] if iv.description)
+    return Answer(f"{_label(t)}: {text}." + (f" {desc}" if desc else ""), True, None, [t.id], [],
+                  [d for _, _, ds in rows for d in ds])
+
+
+def _sex(t: Trial, q: Question) -> Answer | None:
     if not t.sex:
-        return _not_stated(t, "which sexes are eligible", "sex")
-    nice = {"ALL": "all sexes", "FEMALE": "female participants only", "MALE": "male participants only"}.get(t.sex, t.sex)
-    return Answer(f"{_label(t)}: {nice}.", True, None, [t.id], cite_field(t, "sex", t.sex))
+        return _not_stated(t, "which sexes are eligible", "sex", q)
+    nice = {"ALL": "all sexes are eligible", "FEMALE": "female participants only", "MALE": "male participants only"}.get(t.sex, t.sex)
+    verdict = None
+    if q.yes_no:
+        asks_f = bool(re.search(r"\b(women|females?|girls?)\b", q.text, re.I))
+        asks_m = bool(re.search(r"\b(men|males?|boys?)\b", q.text, re.I))
+        ok = (t.sex == "ALL") or (asks_f and not asks_m and t.sex == "FEMALE") or (asks_m and not asks_f and t.sex == "MALE")
+        verdict = "yes" if ok else "no"
+    return Answer(f"{_label(t)}: {nice}.", True, verdict, [t.id], cite_field(t, "sex", t.sex))
 
 
-def _healthy(t: Trial, q: str) -> Answer:
+def _healthy(t: Trial, q: Question) -> Answer:
     if t.healthy_volunteers is None:
-        return _not_stated(t, "whether healthy volunteers are accepted", "healthy_volunteers")
-    verdict = "yes" if t.healthy_volunteers else "no"
-    return Answer(f"{_label(t)}: healthy volunteers {'are' if t.healthy_volunteers else 'are not'} accepted.", True, verdict,
-                  [t.id], cite_field(t, "healthy_volunteers", verdict))
+        return _not_stated(t, "whether healthy volunteers are accepted", "healthy_volunteers", q)
+    return Answer(f"{_label(t)}: healthy volunteers {'are' if t.healthy_volunteers else 'are not'} accepted.", True,
+                  "yes" if t.healthy_volunteers else "no", [t.id], cite_field(t, "healthy_volunteers", "yes" if t.healthy_volunteers else "no"))
+
+
+FIELD_HANDLERS = {
+    "age": _age, "enrollment": _enrollment, "status": _status, "why_stopped": _why_stopped, "phase": _phase,
+    "sponsor": _sponsor, "responsible_party": _responsible, "location": _location, "contact": _contact, "nct_id": _nct,
+    "identifier": _identifier, "date": _date, "design": _design, "study_type": _study_type, "conditions": _conditions,
+    "interventions": _interventions, "dose": _dose, "sex": _sex, "healthy_volunteers": _healthy,
+}
 
 
 # --- criteria questions --------------------------------------------------------------------------
 
-_KIND_WORDS = [
-    ("LAB", None),
-    ("TIME_WINDOW", r"\b(days?|weeks?|months?|hours?|years?|how long|how soon|time|window|onset|since|after|before|within)\b"),
-    ("PERCENT", r"%|\bpercent\w*\b|\bbsa\b|\bbody surface\b|\bdetach\w*\b|\bejection fraction\b"),
-    ("DOSE", r"\bdose\b|\bmg\b"),
-]
+EXCLUSION_STATEMENT = re.compile(r"\b(?:are|is|will be|shall be|must be|to be)\s+(?:excluded|ineligible|not eligible|not allowed|not permitted|prohibited)\b"
+                                 r"|\bnot (?:be )?eligible\b|\bexclusion\b", re.I)
 
 
-def _query_targets(question: str, q_ents: list[CriterionEntity]) -> tuple[set[str], set[str], str | None]:
-    r = rules()
-    concepts = {e.concept for e in q_ents if e.label == "CONDITION"}
-    analytes = {name for _, _, name in r.analyte_gaz.find(question)}
-    kind = None
-    if analytes:
-        kind = "LAB" if not (analytes & {"body surface area", "ejection fraction"}) else "PERCENT"
-    for k, pattern in _KIND_WORDS[1:]:
-        if kind is None and re.search(pattern, question, re.I):
-            kind = k
-    return concepts, analytes, kind
-
-
-def _criteria_answer(qa: "TrialQA", question: str, t: Trial, q_ents: list[CriterionEntity]) -> Answer:
-    concepts, analytes, kind = _query_targets(question, q_ents)
-    asks_polarity = YES_NO.match(question) and re.search(
-        r"\b(exclu\w*|inclu\w*|allowed|eligible|enter|enrol\w*|participate|join|criteri\w*|accept\w*)\b", question, re.I)
-    anchor = _question_anchor(question) if kind == "TIME_WINDOW" else None
-    # Criteria whose entities match what the question names.
-    matches: list[tuple[Criterion, list[CriterionEntity]]] = []
-    for c in t.criteria:
-        hit = [e for e in c.entities if (e.label == "CONDITION" and e.concept in concepts and e.concept not in ("women", "men", "adults"))
-               or (e.analyte and e.analyte in analytes)
-               or (kind and e.label == kind and not analytes and e.label != "CONDITION"
-                   and (anchor is None or e.anchor == anchor))]
-        if hit:
-            matches.append((c, hit))
-    if kind == "TIME_WINDOW" and concepts:
-        # "How many days after onset?": prefer criteria that have both the window and the concept.
-        both = [(c, h) for c, h in matches if any(e.label == "TIME_WINDOW" for e in c.entities)]
-        matches = both or matches
-    if not matches:
-        hits = qa.retriever.search(question, k=3, trial=t.id)
-        what = " / ".join(sorted(concepts | analytes)) or "this"
-        if concepts or analytes or kind:
-            return Answer(f"{_label(t)}: the record does not state a criterion about {what}.", False,
-                          "unknown" if asks_polarity else None, [t.id], [], [], "criteria")
-        if not hits:
-            return Answer(f"{_label(t)}: nothing in the record answers this.", False, None, [t.id], [], [], "descriptive")
-        return Answer(f"{_label(t)}: the closest passages:\n" + "\n".join(f"- {h.text}" for h in hits), True, None,
-                      [t.id], [Citation(h.trial_id, h.section, h.text, h.start, h.end) for h in hits], [], "descriptive")
-
-    lines, cites, ents = [], [], []
-    verdict = None
-    for c, hit in matches[:4]:
-        cites.append(cite(t, c))
-        ents.extend(hit)
-        neg = all(e.negated for e in hit if e.label == "CONDITION") and any(e.label == "CONDITION" for e in hit)
-        role = _role(c, neg)
-        values = [_describe(e) for e in hit if e.label != "CONDITION"]
-        lines.append(f"{role}: \u201c{c.text}\u201d" + (f" \u2192 {'; '.join(values)}" if values else ""))
-    if asks_polarity:
-        roles = [_role(c, all(e.negated for e in h if e.label == "CONDITION") and any(e.label == "CONDITION" for e in h))
-                 for c, h in matches]
-        asks_excl = re.search(r"\bexclu\w*\b|\bnot (allowed|eligible)\b", question, re.I)
-        asks_incl = re.search(r"\binclu\w*\b|\brequire\w*\b|\bmust\b", question, re.I)
-        is_excl = any(r_ == "Exclusion" for r_ in roles)
-        is_incl = any(r_ == "Inclusion" for r_ in roles)
-        if asks_excl and not asks_incl:
-            verdict = "yes" if is_excl else "no"
-        elif asks_incl and not asks_excl:
-            verdict = "yes" if is_incl else "no"
-        elif re.search(r"\b(can|may|could|eligible|allowed|enter|participate|join)\b", question, re.I):
-            verdict = "no" if is_excl else "yes"
-    prefix = {"yes": "Yes. ", "no": "No. "}.get(verdict or "", "")
-    return Answer(f"{prefix}{_label(t)}:\n" + "\n".join(f"- {l}" for l in lines), True, verdict, [t.id], cites, ents, "criteria")
-
-
-YES_NO = re.compile(r"^\s*(?:so\s+|and\s+)?(is|are|can|could|does|do|did|may|might|would|will|should|has|have|was|were|must)\b", re.I)
-
-
-def _question_anchor(question: str) -> str | None:
-    """The anchor event a time question names ("after onset" -> symptom onset)."""
-    r = rules()
-    m = re.search(r"\b(after|before|since|prior to|following|from|of)\s+(.{0,60})", question, re.I)
-    if not m:
-        return None
-    return r.find_anchor(m.group(2))[0]
+def polarity(c: Criterion) -> str:
+    """What a criterion is: an exclusion when in the exclusion section or when it says so itself
+    ("... will be excluded" under an inclusion heading)."""
+    if c.section == "exclusion":
+        return "exclusion"
+    return "exclusion" if EXCLUSION_STATEMENT.search(c.text) else "inclusion"
 
 
 def _role(c: Criterion, negated: bool) -> str:
     """What a criterion does to a patient who has the thing it names."""
-    if c.section == "exclusion":
+    excl = polarity(c) == "exclusion"
+    if c.section == "inclusion" and excl:
+        negated = False  # "Patients with X ... are not eligible": the negation is the exclusion itself
+    if excl:
         return "Inclusion" if negated else "Exclusion"
     return "Exclusion" if negated else "Inclusion"
 
 
+def _matching_criteria(q: Question, t: Trial) -> list[tuple[Criterion, list[CriterionEntity]]]:
+    matches = []
+    for c in t.criteria:
+        hit = [e for e in c.entities
+               if (e.label == "CONDITION" and e.concept in q.concepts)
+               or (e.analyte and e.analyte in q.analytes)
+               or (q.kind and e.label == q.kind and not q.analytes and e.label != "CONDITION"
+                   and (q.anchor is None or e.anchor == q.anchor))]
+        if hit:
+            matches.append((c, hit))
+    if q.kind == "TIME_WINDOW":
+        timed = [(c, h) for c, h in matches if any(e.label == "TIME_WINDOW" for e in c.entities)]
+        if q.concepts:
+            both = [(c, h) for c, h in timed if any(e.label == "CONDITION" and e.concept in q.concepts for e in c.entities)]
+            timed = both or timed
+        matches = timed or matches
+    # Criteria that name more of the question's targets first.
+    matches.sort(key=lambda m: -len({e.concept or e.analyte for e in m[1]}))
+    return matches
+
+
+def _criteria_answer(qa: "TrialQA", q: Question, t: Trial) -> Answer | None:
+    matches = _matching_criteria(q, t)
+    if not matches:
+        passages = _passages(qa, q, t, quiet=True)
+        if passages is not None:
+            return passages
+        what = " / ".join(sorted(q.concepts | q.analytes)) or "this"
+        return Answer(f"{_label(t)}: the record does not state a criterion about {what}.", False,
+                      "unknown" if q.yes_no else None, [t.id], [], [], "criteria")
+    lines, cites, ents = [], [], []
+    roles = []
+    for c, hit in matches[:4]:
+        cites.append(cite(t, c))
+        ents.extend(hit)
+        neg = any(e.label == "CONDITION" for e in hit) and all(e.negated for e in hit if e.label == "CONDITION")
+        role = _role(c, neg)
+        roles.append(role)
+        values = [_describe(e) for e in hit if e.label != "CONDITION"]
+        lines.append(f"{role}: \u201c{c.text}\u201d" + (f" \u2192 {'; '.join(values)}" if values else ""))
+    verdict = None
+    if q.yes_no:
+        is_excl, is_incl = "Exclusion" in roles, "Inclusion" in roles
+        if q.asks_excl and not q.asks_incl:
+            verdict = "yes" if is_excl else "no"
+        elif q.asks_incl and not q.asks_excl:
+            verdict = "yes" if is_incl else "no"
+        else:
+            verdict = "no" if is_excl else "yes"
+    prefix = {"yes": "Yes. ", "no": "No. "}.get(verdict or "", "")
+    return Answer(f"{prefix}{_label(t)}:\n" + "\n".join(f"- {line}" for line in lines), True, verdict, [t.id], cites, ents, "criteria")
+
+
 def _describe(e: CriterionEntity) -> str:
-    what = e.analyte or (e.anchor and f"after/before {e.anchor}") or e.label.lower()
     val = _fmt(e.value) + (f"\u2013{_fmt(e.value2)}" if e.value2 is not None else "")
+    if e.label == "TIME_WINDOW":
+        return f"{e.op} {val} {e.unit} {e.direction or ''} {e.anchor_text or e.anchor or ''}".replace("  ", " ").strip()
+    what = e.analyte or e.label.lower()
     s = f"{what} {e.op} {val} {e.unit or ''}".strip()
     if e.label == "LAB" and e.norm_unit and e.norm_unit != e.unit and e.norm_value is not None:
-        s += f" ({_fmt(e.norm_value)} {'x ' if e.norm_unit.startswith('10^') else ''}{e.norm_unit})"
-    if e.label == "TIME_WINDOW" and e.anchor:
-        s = f"{e.op} {val} {e.unit} {e.direction or ''} {e.anchor_text or e.anchor}".replace("  ", " ")
+        nv = _fmt(e.norm_value) + (f"\u2013{_fmt(e.norm_value2)}" if e.norm_value2 is not None else "")
+        s += f" (= {nv} {'x ' if e.norm_unit.startswith('10^') else ''}{e.norm_unit})"
     return s
+
+
+def _list_criteria(t: Trial, which: str) -> Answer:
+    crits = t.exclusion if which == "exclusion" else t.inclusion if which == "inclusion" else t.criteria
+    if not crits:
+        return _not_stated(t, f"{which} criteria", "criteria")
+    return Answer(f"{_label(t)}: {len(crits)} {which} criteria:\n" + "\n".join(f"- {c.text}" for c in crits), True, None,
+                  [t.id], [cite(t, c) for c in crits], [], "criteria")
+
+
+def _content_words(text: str) -> set[str]:
+    return {w for w in re.findall(r"[a-z0-9][a-z0-9-]+", text.lower()) if w not in GENERIC_WORDS and len(w) > 2}
+
+
+PROSE = ("summary", "description", "design", "intervention", "results", "adverse_events", "title", "conditions")
+
+
+def _passages(qa: "TrialQA", q: Question, t: Trial, quiet: bool = False, prose_first: bool = False) -> Answer | None:
+    """The best passages when they cover the question's content words; otherwise not stated."""
+    hits = qa.retriever.search(q.text, k=5, trial=t.id, sections=PROSE) if prose_first else []
+    hits = hits + [h for h in qa.retriever.search(q.text, k=5, trial=t.id) if h.chunk_id not in {x.chunk_id for x in hits}]
+    want = _content_words(q.text)
+    r = rules()
+    good = []
+    for h in hits:
+        have = _content_words(h.text)
+        # Concepts count as covered when the passage names them with any synonym.
+        covered = {w for w in want if w in have or any(w.rstrip("s") == x.rstrip("s") for x in have)}
+        concept_words = {w for c in q.concepts for w in _content_words(c)}
+        for e in r.extract(h.text):
+            if e.label == "CONDITION" and e.concept in q.concepts:
+                covered |= {w for w in want if w in _content_words(e.text) or w in concept_words}
+        if want and len(covered) / len(want) >= 0.5:
+            good.append(h)
+    if not good:
+        if quiet:
+            return None
+        return Answer(f"{_label(t)}: the record does not state this.", False, "unknown" if q.yes_no else None,
+                      [t.id], [], [], "descriptive")
+    good = good[:3]
+    return Answer(f"{_label(t)}:\n" + "\n".join(f"- {h.text}" for h in good), True, None, [t.id],
+                  [Citation(h.trial_id, h.section, h.text, h.start, h.end) for h in good], [], "descriptive")
 
 
 # --- patient facts -------------------------------------------------------------------------------
 
-def _patient_facts(question: str, q_ents: list[CriterionEntity]) -> dict[str, Any]:
-    facts: dict[str, Any] = {}
-    m = re.search(r"\b(\d{1,3})[- ]?(?:year|yr)s?[- ]old\b|\baged (\d{1,3})\b|\b(\d{1,3}) years of age\b", question, re.I)
-    if m:
-        facts["age"] = float(next(g for g in m.groups() if g))
-    for e in q_ents:
-        if e.label == "LAB" and e.analyte and e.value is not None:
-            facts.setdefault("labs", []).append(e)
-        elif e.label == "PERCENT" and e.value is not None:
-            facts.setdefault("percents", []).append(e)
-        elif e.label == "TIME_WINDOW" and e.value is not None and e.anchor:
-            facts.setdefault("windows", []).append(e)
-    return facts
-
-
-def _patient_answer(qa: "TrialQA", question: str, t: Trial, facts: dict[str, Any]) -> Answer:
-    results = _evaluate(t, facts)
+def _patient_answer(q: Question, t: Trial) -> Answer | None:
+    results = _evaluate(t, q.patient)
     if not results:
+        if set(q.patient) <= {"has", "lacks"}:
+            return None  # no criterion on those conditions: let the criteria path say so
         return Answer(f"{_label(t)}: the record states no criterion on these facts.", False, "unknown", [t.id], [], [], "patient")
     failing = [r for r in results if r.status == "not_met"]
     unknown = [r for r in results if r.status == "unknown"]
-    asks_excluded = re.search(r"\bexclu\w*\b|\bineligible\b", question, re.I)
+    asks_excluded = bool(q.asks_excl)
     if failing:
         verdict = "yes" if asks_excluded else "no"
     elif unknown:
         verdict = "unknown"
     else:
         verdict = "no" if asks_excluded else "yes"
-    head = ("Not eligible" if failing else "Undetermined" if unknown else "Meets the stated criteria")
+    head = "Not eligible" if failing else "Undetermined" if unknown else "Meets the stated criteria"
     text = f"{head} for {_label(t)}:\n" + "\n".join(f"- {r.status.replace('_', ' ')}: {r.reason}" for r in results)
     return Answer(text, True, verdict, [t.id], _unique([r.citation for r in results]), [], "patient")
 
 
-def _unique(cites: list[Citation]) -> list[Citation]:
-    seen, out = set(), []
-    for c in cites:
-        key = (c.trial_id, c.start, c.end)
-        if key not in seen:
-            seen.add(key)
-            out.append(c)
-    return out
-
-
 def _evaluate(t: Trial, facts: dict[str, Any]) -> list[CriterionResult]:
     out: list[CriterionResult] = []
-    age = facts.get("age")
-    if age is not None:
-        out.extend(_age_results(t, age))
+    if facts.get("age") is not None:
+        out.extend(_age_results(t, facts["age"]))
     for fact in facts.get("labs", []):
         out.extend(_threshold_results(t, "LAB", fact, lambda e, f=fact: e.analyte == f.analyte))
     for fact in facts.get("percents", []):
         out.extend(_threshold_results(t, "PERCENT", fact, lambda e, f=fact: (e.analyte or "") == (f.analyte or e.analyte or "")))
     for fact in facts.get("windows", []):
-        out.extend(_threshold_results(t, "TIME_WINDOW", fact, lambda e, f=fact: e.anchor == f.anchor or (e.anchor and f.anchor and e.anchor in f.anchor)))
-    return out
+        out.extend(_threshold_results(t, "TIME_WINDOW", fact, lambda e, f=fact: e.anchor == f.anchor))
+    for fact in facts.get("times", []):
+        out.extend(_time_results(t, fact))
+    out.extend(_condition_results(t, facts.get("has", {}), facts.get("lacks", set()), facts.get("times", [])))
+    seen, unique = set(), []
+    for r in out:
+        key = (r.criterion, r.status, r.reason)
+        if key not in seen:
+            seen.add(key)
+            unique.append(r)
+    return unique
 
 
 def _age_results(t: Trial, age: float) -> list[CriterionResult]:
@@ -573,10 +902,10 @@ def _age_results(t: Trial, age: float) -> list[CriterionResult]:
                 inside = False
             if hi is not None and (age > hi or (age == hi and not hi_inc)):
                 inside = False
-        met = inside if c.section == "inclusion" else not inside
+        met = inside if polarity(c) == "inclusion" else not inside
         bounds = "; ".join(e.text for e in ages)
         res.append(CriterionResult(c.text, c.section, "met" if met else "not_met",
-                                   f"age {_fmt(age)} vs \u201c{bounds}\u201d ({c.section})", cite(t, c)))
+                                   f"age {_fmt(age)} vs \u201c{bounds}\u201d ({polarity(c)})", cite(t, c)))
     return res
 
 
@@ -588,25 +917,112 @@ def _threshold_results(t: Trial, label: str, fact: CriterionEntity, same) -> lis
                 continue
             x = _comparable(fact, e)
             if x is None:
-                res.append(CriterionResult(c.text, c.section, "unknown", f"cannot compare {fact.text} with \u201c{e.text}\u201d (units)", cite(t, c)))
+                res.append(CriterionResult(c.text, c.section, "unknown",
+                                           f"cannot compare {fact.text.strip()} with \u201c{e.text}\u201d (units)", cite(t, c)))
                 continue
             inside = e.admits(x)
             if inside is None:
                 continue
             # An inclusion threshold must be met; an exclusion threshold must not be.
-            met = inside if c.section == "inclusion" else not inside
-            reason = f"{fact.text.strip()} vs \u201c{e.text}\u201d ({c.section})"
+            met = inside if polarity(c) == "inclusion" else not inside
+            reason = f"{fact.text.strip()} vs \u201c{e.text}\u201d ({polarity(c)})"
             res.append(CriterionResult(c.text, c.section, "met" if met else "not_met", reason, cite(t, c)))
     return res
 
 
 def _comparable(fact: CriterionEntity, e: CriterionEntity) -> float | None:
     """The fact's value in the criterion's normalized unit, or None when units cannot be matched."""
-    if fact.norm_unit == e.norm_unit and fact.norm_value is not None:
+    if fact.norm_unit and fact.norm_unit == e.norm_unit and fact.norm_value is not None:
         return fact.norm_value
-    if fact.unit == e.unit and fact.value is not None:
-        return fact.value if e.norm_unit == e.unit else None
+    if fact.unit == e.unit and fact.value is not None and e.value is not None:
+        # Same stated unit: compare stated values against the stated threshold.
+        if e.norm_value is not None and e.value:
+            return fact.value * (e.norm_value / e.value)
+        return fact.value
+    if fact.unit is None and e.unit is not None and fact.value is not None and e.norm_value is not None and e.value:
+        return fact.value * (e.norm_value / e.value)  # a bare number is read in the criterion's unit
     return None
+
+
+def _time_results(t: Trial, fact: dict) -> list[CriterionResult]:
+    """An elapsed time ("admitted 9 days after onset", "last dose 5 weeks ago") against time windows."""
+    cands = []
+    for c in t.criteria:
+        for e in c.entities:
+            if e.label != "TIME_WINDOW" or e.norm_value is None or e.negated:
+                continue
+            names = {x.concept for x in c.entities if x.label == "CONDITION"}
+            shares = bool(names & fact["concepts"])
+            anchored = fact["anchor"] is not None and e.anchor == fact["anchor"]
+            if shares or anchored:
+                cands.append((c, e, shares))
+    if any(s for _, _, s in cands):
+        cands = [x for x in cands if x[2]]
+    res = []
+    for c, e, _ in cands:
+        inside = e.admits(fact["days"])
+        if inside is None:
+            continue
+        if polarity(c) == "inclusion":
+            met = inside
+        else:
+            # An exclusion "X within 6 months": an event outside the window does not exclude.
+            met = not inside if e.op in ("<", "<=", "=", "between") else inside
+        res.append(CriterionResult(c.text, c.section, "met" if met else "not_met",
+                                   f"{fact['text']} vs \u201c{e.text}\u201d ({polarity(c)})", cite(t, c)))
+    return res
+
+
+def _condition_results(t: Trial, has: dict[str, set[int]], lacks: set[str], times: list[dict]) -> list[CriterionResult]:
+    pairs = _qualifier_pairs()
+    res = []
+    timed = {c for f in times for c in f["concepts"]}
+    for c in t.criteria:
+        named = [e for e in c.entities if e.label == "CONDITION" and e.concept in has and not e.hedged]
+        if not named:
+            negs = [e for e in c.entities if e.label == "CONDITION" and e.concept in lacks]
+            if negs and polarity(c) == "exclusion":
+                res.append(CriterionResult(c.text, c.section, "met", f"patient does not have {negs[0].concept}", cite(t, c)))
+            continue
+        applies = []
+        for e in named:
+            # A time window on this condition is judged by _time_results.
+            if e.concept in timed and any(x.label == "TIME_WINDOW" for x in c.entities):
+                continue
+            contradicted = [i for i, (crit_q, _) in enumerate(pairs)
+                            if i in has[e.concept] and crit_q.search(c.text)]
+            applies.append((e, not contradicted))
+        if not applies:
+            continue
+        hits = [e for e, ok in applies if ok]
+        required = _required_concepts(c)
+        if hits and required and not required <= set(has):
+            # "Lyell syndrome induced by immunotherapy": the cause must hold too.
+            status = "met" if polarity(c) == "exclusion" else "not_met"
+            res.append(CriterionResult(c.text, c.section, status,
+                                       f"applies only with {', '.join(sorted(required - set(has)))}", cite(t, c)))
+            continue
+        role_excl = _role(c, any(e.negated for e in hits)) == "Exclusion" if hits else None
+        if not hits:
+            status = "met" if polarity(c) == "exclusion" else "not_met"
+            reason = f"the patient's {applies[0][0].concept} is not of the kind this criterion names"
+        elif role_excl:
+            status, reason = "not_met", f"patient has {', '.join(sorted({e.concept for e in hits}))}"
+        else:
+            status, reason = "met", f"patient has {', '.join(sorted({e.concept for e in hits}))}"
+        res.append(CriterionResult(c.text, c.section, status, reason, cite(t, c)))
+    return res
+
+
+CAUSAL = re.compile(r"\b(?:induced by|due to|caused by|secondary to|related to|associated with|attributable to|following)\b", re.I)
+
+
+def _required_concepts(c: Criterion) -> set[str]:
+    """Concepts a criterion requires together: those after a causal link ("induced by X")."""
+    m = CAUSAL.search(c.text)
+    if not m:
+        return set()
+    return {e.concept for e in c.entities if e.label == "CONDITION" and e.start >= m.end() and e.concept not in POPULATION}
 
 
 def check_eligibility(qa: "TrialQA", patient: dict, t: Trial) -> EligibilityReport:
@@ -621,21 +1037,32 @@ def check_eligibility(qa: "TrialQA", patient: dict, t: Trial) -> EligibilityRepo
         except (TypeError, ValueError):
             raise QueryError(f"age must be a number, got {patient['age']!r}") from None
     for raw in patient.get("labs", []) or []:
-        ents = [e for e in r.extract(str(raw).replace("=", " ")) if e.label == "LAB" and e.analyte]
+        ents = [e for e in r.extract(re.sub(r"\s*=\s*", " ", str(raw))) if e.label == "LAB" and e.analyte]
         if not ents:
             raise QueryError(f"cannot read lab value {raw!r}; write it as NAME=VALUE UNIT, e.g. PMN=1200/mm3")
         facts.setdefault("labs", []).extend(ents)
-    if patient.get("days_since_onset") is not None:
-        e = CriterionEntity("TIME_WINDOW", f"{patient['days_since_onset']} days after onset", 0, 0, "=",
-                            float(patient["days_since_onset"]), None, "days", float(patient["days_since_onset"]), None, "days",
-                            anchor="symptom onset", direction="after")
-        facts["windows"] = [e]
-    if patient.get("bsa_percent") is not None:
-        e = CriterionEntity("PERCENT", f"{patient['bsa_percent']}% body surface area", 0, 0, "=", float(patient["bsa_percent"]),
-                            None, "%", float(patient["bsa_percent"]), None, "%", analyte="body surface area")
-        facts["percents"] = [e]
+    for key, label, unit, extra in (("days_since_onset", "TIME_WINDOW", "days", {"anchor": "symptom onset", "direction": "after"}),
+                                    ("bsa_percent", "PERCENT", "%", {"analyte": "body surface area"})):
+        if patient.get(key) is None:
+            continue
+        try:
+            v = float(patient[key])
+        except (TypeError, ValueError):
+            raise QueryError(f"{key} must be a number, got {patient[key]!r}") from None
+        e = CriterionEntity(label, f"{_fmt(v)} {unit}", 0, 0, "=", v, None, unit, v, None, unit, **extra)
+        facts.setdefault("windows" if label == "TIME_WINDOW" else "percents", []).append(e)
+    has: dict[str, set[int]] = {}
+    lacks: set[str] = set()
+    for x in patient.get("conditions", []) or []:
+        has[r.concept_lookup(str(x)) or str(x).lower()] = set()
+    for x in patient.get("absent", []) or []:
+        lacks.add(r.concept_lookup(str(x)) or str(x).lower())
+    if patient.get("pregnant") is True:
+        has["pregnancy"] = set()
+    elif patient.get("pregnant") is False:
+        lacks.add("pregnancy")
+    facts["has"], facts["lacks"] = has, lacks
     results = _evaluate(t, facts)
-    results += _condition_results(t, patient)
     if patient.get("sex") and t.sex in ("MALE", "FEMALE"):
         ok = str(patient["sex"]).upper().startswith(t.sex[0])
         results.append(CriterionResult(f"sex: {t.sex}", "inclusion", "met" if ok else "not_met",
@@ -650,60 +1077,100 @@ def check_eligibility(qa: "TrialQA", patient: dict, t: Trial) -> EligibilityRepo
     return EligibilityReport(t.id, verdict, results)
 
 
-def _condition_results(t: Trial, patient: dict) -> list[CriterionResult]:
-    r = rules()
-    present = {r.concept_lookup(x) or str(x).lower() for x in patient.get("conditions", []) or []}
-    absent = {r.concept_lookup(x) or str(x).lower() for x in patient.get("absent", []) or []}
-    if patient.get("pregnant") is True:
-        present.add("pregnancy")
-    elif patient.get("pregnant") is False:
-        absent.add("pregnancy")
-    res = []
-    for c in t.criteria:
-        names = {e.concept for e in c.entities if e.label == "CONDITION" and not e.negated and not e.hedged}
-        negs = {e.concept for e in c.entities if e.label == "CONDITION" and e.negated}
-        if names & present:
-            status = "not_met" if c.section == "exclusion" else "met"
-            res.append(CriterionResult(c.text, c.section, status, f"patient has {', '.join(sorted(names & present))}", cite(t, c)))
-        elif names & absent and c.section == "exclusion":
-            res.append(CriterionResult(c.text, c.section, "met", f"patient does not have {', '.join(sorted(names & absent))}", cite(t, c)))
-        elif negs & present:
-            status = "not_met" if c.section == "inclusion" else "met"
-            res.append(CriterionResult(c.text, c.section, status, f"patient has {', '.join(sorted(negs & present))}", cite(t, c)))
-    return res
+# --- across trials -------------------------------------------------------------------------------
 
-
-def _cross_trial(qa: "TrialQA", question: str, trials: list[Trial], q_ents: list[CriterionEntity]) -> Answer:
-    concepts, analytes, kind = _query_targets(question, q_ents)
-    concepts -= {"women", "men", "adults"} if concepts - {"women", "men", "adults"} else set()
-    want_excl = re.search(r"\bexclu\w*\b", question, re.I)
-    want_incl = re.search(r"\b(inclu\w*|require\w*|accept\w*|enrol\w*)\b", question, re.I)
+def _cross_trial(qa: "TrialQA", q: Question, trials: list[Trial]) -> Answer:
+    ql = q.text.lower()
+    if q.patient and (set(q.patient) - {"has", "lacks"}):
+        return _cross_patient(q, trials)
+    if not (q.concepts or q.analytes):
+        filt = _field_filter(ql)
+        if filt is not None:
+            what, pred, show = filt
+            chosen = [t for t in trials if pred(t)]
+            if not chosen:
+                return Answer(f"No trial in these records {what}.", False, None, [], [], [], "cross_trial")
+            return Answer(f"{len(chosen)} trial(s) {what}:\n" + "\n".join(f"- {_label(t)}{'' if _label(t) == t.id else f' ({t.id})'}: {show(t)}"
+                                                                        for t in chosen),
+                          True, None, [t.id for t in chosen], [], [], "cross_trial")
     matched: list[tuple[Trial, Criterion]] = []
     for t in trials:
-        # Exclusion-section criteria first: "Pregnant women" states an exclusion more plainly than
-        # an inclusion requiring a negative pregnancy test.
-        ordered = sorted(t.criteria, key=lambda c: 0 if (c.section == "exclusion") == bool(want_excl) else 1)
+        # Criteria that state the asked polarity first: "Pregnant women" states an exclusion more
+        # plainly than an inclusion requiring a negative pregnancy test.
+        ordered = sorted(t.criteria, key=lambda c: 0 if (polarity(c) == "exclusion") == q.asks_excl else 1)
         for c in ordered:
             names = {e.concept for e in c.entities if e.label == "CONDITION" and not e.hedged}
             labs = {e.analyte for e in c.entities if e.analyte}
-            if not ((concepts and names & concepts) or (analytes and labs & analytes)):
+            if not ((q.concepts and names & q.concepts) or (q.analytes and labs & q.analytes)):
                 continue
-            neg = any(e.negated for e in c.entities if e.label == "CONDITION" and e.concept in concepts)
+            neg = any(e.negated for e in c.entities if e.label == "CONDITION" and e.concept in q.concepts)
             role = _role(c, neg)
-            if want_excl and role != "Exclusion":
+            if q.asks_excl and role != "Exclusion":
                 continue
-            if want_incl and not want_excl and role != "Inclusion":
+            if q.asks_incl and not q.asks_excl and role != "Inclusion":
                 continue
             matched.append((t, c))
             break
-    if not concepts and not analytes:
-        hits = qa.retriever.search(question, k=5)
+    if not q.concepts and not q.analytes:
+        hits = qa.retriever.search(q.text, k=5)
         return Answer("Closest passages:\n" + "\n".join(f"- {h.trial_id}: {h.text}" for h in hits), bool(hits), None,
                       sorted({h.trial_id for h in hits}), [Citation(h.trial_id, h.section, h.text, h.start, h.end) for h in hits],
                       [], "cross_trial")
     if not matched:
-        return Answer(f"No trial in these records has such a criterion ({', '.join(sorted(concepts | analytes))}).", False, None,
+        return Answer(f"No trial in these records has such a criterion ({', '.join(sorted(q.concepts | q.analytes))}).", False, None,
                       [], [], [], "cross_trial")
     lines = [f"- {_label(t)}{'' if _label(t) == t.id else f' ({t.id})'}: \u201c{c.text}\u201d" for t, c in matched]
     return Answer(f"{len(matched)} trial(s):\n" + "\n".join(lines), True, None, [t.id for t, _ in matched],
                   [cite(t, c) for t, c in matched], [], "cross_trial")
+
+
+def _cross_patient(q: Question, trials: list[Trial]) -> Answer:
+    ok, excluded, unknown = [], [], []
+    cites = []
+    for t in trials:
+        results = _evaluate(t, q.patient)
+        if not results:
+            unknown.append(t)
+            continue
+        if any(r.status == "not_met" for r in results):
+            excluded.append(t)
+            cites += [r.citation for r in results if r.status == "not_met"][:1]
+        else:
+            ok.append(t)
+            cites += [r.citation for r in results][:1]
+    wants_excluded = q.asks_excl
+    chosen = excluded if wants_excluded else ok
+    lines = [f"- {_label(t)}{'' if _label(t) == t.id else f' ({t.id})'}" for t in chosen]
+    text = (f"{len(chosen)} trial(s) would {'exclude' if wants_excluded else 'accept'} this patient on the stated facts:\n"
+            + "\n".join(lines) + (f"\n({len(unknown)} trial(s) state no criterion on these facts.)" if unknown else ""))
+    return Answer(text, bool(chosen), None, [t.id for t in chosen], _unique(cites), [], "cross_trial")
+
+
+def _field_filter(ql: str):
+    """A structured-field question across trials: (what, predicate, shown value) or None."""
+    phase = re.search(r"\bphase\s*(i{1,3}|iv|\d)\b", ql)
+    if phase:
+        n = {"i": "1", "ii": "2", "iii": "3", "iv": "4"}.get(phase.group(1), phase.group(1))
+        return f"are phase {n}", lambda t: f"PHASE{n}" in t.phases, lambda t: "/".join(t.phases)
+    if re.search(r"\b(upper|maximum|max)\s+age\b|\bage limit\b|\bolder than\b", ql):
+        return "state a maximum age", lambda t: t.max_age is not None, lambda t: f"maximum age {t.max_age.text if t.max_age and t.max_age.source == 'structured' else _fmt(t.max_age.value) + ' ' + t.max_age.unit}"
+    if re.search(r"\b(children|minors|under 18|younger than 18|pediatric|paediatric|adolescents)\b", ql):
+        return "accept patients under 18", lambda t: t.min_age is None or t.min_age.years < 18, \
+            lambda t: f"minimum age {t.min_age.text if t.min_age and t.min_age.source == 'structured' else (_fmt(t.min_age.value) + ' ' + t.min_age.unit) if t.min_age else 'none stated'}"
+    for word, status in (("not yet recruiting", "NOT_YET_RECRUITING"), ("recruiting", "RECRUITING"), ("completed", "COMPLETED"),
+                         ("terminated", "TERMINATED"), ("withdrawn", "WITHDRAWN"), ("suspended", "SUSPENDED")):
+        if re.search(rf"\b{word}\b", ql):
+            return f"are {word}", lambda t, s=status: t.status == s, lambda t: str(t.status)
+    if re.search(r"\b(stopped|ended) early\b|\bstopped\b|\bhalted\b", ql):
+        return "were stopped early", lambda t: t.status in ("TERMINATED", "WITHDRAWN", "SUSPENDED"), \
+            lambda t: f"{t.status}" + (f" ({t.why_stopped})" if t.why_stopped else "")
+    country = re.search(r"\b(?:in|from)\s+([A-Z][a-z]+(?:\s[A-Z][a-z]+)?)\b", ql.title())
+    if re.search(r"\b(sites?|located|countr\w*|run in|held in|conducted in|take place in)\b", ql) and country:
+        name = country.group(1).lower()
+        return (f"have sites in {country.group(1)}",
+                lambda t: any(name in (loc.country or "").lower() or name in (loc.city or "").lower() for loc in t.locations)
+                or name in t.design.get("countries", "").lower(),
+                lambda t: "; ".join(loc.label() for loc in t.locations[:3]))
+    if re.search(r"\bhealthy volunteers?\b", ql):
+        return "accept healthy volunteers", lambda t: t.healthy_volunteers is True, lambda t: "yes"
+    return None

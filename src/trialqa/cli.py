@@ -213,6 +213,25 @@ def cmd_check(args) -> int:
     return 0
 
 
+def cmd_eval(args) -> int:
+    from .evaluation.qa import evaluate_gold
+    from .evaluation.report import headline_rows, write_report
+
+    qa = _load_qa(args)
+    report = evaluate_gold(qa, args.gold, k=args.k, progress=_progress("asking"))
+    written = write_report(report, args.report) if args.report else {}
+    if args.json:
+        _print_json(report.to_dict())
+    else:
+        print(_table([list(r) for r in headline_rows(report)], ["metric", "value", "detail"]))
+        fails = report.to_dict().get("failures", [])
+        if fails:
+            print(f"\n{len(fails)} failure(s); see --report or --json for the list")
+        for name, path in written.items():
+            print(f"wrote {path}")
+    return 0
+
+
 def cmd_serve(args) -> int:
     from .ui import serve
 
@@ -284,6 +303,14 @@ def build_parser() -> argparse.ArgumentParser:
     preg.add_argument("--not-pregnant", dest="pregnant", action="store_false")
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_check)
+
+    s = sub.add_parser("eval", help="evaluate answers against a gold question set")
+    s.add_argument("gold", help="gold questions (JSON lines)")
+    corpus_opts(s)
+    s.add_argument("--k", type=int, default=5, help="retrieval depth for recall@k (default 5)")
+    s.add_argument("--report", metavar="DIR", help="write report.json, summary.md and a chart there")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_eval)
 
     s = sub.add_parser("serve", help="start the web app")
     corpus_opts(s)

@@ -401,6 +401,11 @@ def _xml_trial(root: XNode, name: str) -> Trial:
     t.healthy_volunteers = norm_bool(val("eligibility/healthy_volunteers", "healthy_volunteers"))
     t.sponsor = val("sponsors/lead_sponsor/agency", "sponsor")
     t.collaborators = [c for c in (fold(n.text("agency") or "") for n in root.findall("sponsors/collaborator")) if c]
+    for n in root.findall("sponsors/lead_sponsor") + root.findall("sponsors/collaborator"):
+        if n.text("agency") and n.text("agency_class"):
+            t.sponsor_classes[fold(n.text("agency"))] = n.text("agency_class").strip().upper()
+    t.why_stopped = val("why_stopped", "why_stopped")
+    t.responsible_party = norm_status(val("responsible_party/responsible_party_type", "responsible_party"))
     for n in root.findall("location"):
         t.locations.append(Location(
             facility=fold(n.text("facility/name") or "") or None, city=n.text("facility/address/city"),
@@ -531,6 +536,13 @@ def _json_trial(ps: dict, name: str) -> Trial:
     t.sponsor = get("sponsorCollaboratorsModule.leadSponsor.name", "sponsor")
     t.collaborators = [fold(c["name"]) for c in get("sponsorCollaboratorsModule.collaborators") or []
                        if isinstance(c, dict) and isinstance(c.get("name"), str)]
+    lead = get("sponsorCollaboratorsModule.leadSponsor") or {}
+    for org in [lead] + list(get("sponsorCollaboratorsModule.collaborators") or []):
+        if isinstance(org, dict) and isinstance(org.get("name"), str) and org.get("class"):
+            t.sponsor_classes[fold(org["name"])] = str(org["class"]).upper()
+    t.why_stopped = get("statusModule.whyStopped", "why_stopped")
+    rp = get("sponsorCollaboratorsModule.responsibleParty.type")
+    t.responsible_party = norm_status(rp) if isinstance(rp, str) else None
     for loc in get("contactsLocationsModule.locations") or []:
         if isinstance(loc, dict):
             t.locations.append(Location(loc.get("facility"), loc.get("city"), loc.get("state"),
@@ -763,8 +775,10 @@ def _set_page_field(t: Trial, field: str, value: str, spans: dict, span: tuple[i
         "status": norm_status, "phases": norm_phases, "study_type": norm_status,
         "enrollment": norm_enrollment, "sex": norm_sex, "healthy_volunteers": norm_bool,
         "start_date": norm_date, "completion_date": norm_date, "primary_completion_date": norm_date,
-        "last_update": norm_date, "min_age": Age.parse, "max_age": Age.parse,
+        "last_update": norm_date, "min_age": Age.parse, "max_age": Age.parse, "responsible_party": norm_status,
     }
+    if field == "responsible_party":
+        value = re.sub(r"^Responsibility Role\s*", "", value)
     if field == "nct_id":
         m = NCT_RE.search(value)
         value = m.group(0) if m else None
@@ -789,6 +803,8 @@ def _read_page_block(t: Trial, kind: str, lines: list[str], spans: dict, vals) -
                 item.append(line)
                 continue
             if item:
+                if len(item) > 1 and re.fullmatch(r"[A-Z_]{2,}", item[1]):
+                    t.sponsor_classes[item[0]] = item[1]
                 if role.lower() == "lead":
                     t.sponsor = item[0]
                     idx = lines.index(item[0])

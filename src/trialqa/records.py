@@ -130,6 +130,9 @@ class Trial:
     healthy_volunteers: bool | None = None
     sponsor: str | None = None
     collaborators: list[str] = field(default_factory=list)
+    sponsor_classes: dict[str, str] = field(default_factory=dict)  # organization -> INDUSTRY / NIH / OTHER ...
+    responsible_party: str | None = None
+    why_stopped: str | None = None
     locations: list[Location] = field(default_factory=list)
     contacts: list[Contact] = field(default_factory=list)
     identifiers: list[Identifier] = field(default_factory=list)
@@ -191,6 +194,9 @@ class Trial:
             "criteria": [c.to_dict() for c in self.criteria],
             "sponsor": self.sponsor,
             "collaborators": list(self.collaborators),
+            "sponsor_classes": dict(self.sponsor_classes),
+            "responsible_party": self.responsible_party,
+            "why_stopped": self.why_stopped,
             "locations": [asdict(x) for x in self.locations],
             "contacts": [asdict(x) for x in self.contacts],
             "identifiers": [asdict(x) for x in self.identifiers],
