@@ -30,7 +30,9 @@ POPULATION = {"women", "men", "adults", "children", "elderly", "healthy voluntee
 GENERIC_WORDS = frozenset("""summary record protocol trial study studies quoted reported listed mentioned described according
 stated states state say says said observed patient patients participant participants subject subjects what which who whom
 how when where why does do did is are was were be been the a an of for to in on at by with and or this that these those
-there their it its as from into than any all some give list tell me please about per""".split())
+there their it its as from into than any all some give list tell me please about per long soon many much must should
+required require requirement allowed time rationale purpose reason aim goal objective happens happen define defined definition
+explain describe background hypothesis kind type history exclusionary take part already lead""".split())
 
 
 # --- results -------------------------------------------------------------------------------------
@@ -118,8 +120,9 @@ def _label(trial: Trial) -> str:
 
 # --- question analysis ---------------------------------------------------------------------------
 
-YES_NO = re.compile(r"^\s*(?:so\s+|and\s+|but\s+)?(is|are|can|could|does|do|did|may|might|would|will|should|has|have|was|were|must)\b", re.I)
-ASKS_EXCL = re.compile(r"\bexclu\w*\b|\bineligible\b|\bnot (?:be )?(?:allowed|eligible|permitted)\b|\bdisqualif\w*\b|\brule[sd]? out\b", re.I)
+YES_NO = re.compile(r"(?:^|[,;:]\s*|\?\s*)(?:so\s+|and\s+|but\s+)?(is|are|can|could|does|do|did|may|might|would|will|should|has|have|was|were|must)\s+(?!you\b)", re.I)
+ASKS_EXCL = re.compile(r"\bexclu\w*\b|\bineligible\b|\bnot (?:be )?(?:allowed|eligible|permitted)\b|\bdisqualif\w*\b|\brule[sd]? out\b"
+                       r"|\b(?:would|will|does|do) not (?:accept|admit|take|enrol+|include)\b|\breject\w*\b|\brefuse\w*\b", re.I)
 ASKS_INCL = re.compile(r"\binclu\w*\b|\brequire\w*\b|\bmust\b|\bneed(?:ed|s)?\b|\bmandatory\b|\bhave to\b|\bcriterion for entry\b", re.I)
 PATIENT = re.compile(
     r"\b(?:my|a|an|the|this|our|her|his)\s+(?:\d{1,3}[- ]year[- ]old\s+)?(?:patient|woman|man|girl|boy|child|subject|participant|person|lady|gentleman|mother|father)\b"
@@ -129,7 +132,7 @@ AGO = re.compile(r"\b(\d+(?:\.\d+)?|an?|one|two|three|four|five|six|seven|eight|
                  r"(days?|weeks?|months?|years?|hours?)\s+(?:ago|earlier|before|previously)\b|\b(?:since|for(?: the (?:past|last))?)\s+"
                  r"(\d+(?:\.\d+)?|one|two|three|four|five|six|seven|eight|nine|ten)\s+(days?|weeks?|months?|years?|hours?)\b", re.I)
 HAVE = re.compile(r"\b(?:has|had|have|having|with|takes|taking|took|on|receives|receiving|received|developed|develops|arrived in|"
-                  r"admitted with|diagnosed with|suffers? from|suffering from|treated for|is|was|currently|stopped|finished|completed|"
+                  r"admitted with|diagnosed with|suffers? from|suffering from|treated for|stopped|finished|completed|"
                   r"underwent|recipient|history of)\b", re.I)
 TRIAL_REF = re.compile(r"\b(?:the|this|that)\s+[^.?,;]{0,70}?\b(?:trial|study)\b", re.I)
 DAYS_PER = {"hour": 1 / 24, "day": 1.0, "week": 7.0, "month": 30.4375, "year": 365.25}
@@ -163,7 +166,8 @@ def analyse(question: str) -> Question:
             any(e.label == "TIME_WINDOW" for e in ents):
         kind = "TIME_WINDOW"
     anchor = _question_anchor(question) if kind == "TIME_WINDOW" else None
-    q = Question(question, bool(YES_NO.match(question)) or question.rstrip().endswith(("allowed?", "eligible?", "excluded?")),
+    yes_no = bool(YES_NO.search(question)) and not re.match(r"\s*(what|which|who|when|where|how|why)\b", question, re.I)
+    q = Question(question, yes_no or question.rstrip().endswith(("allowed?", "eligible?", "excluded?")),
                  bool(ASKS_EXCL.search(question)), bool(ASKS_INCL.search(question)), ents, concepts, analytes, kind,
                  anchor, {})
     q.patient = _patient_facts(q)
@@ -193,8 +197,8 @@ def _patient_facts(q: Question) -> dict[str, Any]:
     text = q.text
     facts: dict[str, Any] = {}
     m = re.search(r"\b(\d{1,3})[- ]?(?:year|yr)s?[- ]old\b|\baged (\d{1,3})\b|\b(\d{1,3}) years of age\b|\bturned (\d{1,3})\b"
-                  r"|\bis (\d{1,3})(?: years)?\b(?! (?:days?|weeks?|months?|%|percent))", text, re.I)
-    if m and PATIENT.search(text) or (m and m.group(1)):
+                  r"|\b(?:is|am|are) (\d{1,3}) years(?: old)?\b", text, re.I)
+    if m:
         facts["age"] = float(next(g for g in m.groups() if g))
     for e in q.entities:
         # A stated value ("at most 8%") is the patient's value: compare it as such.
@@ -212,6 +216,7 @@ def _patient_facts(q: Question) -> dict[str, Any]:
         clause = _clause(text, m.start(), m.end())
         near = {e.concept for e in q.entities if e.label == "CONDITION" and e.concept not in POPULATION
                 and clause[0] <= e.start < clause[1]}
+        near |= {p for c in list(near) for p in ancestors(c)}
         anchor = rules().find_anchor(text[clause[0]:clause[1]])[0]
         facts.setdefault("times", []).append({"days": days, "text": m.group(0), "concepts": near, "anchor": anchor})
     for m in re.finditer(r"\b(?:admitted|included|enrolled|hospitali[sz]ed|seen|treated|randomi[sz]ed)\s+(?:(?:exactly|only|about|approximately|around|just|some|on day)\s+)?(\d+|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fourteen|fifteen)\s+(days?|weeks?|hours?)\s+(after|from|since)\b", text, re.I):
@@ -222,7 +227,7 @@ def _patient_facts(q: Question) -> dict[str, Any]:
                 "days": n * DAYS_PER[m.group(2).lower().rstrip("s")], "text": m.group(0),
                 "concepts": {rules().concept_lookup(m.group(0).split()[0]) or "hospitalization"},
                 "anchor": rules().find_anchor(tail)[0] or "symptom onset"})
-    if framed:
+    if framed and not re.match(r"\s*(how|what|which|when|where|why|who)\b", text, re.I):
         has, lacks = {}, set()
         trial_refs = [m.span() for m in TRIAL_REF.finditer(text)]
         for e in q.entities:
@@ -239,6 +244,11 @@ def _patient_facts(q: Question) -> dict[str, Any]:
             else:
                 has.setdefault(e.concept, set()).update(
                     i for i, (_, contra) in enumerate(_qualifier_pairs()) if contra.search(window))
+                facts.setdefault("phrases", {}).setdefault(e.concept, []).append(_phrase(text, e.start, e.end))
+        for concept in list(has):
+            for parent in ancestors(concept):
+                has.setdefault(parent, set()).update(has[concept])
+                facts.setdefault("phrases", {}).setdefault(parent, []).extend(facts.get("phrases", {}).get(concept, []))
         if has:
             facts["has"] = has
         if lacks:
@@ -248,6 +258,55 @@ def _patient_facts(q: Question) -> dict[str, Any]:
     if aspect and (aspect.group(1) or aspect.group(2) or "").lower() in ("age", "ages"):
         facts = {k: v for k, v in facts.items() if k == "age"}
     return facts
+
+
+def _phrase(text: str, start: int, end: int) -> list[str]:
+    """The mention and its extensions by up to three preceding words, longest first ("basal cell carcinoma")."""
+    words = list(re.finditer(r"[\w'-]+", text[max(0, start - 60):start]))
+    out = [text[start:end]]
+    for k in range(1, min(3, len(words)) + 1):
+        out.append(text[max(0, start - 60) + words[-k].start():end])
+    return sorted(out, key=len, reverse=True)
+
+
+EXCEPTION_CLAUSE = re.compile(r"(?:\bexcept(?: for)?\b|\bother than\b|\bexcluding\b|\bunless\b|\bwith the exception of\b|\bapart from\b|"
+                              r"\bthough\b|\bhowever\b|\bbut not\b)[^.;]*|\([^()]*\b(?:allowed|permitted|acceptable|eligible|except)\b[^()]*\)"
+                              r"|[^.;()]*\b(?:is|are|will be|would be)\s+(?:allowed|permitted|acceptable|eligible)\b", re.I)
+
+
+def _excepted(c: Criterion, phrases: list[str]) -> bool:
+    """Whether the patient's condition, as they name it, is what the criterion makes an exception for."""
+    low = c.text.lower()
+    spans = [m.span() for m in EXCEPTION_CLAUSE.finditer(c.text)]
+    for ph in phrases:
+        p = ph.lower().strip()
+        if len(p) < 4:
+            continue
+        for m in re.finditer(re.escape(p), low):
+            if any(a <= m.start() and m.end() <= b for a, b in spans):
+                return True
+    return False
+
+
+@lru_cache(maxsize=1)
+def _parents() -> dict[str, list[str]]:
+    data = lexicons.load("concept_parents")
+    known = set(rules().concepts)
+    for child, parents in data["parents"].items():
+        for name in [child, *parents]:
+            if name not in known:
+                raise lexicons.ConfigError(f"concept_parents.json: {name!r} is not a concept in concepts.json")
+    return data["parents"]
+
+
+def ancestors(concept: str) -> set[str]:
+    out, todo = set(), [concept]
+    while todo:
+        for p in _parents().get(todo.pop(), []):
+            if p not in out:
+                out.add(p)
+                todo.append(p)
+    return out
 
 
 def _clause(text: str, start: int, end: int) -> tuple[int, int]:
@@ -329,6 +388,10 @@ def _answer_one(qa: "TrialQA", q: Question, t: Trial) -> Answer:
         if ans is not None:
             ans.intent = fieldname
             return ans
+    if q.kind == "TIME_WINDOW" and not (q.concepts or q.analytes or q.anchor):
+        ans = _passages(qa, q, t, quiet=True)
+        if ans is not None:
+            return ans
     if q.concepts or q.analytes or q.kind:
         ans = _criteria_answer(qa, q, t)
         if ans is not None:
@@ -357,22 +420,25 @@ FIELD_PATTERNS = [
     ("responsible_party", r"\bresponsible party\b"),
     ("contact", r"\b(contacts?|phone|telephone|e-?mail|whom? (to|should i) (call|contact))\b"),
     ("sponsor", r"\b(sponsor\w*|funded|funder|funding|collaborat\w*|pharmaceutical company|drug company|industry)\b"),
-    ("enrollment", r"\b(enrol+ment|sample size|target (size|enrollment|number)|planned number)\b|\bhow many (participants|patients|subjects|people) (will|are|is|were|to be|does|do|did)\b(?!.*\b(before|after|per|each|until|at the|in the first)\b)|\benrol+\b.*\bhow many\b"),
+    ("enrollment", r"\bhow many\b[^?]*\b(enrol\w*|participants|patients|subjects|people)\b(?![^?]*\b(before|after|per|each|until|at the|in the first)\b)"
+                   r"|\b(target|planned|anticipated|actual|total|expected)\s+(enrol+ment|sample size|number of (participants|patients))\b"
+                   r"|\benrol+ment\s+(target|count|number|size|figure)\b|\bsample size\b|\bwhat is the enrol+ment\b"),
     ("phase", r"\bphase\b"),
     ("status", r"\b(status|recruiting|still open|open for (enrollment|recruitment)|completed|terminated|withdrawn|active)\b"),
     ("healthy_volunteers", r"\bhealthy volunteers?\b"),
-    ("study_type", r"\b(interventional|observational)\b|\bstudy type\b|\btype of study\b"),
+    ("study_type", r"\binterventional or (an )?observational\b|\bobservational or (an )?interventional\b|\bstudy type\b|\btype of study\b|\bis (this|it) an? (interventional|observational)\b"),
     ("conditions", r"\b(conditions?|diseases?|indications?)\b.*\b(studied|listed|about|targeted|investigated|for)\b|\bwhat (condition|disease)s?\b"),
-    ("interventions", r"\b(which|what) (drug|intervention|treatment|product|therapy)\b|\binterventions?\b"),
-    ("dose", r"\b(dose|dosage|dosing|mg/kg|how much|how is \w+ (given|administered)|route)\b"),
-    ("design", r"\b(design|allocation|randomi[sz]ed|masking|masked|blind\w*|open[- ]label|intervention model|single[- ]group|parallel|primary purpose|placebo|comparator|control arm|arms?)\b"),
+    ("design_model", r"\bintervention model\b|\ballocation\b|\bmasking\b"),
+    ("interventions", r"\b(which|what) (drugs?|interventions?|treatments?|products?|therap(y|ies)|agents?)\b|\b(which|what)\b[^?]{0,40}\b(antibod(y|ies)|inhibitors?|vaccines?)\b (is|are) (used|tested|given|studied|evaluated)\b|\binterventions?\b(?! model)|\bcomparators?\b(?!.*\barm\b)"),
+    ("dose", r"(?<!first )(?<!last )(?<!initial )(?<!final )(?<!prior )(?<!previous )\b(doses?|dosages?|dosing)\b|\bmg/kg\b|\bhow much\b|\bhow is \w+ (given|administered|infused|injected)\b|\broute\b"),
+    ("design", r"\b(design\w*|allocation|randomi[sz]ed|masking|masked|blind\w*|open[- ]label|intervention model|single[- ]group|parallel|primary purpose|placebo|comparator|control arm|arms?)\b"),
     ("location", r"\b(where|location|sites?|country|countries|city|centres?|centers?|take place|taking place|conducted|held)\b|\bwhich hospital\b(?! department)"),
     ("date", r"\b(when|date|start\w*|begin|began|finish|complet\w*|end date|last updated?)\b"),
     ("sex", r"\b(sex|gender|both (men|males) and (women|females)|men and women|males?|females?|women|men)\b"),
-    ("age", r"\b(\d+)[- ]?(year|yr)s?[- ]old\b|\b(minimum|maximum|min|max|upper|lower)\s+age\b|\bage (limit|range|criteri\w*|requirement)\b|\bhow old\b|\bage\b"),
+    ("age", r"\b(\d+)[- ]?(year|yr)s?[- ]old\b|\b(minimum|maximum|min|max|upper|lower)\s+age\b|\bage (limit|range|criteri\w*|requirement)s?\b|\bhow old\b|\bages?\b"),
 ]
 STRONG_FIELDS = {"why_stopped", "nct_id", "identifier", "responsible_party", "contact", "phase", "healthy_volunteers", "study_type",
-                 "age", "enrollment", "conditions", "interventions", "dose", "sponsor"}
+                 "age", "enrollment", "conditions", "interventions", "dose", "sponsor", "design_model"}
 # Field questions that win over criteria targets only when asked this explicitly.
 STRONG_FORMS = {
     "location": r"\b(take|takes|taking) place\b|\bconducted\b|\bheld\b|\bwhich (hospital|city|country|site|centre|center)s? (is|are|will|does)\b|\bwhere is\b|\bsites?\b",
@@ -608,6 +674,8 @@ def _design(t: Trial, q: Question) -> Answer:
             return Answer(f"{_label(t)}: intervention model {model or 'not stated'}" + ("; a comparator arm is described." if has else
                           "; no placebo or comparator arm (single group)." if "SINGLE" in model.upper() else "."),
                           True, "yes" if has else "no", [t.id], [])
+    if not q.yes_no and re.search(r"comparator|control (arm|group)|placebo", ql) and t.interventions:
+        return _interventions(t, q)
     if not d and not t.study_type:
         return _not_stated(t, "the design", "design", q)
     parts = [f"{k.replace('_', ' ')}: {v}" for k, v in d.items() if k not in ("description", "arms", "countries")]
@@ -637,6 +705,11 @@ def _conditions(t: Trial, q: Question) -> Answer:
 
 def _interventions(t: Trial, q: Question) -> Answer:
     if not t.interventions:
+        # No intervention list: the title may still name what is tested.
+        drugs = [e for e in rules().extract(t.title or "") if e.label == "CONDITION" and e.concept_type == "drug"]
+        if drugs:
+            return Answer(f"{_label(t)}: no intervention list is given; the title names {drugs[0].concept} ({t.title}).", True,
+                          None, [t.id], cite_field(t, "title", t.title or ""))
         return _not_stated(t, "the interventions", "interventions", q)
     parts = [f"{iv.name} ({(iv.type or '').lower() or 'type not stated'}{', ' + iv.dose if iv.dose else ''})" for iv in t.interventions]
     return Answer(f"{_label(t)}: interventions: {'; '.join(parts)}.", True, None, [t.id], [])
@@ -655,8 +728,31 @@ def _dose(t: Trial, q: Question) -> Answer | None:
         named = [row for row in rows if r.concept_lookup(row[0].name.split(" (")[0]) in q.concepts
                  or any(n.lower() in q.text.lower() for n in [row[0].name.split(" (")[0]])]
         rows = named or rows
+    if not rows and q.concepts:
+        for c in t.criteria:
+            doses = [e for e in c.entities if e.label == "DOSE"]
+            if doses and any(e.label == "CONDITION" and e.concept in q.concepts for e in c.entities):
+                return Answer(f"{_label(t)}: {'; '.join(e.text.strip() for e in doses)} (\u201c{c.text}\u201d, {polarity(c)}).", True, None,
+                              [t.id], [cite(t, c)], doses, "dose")
     if not rows:
-        return None
+        prose = []
+        for key in ("description", "summary", "design"):
+            mt = t.texts.get(key)
+            if mt is None:
+                continue
+            for e in r.extract(mt.text):
+                if e.label == "DOSE" and e.unit not in ("mL",):
+                    a, b = mt.raw_span(max(0, mt.text.rfind(".", 0, e.start) + 1), e.end)
+                    prose.append((e, key, a, b))
+        if not prose:
+            return _not_stated(t, "a dose", "dose", q)
+        e, key, a, b = prose[0]
+        src = t.source_text()
+        from .corpus import span_text
+
+        sentence = span_text(src, t.format, a, b)
+        return Answer(f"{_label(t)}: {e.text.strip()} ({key}: \u201c{sentence}\u201d)", True, None, [t.id],
+                      [Citation(t.id, key, sentence, a, b)], [x[0] for x in prose])
     text = "; ".join(r_[1] for r_ in rows)
     desc = " ".join(iv.description for iv, _, _ in rows[:2] if iv.description)
     return Answer(f"{_label(t)}: {text}." + (f" {desc}" if desc else ""), True, None, [t.id], [],
@@ -687,7 +783,7 @@ FIELD_HANDLERS = {
     "age": _age, "enrollment": _enrollment, "status": _status, "why_stopped": _why_stopped, "phase": _phase,
     "sponsor": _sponsor, "responsible_party": _responsible, "location": _location, "contact": _contact, "nct_id": _nct,
     "identifier": _identifier, "date": _date, "design": _design, "study_type": _study_type, "conditions": _conditions,
-    "interventions": _interventions, "dose": _dose, "sex": _sex, "healthy_volunteers": _healthy,
+    "interventions": _interventions, "dose": _dose, "design_model": lambda t, q: _design(t, q), "sex": _sex, "healthy_volunteers": _healthy,
 }
 
 
@@ -736,8 +832,22 @@ def _matching_criteria(q: Question, t: Trial) -> list[tuple[Criterion, list[Crit
     return matches
 
 
+ELIGIBILITY_WORDS = re.compile(r"\b(eligib\w*|criteri\w*|requir\w*|exclu\w*|inclu\w*|allowed|permitted|must|need\w*|enrol\w*|enter|"
+                               r"participat\w*|join|take part|accept\w*|threshold|limit|minimum|maximum|cut-?off|at least|washout|"
+                               r"prior|before|after|within|since|how long|how soon|how many days)\b", re.I)
+
+
 def _criteria_answer(qa: "TrialQA", q: Question, t: Trial) -> Answer | None:
+    if not (q.yes_no or q.kind or ELIGIBILITY_WORDS.search(q.text)):
+        return _passages(qa, q, t)  # "what response rate was observed?" is not an eligibility question
     matches = _matching_criteria(q, t)
+    if matches and not q.yes_no and q.kind in ("PERCENT", "LAB"):
+        valued = [(c, h) for c, h in matches if any(e.label == q.kind for e in c.entities)]
+        if not valued:
+            what = " / ".join(sorted(q.concepts | q.analytes)) or q.kind.lower()
+            return Answer(f"{_label(t)}: the record states no {'percentage' if q.kind == 'PERCENT' else 'value'} threshold for {what}.",
+                          False, None, [t.id], [], [], "criteria")
+        matches = valued
     if not matches:
         passages = _passages(qa, q, t, quiet=True)
         if passages is not None:
@@ -752,6 +862,9 @@ def _criteria_answer(qa: "TrialQA", q: Question, t: Trial) -> Answer | None:
         ents.extend(hit)
         neg = any(e.label == "CONDITION" for e in hit) and all(e.negated for e in hit if e.label == "CONDITION")
         role = _role(c, neg)
+        needs = _required_concepts(c) - q.concepts
+        if needs:
+            role = f"{role} only with {', '.join(sorted(needs))}"
         roles.append(role)
         values = [_describe(e) for e in hit if e.label != "CONDITION"]
         lines.append(f"{role}: \u201c{c.text}\u201d" + (f" \u2192 {'; '.join(values)}" if values else ""))
@@ -788,8 +901,15 @@ def _list_criteria(t: Trial, which: str) -> Answer:
                   [t.id], [cite(t, c) for c in crits], [], "criteria")
 
 
+def _stem(w: str) -> str:
+    for suffix in ("ations", "ation", "ings", "ing", "ies", "ied", "ed", "es", "s"):
+        if len(w) > len(suffix) + 3 and w.endswith(suffix):
+            return w[: -len(suffix)]
+    return w
+
+
 def _content_words(text: str) -> set[str]:
-    return {w for w in re.findall(r"[a-z0-9][a-z0-9-]+", text.lower()) if w not in GENERIC_WORDS and len(w) > 2}
+    return {_stem(w) for w in re.findall(r"[a-z0-9][a-z0-9-]+", text.lower()) if w not in GENERIC_WORDS and len(w) > 2}
 
 
 PROSE = ("summary", "description", "design", "intervention", "results", "adverse_events", "title", "conditions")
@@ -800,24 +920,41 @@ def _passages(qa: "TrialQA", q: Question, t: Trial, quiet: bool = False, prose_f
     hits = qa.retriever.search(q.text, k=5, trial=t.id, sections=PROSE) if prose_first else []
     hits = hits + [h for h in qa.retriever.search(q.text, k=5, trial=t.id) if h.chunk_id not in {x.chunk_id for x in hits}]
     want = _content_words(q.text)
+    if not want:
+        # "What is the hypothesis?": the cue word itself is what a passage must state.
+        want = {_stem(w.lower()) for w in DESCRIPTIVE.findall(q.text) if len(w) > 3}
     r = rules()
     good = []
     for h in hits:
         have = _content_words(h.text)
         # Concepts count as covered when the passage names them with any synonym.
-        covered = {w for w in want if w in have or any(w.rstrip("s") == x.rstrip("s") for x in have)}
+        covered = {w for w in want if w in have}
         concept_words = {w for c in q.concepts for w in _content_words(c)}
         for e in r.extract(h.text):
             if e.label == "CONDITION" and e.concept in q.concepts:
                 covered |= {w for w in want if w in _content_words(e.text) or w in concept_words}
         if want and len(covered) / len(want) >= 0.5:
-            good.append(h)
+            good.append((len(covered) / len(want), h))
     if not good:
         if quiet:
             return None
         return Answer(f"{_label(t)}: the record does not state this.", False, "unknown" if q.yes_no else None,
                       [t.id], [], [], "descriptive")
-    good = good[:3]
+    good = [h for _, h in sorted(good, key=lambda x: -x[0])][:3]
+    verdict = None
+    if q.yes_no and good[0].section in ("inclusion", "exclusion"):
+        crit = next((c for c in t.criteria if c.start == good[0].start and c.end == good[0].end), None)
+        if crit is not None:
+            is_excl = polarity(crit) == "exclusion"
+            if q.asks_excl and not q.asks_incl:
+                verdict = "yes" if is_excl else "no"
+            elif q.asks_incl and not q.asks_excl:
+                verdict = "no" if is_excl else "yes"
+            else:
+                verdict = "no" if is_excl else "yes"
+    if verdict:
+        return Answer(f"{'Yes' if verdict == 'yes' else 'No'}. {_label(t)}:\n" + "\n".join(f"- {h.text}" for h in good), True, verdict,
+                      [t.id], [Citation(h.trial_id, h.section, h.text, h.start, h.end) for h in good], [], "criteria")
     return Answer(f"{_label(t)}:\n" + "\n".join(f"- {h.text}" for h in good), True, None, [t.id],
                   [Citation(h.trial_id, h.section, h.text, h.start, h.end) for h in good], [], "descriptive")
 
@@ -856,7 +993,8 @@ def _evaluate(t: Trial, facts: dict[str, Any]) -> list[CriterionResult]:
         out.extend(_threshold_results(t, "TIME_WINDOW", fact, lambda e, f=fact: e.anchor == f.anchor))
     for fact in facts.get("times", []):
         out.extend(_time_results(t, fact))
-    out.extend(_condition_results(t, facts.get("has", {}), facts.get("lacks", set()), facts.get("times", [])))
+    out.extend(_condition_results(t, facts.get("has", {}), facts.get("lacks", set()), facts.get("times", []),
+                                  facts.get("phrases", {})))
     seen, unique = set(), []
     for r in out:
         key = (r.criterion, r.status, r.reason)
@@ -948,11 +1086,15 @@ def _time_results(t: Trial, fact: dict) -> list[CriterionResult]:
     """An elapsed time ("admitted 9 days after onset", "last dose 5 weeks ago") against time windows."""
     cands = []
     for c in t.criteria:
-        for e in c.entities:
-            if e.label != "TIME_WINDOW" or e.norm_value is None or e.negated:
-                continue
-            names = {x.concept for x in c.entities if x.label == "CONDITION"}
-            shares = bool(names & fact["concepts"])
+        windows = [e for e in c.entities if e.label == "TIME_WINDOW" and e.norm_value is not None and not e.negated]
+        mentions = [x for x in c.entities if x.label == "CONDITION" and x.concept in fact["concepts"]]
+        if mentions and len(windows) > 1:
+            # Several windows in one criterion ("X within 2 weeks, Y within 4 weeks"): the one nearest the mention.
+            def distance(w):
+                return min(abs(w.start - m.end) if w.start >= m.end else abs(m.start - w.end) + 40 for m in mentions)
+            windows = [min(windows, key=distance)]
+        for e in windows:
+            shares = bool(mentions)
             anchored = fact["anchor"] is not None and e.anchor == fact["anchor"]
             if shares or anchored:
                 cands.append((c, e, shares))
@@ -973,7 +1115,8 @@ def _time_results(t: Trial, fact: dict) -> list[CriterionResult]:
     return res
 
 
-def _condition_results(t: Trial, has: dict[str, set[int]], lacks: set[str], times: list[dict]) -> list[CriterionResult]:
+def _condition_results(t: Trial, has: dict[str, set[int]], lacks: set[str], times: list[dict],
+                       phrases: dict[str, list[list[str]]] | None = None) -> list[CriterionResult]:
     pairs = _qualifier_pairs()
     res = []
     timed = {c for f in times for c in f["concepts"]}
@@ -991,7 +1134,8 @@ def _condition_results(t: Trial, has: dict[str, set[int]], lacks: set[str], time
                 continue
             contradicted = [i for i, (crit_q, _) in enumerate(pairs)
                             if i in has[e.concept] and crit_q.search(c.text)]
-            applies.append((e, not contradicted))
+            excepted = any(_excepted(c, ph) for ph in (phrases or {}).get(e.concept, []))
+            applies.append((e, not contradicted and not excepted))
         if not applies:
             continue
         hits = [e for e, ok in applies if ok]
@@ -1157,6 +1301,9 @@ def _field_filter(ql: str):
     if re.search(r"\b(children|minors|under 18|younger than 18|pediatric|paediatric|adolescents)\b", ql):
         return "accept patients under 18", lambda t: t.min_age is None or t.min_age.years < 18, \
             lambda t: f"minimum age {t.min_age.text if t.min_age and t.min_age.source == 'structured' else (_fmt(t.min_age.value) + ' ' + t.min_age.unit) if t.min_age else 'none stated'}"
+    if re.search(r"\b(stopped|ended|closed) early\b|\bstopped\b|\bhalted\b", ql):
+        return "were stopped early", lambda t: t.status in ("TERMINATED", "WITHDRAWN", "SUSPENDED"), \
+            lambda t: f"{t.status}" + (f" ({t.why_stopped})" if t.why_stopped else "")
     for word, status in (("not yet recruiting", "NOT_YET_RECRUITING"), ("recruiting", "RECRUITING"), ("completed", "COMPLETED"),
                          ("terminated", "TERMINATED"), ("withdrawn", "WITHDRAWN"), ("suspended", "SUSPENDED")):
         if re.search(rf"\b{word}\b", ql):
@@ -1164,10 +1311,10 @@ def _field_filter(ql: str):
     if re.search(r"\b(stopped|ended) early\b|\bstopped\b|\bhalted\b", ql):
         return "were stopped early", lambda t: t.status in ("TERMINATED", "WITHDRAWN", "SUSPENDED"), \
             lambda t: f"{t.status}" + (f" ({t.why_stopped})" if t.why_stopped else "")
-    country = re.search(r"\b(?:in|from)\s+([A-Z][a-z]+(?:\s[A-Z][a-z]+)?)\b", ql.title())
+    country = re.search(r"\b(?:in|from)\s+((?:the\s+)?[a-z]+(?:\s(?:states|kingdom|korea|zealand|africa|arabia))?)\s*\??$", ql)
     if re.search(r"\b(sites?|located|countr\w*|run in|held in|conducted in|take place in)\b", ql) and country:
-        name = country.group(1).lower()
-        return (f"have sites in {country.group(1)}",
+        name = re.sub(r"^the\s+", "", country.group(1).lower())
+        return (f"have sites in {name.title()}",
                 lambda t: any(name in (loc.country or "").lower() or name in (loc.city or "").lower() for loc in t.locations)
                 or name in t.design.get("countries", "").lower(),
                 lambda t: "; ".join(loc.label() for loc in t.locations[:3]))
