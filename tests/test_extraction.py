@@ -289,8 +289,12 @@ def test_prefix_and_pseudo_negation():
     assert not neg("Histologically or cytologically confirmed non-small cell lung cancer.", "lung cancer").negated
     # LCT dev: "including but not limited to"
     assert not neg("including but not limited to brain surgery, special education", "surgery").negated
-    # Chia dev: a negative pregnancy test is a test that was done
-    assert not neg("Female patients must have a negative serum pregnancy test at screening.", "pregnancy").negated
+    # Chia dev: "negative serum pregnancy test" means pregnancy is absent, which is what eligibility needs
+    assert neg("Female patients must have a negative serum pregnancy test at screening.", "pregnancy").negated
+    # seed NCT07110662: a negative screening negates the infection it screens for
+    assert neg("Negative hepatitis B screening (HBs, anti HBs and HBc).", "hepatitis B").negated
+    # ... but "negative" before a disease name with no test is a subtype: triple negative breast cancer
+    assert not neg("Triple negative breast cancer", "breast cancer").negated
 
 
 def test_exceptions_and_hedges():

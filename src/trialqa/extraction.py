@@ -340,6 +340,7 @@ class Rules:
         # was the extractor's main cost).
         self.triggers = Gazetteer()
         self.negation_prefix = {w.lower() for w in context.get("negation_prefix", [])}
+        self.result_nouns = [w.lower() for w in context.get("negative_result_nouns", [])]
         for kind in ("negation_pre", "negation_post", "hedge_pre", "exception", "pseudo_negation"):
             for phrase in context.get(kind, []):
                 self.triggers.add(phrase, kind)
@@ -439,6 +440,13 @@ class Rules:
             # "non-pregnant": the prefix negates the word it is hyphenated to, and nothing further.
             m = re.search(r"(\w+)[-‐]\s*$", text[max(0, start - 8):start])
             negated = bool(m and m.group(1).lower() in self.negation_prefix)
+        if not negated and self.result_nouns:
+            # "negative hepatitis B screening", "negative serum pregnancy test": the condition is absent.
+            before = text[max(left, start - 40):start].lower()
+            after = text[start:min(right, end + 30)].lower()
+            if re.search(r"\bnegative\b(?:\s+\S+){0,3}\s*$", before) and any(
+                    re.search(rf"\b{re.escape(n)}\b", after) for n in self.result_nouns):
+                negated = True
         if not negated:
             post = triggers.get("negation_post", [])
             i = bisect.bisect_left(post, (end, -1))

@@ -22,7 +22,8 @@ OR ("greater than 10", "equal to 10"); the pair is read as the one inclusive lim
 
 Negation: gold mentions (conditions, drugs, procedures, observations...) that one of our
 ``CONDITION`` entities overlaps; gold says negated when an LCT ``Negation`` event negates the
-mention or a Chia ``Has_negation`` relation leaves it. Chia also marks exceptions ("except",
+mention or a Chia ``Has_negation`` relation leaves it, or a Chia ``Has_value`` "negative" (a negative
+test result: the tested condition is absent) qualifies it. Chia also marks exceptions ("except",
 "other than") as negation, so the Chia figure is given for ``negated`` and, as ``negation+exc``,
 for ``negated or excepted``.
 
@@ -374,6 +375,10 @@ def chia_gold(doc: Document) -> list[GoldItem]:
             out.append(GoldItem(doc.name, "region", tb.start, tb.end, tb.text, None, ()))
     out = _merge_inclusive(out)
     negated = {rel.arg1 for rel in doc.relations if rel.type == "Has_negation"}
+    # Chia writes a negative test result ("negative serum pregnancy test") as Has_value "negative",
+    # not as negation; what it states is the same absence of the condition our negation marks.
+    negated |= {head for value, hs in heads.items()
+                if re.match(r"negative\b", doc.entities[value].text.strip(), re.I) for head in hs}
     for tb in doc.entities.values():
         if tb.type in ("Condition", "Drug", "Procedure", "Observation", "Device", "Measurement"):
             out.append(GoldItem(doc.name, "negation", tb.start, tb.end, tb.text, None, (), negated=tb.id in negated))
