@@ -201,6 +201,10 @@ def _right_alt(phrases: Iterable[str]) -> str:
     out = []
     for p in sorted(set(phrases), key=len, reverse=True):
         esc = re.escape(p).replace(r"\ ", r"\s*").replace(r"\-", r"[\s\-‐]?")
+        if not p.startswith("/"):
+            esc = re.sub(r"(?:\\s\*)?/(?:\\s\*)?", r"\\s*/\\s*", esc)  # "x 109 /L", "mg / dL"
+        if p in CASE_SENSITIVE_UNITS:
+            esc = f"(?-i:{esc})"
         if p[-1:].isalnum():
             esc += r"(?![\w])"
         out.append(esc)
@@ -208,15 +212,20 @@ def _right_alt(phrases: Iterable[str]) -> str:
 
 
 _MULT = ("x", "×", "*", "X")
+# Spellings that mean another unit in another case: "G/L" (giga per litre) is not "g/L" (grams).
+CASE_SENSITIVE_UNITS = frozenset({"G/L", "Giga/L", "G/l"})
 
 
 def _unit_spellings(spellings: Iterable[str]) -> list[str]:
-    """Spellings plus their variants with another multiplication sign ("x 10^9/L", "* 10^9/L")."""
+    """Spellings plus their variants with another multiplication sign ("x 10^9/L", "* 10^9/L") and
+    with an exponent whose superscript was lost in parentheses ("/mm^3", "/mm3" -> "/mm(3)")."""
     out = []
     for s in spellings:
-        out.append(s)
-        if s[:1] in _MULT and (len(s) == 1 or s[1] in " 1ULN"):
-            out.extend(m + s[1:] for m in _MULT)
+        forms = [s, re.sub(r"\^(\d)", r"(\1)", s), re.sub(r"(?<=[a-zA-Z])(\d)$", r"(\1)", s)]
+        for f in forms:
+            out.append(f)
+            if f[:1] in _MULT and (len(f) == 1 or f[1] in " 1ULN"):
+                out.extend(m + f[1:] for m in _MULT)
     return list(dict.fromkeys(out))
 
 
@@ -379,7 +388,8 @@ class Rules:
 
     @staticmethod
     def _ukey(s: str) -> str:
-        return re.sub(r"[\s\-‐]+", "", s.lower())
+        k = re.sub(r"[\s\-‐]+", "", s)
+        return k if k in CASE_SENSITIVE_UNITS else k.lower()
 
     # --- helpers -------------------------------------------------------------------------------
 
