@@ -305,7 +305,8 @@ def test_exceptions_and_hedges():
     assert not next(x for x in ents if x.concept == "brain metastases").excepted
     # Chia dev: the exception ends with its brackets
     ents = rules().extract("Patients with a history of an untreated malignancy (except local skin cancers) or HIV")
-    assert [x.excepted for x in ents if x.label == "CONDITION"] == [False, True, False]
+    assert [(x.text, x.excepted) for x in ents if x.label == "CONDITION"] == [
+        ("malignancy", False), ("skin cancers", True), ("cancers", True), ("HIV", False)]
     # Chia NCT02519777-style list after "except": every item is excepted
     ents = rules().extract("History of cancer, except Stage 1 cervix or nonmelanotic skin cancer or HIV")
     assert next(x for x in ents if x.concept == "HIV infection").excepted

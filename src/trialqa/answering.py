@@ -134,6 +134,7 @@ AGO = re.compile(r"\b(\d+(?:\.\d+)?|an?|one|two|three|four|five|six|seven|eight|
 HAVE = re.compile(r"\b(?:has|had|have|having|with|takes|taking|took|on|receives|receiving|received|developed|develops|arrived in|"
                   r"admitted with|diagnosed with|suffers? from|suffering from|treated for|stopped|finished|completed|"
                   r"underwent|recipient|history of)\b", re.I)
+ONSET_VERB = re.compile(r"\b(?:started|start|began|begun|begin|appeared|arose|onset|first (?:signs?|symptoms?))\b", re.I)
 TRIAL_REF = re.compile(r"\b(?:the|this|that)\s+[^.?,;]{0,70}?\b(?:trial|study)\b", re.I)
 DAYS_PER = {"hour": 1 / 24, "day": 1.0, "week": 7.0, "month": 30.4375, "year": 365.25}
 
@@ -216,9 +217,15 @@ def _patient_facts(q: Question) -> dict[str, Any]:
         clause = _clause(text, m.start(), m.end())
         near = {e.concept for e in q.entities if e.label == "CONDITION" and e.concept not in POPULATION
                 and clause[0] <= e.start < clause[1]}
+        direct = set(near)
         near |= {p for c in list(near) for p in ancestors(c)}
-        anchor = rules().find_anchor(text[clause[0]:clause[1]])[0]
-        facts.setdefault("times", []).append({"days": days, "text": m.group(0), "concepts": near, "anchor": anchor})
+        window = text[clause[0]:clause[1]]
+        qualifiers = {i for i, (_, contra) in enumerate(_qualifier_pairs()) if contra.search(window)}
+        anchor = rules().find_anchor(window)[0]
+        if anchor is None and ONSET_VERB.search(text[clause[0]:clause[1]]):
+            anchor = "symptom onset"  # "the reaction started 5 days ago"
+        facts.setdefault("times", []).append({"days": days, "text": m.group(0), "concepts": near, "direct": direct,
+                                              "qualifiers": qualifiers, "anchor": anchor})
     for m in re.finditer(r"\b(?:admitted|included|enrolled|hospitali[sz]ed|seen|treated|randomi[sz]ed)\s+(?:(?:exactly|only|about|approximately|around|just|some|on day)\s+)?(\d+|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fourteen|fifteen)\s+(days?|weeks?|hours?)\s+(after|from|since)\b", text, re.I):
         n = rules().number(m.group(1))
         if n is not None:
@@ -1087,15 +1094,16 @@ def _time_results(t: Trial, fact: dict) -> list[CriterionResult]:
     cands = []
     for c in t.criteria:
         windows = [e for e in c.entities if e.label == "TIME_WINDOW" and e.norm_value is not None and not e.negated]
-        mentions = [x for x in c.entities if x.label == "CONDITION" and x.concept in fact["concepts"]]
+        mentions = [x for x in c.entities if x.label == "CONDITION" and x.concept in fact["concepts"]
+                    and not _qualified_away(c.text, x, fact.get("qualifiers", ()))]
+        # The patient's own drug or event ("carmustine": nitrosoureas) before its classes (chemotherapy).
+        mentions = [x for x in mentions if x.concept in fact.get("direct", ())] or mentions
         if mentions and len(windows) > 1:
-            # Several windows in one criterion ("X within 2 weeks, Y within 4 weeks"): the one nearest the mention.
-            def distance(w):
-                return min(abs(w.start - m.end) if w.start >= m.end else abs(m.start - w.end) + 40 for m in mentions)
-            windows = [min(windows, key=distance)]
+            windows = [_governing_window(c.text, windows, mentions)]
         for e in windows:
             shares = bool(mentions)
-            anchored = fact["anchor"] is not None and e.anchor == fact["anchor"]
+            anchored = fact["anchor"] is not None and (
+                e.anchor == fact["anchor"] or (fact["anchor"] == "symptom onset" and _is_duration(c.text, e)))
             if shares or anchored:
                 cands.append((c, e, shares))
     if any(s for _, _, s in cands):
@@ -1113,6 +1121,43 @@ def _time_results(t: Trial, fact: dict) -> list[CriterionResult]:
         res.append(CriterionResult(c.text, c.section, "met" if met else "not_met",
                                    f"{fact['text']} vs \u201c{e.text}\u201d ({polarity(c)})", cite(t, c)))
     return res
+
+
+def _governing_window(text: str, windows: list[CriterionEntity], mentions: list[CriterionEntity]) -> CriterionEntity:
+    """Of several windows in one criterion, the one that governs the mentions: a heading window
+    ("Within 4 weeks: systemic steroid therapy. Within 2 months: cryotherapy") covers what follows
+    its colon up to the next window; otherwise the nearest, preferring one after the mention
+    ("X within 2 weeks, Y within 4 weeks")."""
+    def heads(w: CriterionEntity) -> bool:
+        return text[w.end:w.end + 3].lstrip().startswith(":")
+
+    def distance(w: CriterionEntity) -> float:
+        best = float("inf")
+        for m in mentions:
+            if heads(w):
+                later = [x.start for x in windows if x.start > w.end]
+                covers = w.end <= m.start and m.start < min(later, default=len(text))
+                best = min(best, 0 if covers else 1000)
+            elif w.start >= m.end:
+                best = min(best, w.start - m.end)
+            else:
+                best = min(best, m.start - w.end + 40)
+        return best
+    return min(windows, key=distance)
+
+
+def _qualified_away(text: str, mention: CriterionEntity, qualifiers) -> bool:
+    """Whether the criterion qualifies this mention in a way the patient's fact contradicts
+    ("topical corticosteroids" for a patient on oral prednisone)."""
+    before = text[max(0, mention.start - 40):mention.end]
+    return any(i in qualifiers and crit.search(before) for i, (crit, _) in enumerate(_qualifier_pairs()))
+
+
+def _is_duration(text: str, w: CriterionEntity) -> bool:
+    """A window that measures how long the condition has lasted ("evolving for less than 7 days",
+    "symptom duration of at most 48 hours"): time since its onset."""
+    before = text[max(0, w.start - 40):w.start].lower()
+    return w.text.lower().startswith("for ") or bool(re.search(r"\b(?:evolving|lasting|duration|since onset|history)\b(?:\s+\w+){0,2}\s*$", before))
 
 
 def _condition_results(t: Trial, has: dict[str, set[int]], lacks: set[str], times: list[dict],

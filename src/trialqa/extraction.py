@@ -216,6 +216,21 @@ _MULT = ("x", "×", "*", "X")
 CASE_SENSITIVE_UNITS = frozenset({"G/L", "Giga/L", "G/l"})
 
 
+# "X or Y", "X, Y and Z", "neither X nor Y": a conjunct shares the negation of the one before it.
+_COORDINATION = re.compile(r"\s*(?:,\s*(?:and\s+|or\s+)?|\s(?:or|and|nor|and/or)\s+|/)\s*"
+                           r"(?:(?!(?:with|has|have|had|is|are|was|were|must|should|will|be|but|who|that|which|requires?|required|to|use|using|take|taking|become)\b)\w+\s+){0,2}?", re.I)
+
+
+def _spread_over_coordination(text: str, ents: list[CriterionEntity]) -> None:
+    """Negation reaches across a list of concepts joined by commas, "or", "nor" and "and"
+    ("must not have a history of erythema multiforme or Stevens Johnson Syndrome")."""
+    concepts = [e for e in ents if e.label == "CONDITION"]
+    for a, b in zip(concepts, concepts[1:]):
+        if a.negated and not (b.negated or a.excepted or b.excepted) and b.start >= a.end \
+                and _COORDINATION.fullmatch(text[a.end:b.start]):
+            b.negated = True
+
+
 def _unit_spellings(spellings: Iterable[str]) -> list[str]:
     """Spellings plus their variants with another multiplication sign ("x 10^9/L", "* 10^9/L") and
     with an exponent whose superscript was lost in parentheses ("/mm^3", "/mm3" -> "/mm(3)")."""
@@ -570,6 +585,7 @@ class Rules:
         for e in ents:
             e.negated, e.hedged, e.excepted = self._context(text, e.start, e.end, triggers)
         ents.sort(key=lambda e: (e.start, -e.end))
+        _spread_over_coordination(text, ents)
         return ents
 
     def _quantities(self, text: str) -> list[_Quantity]:
