@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import lexicons
 from .errors import QueryError
-from .extraction import CriterionEntity, rules
+from .extraction import CriterionEntity, rules, unit_factor
 from .records import Criterion, Trial
 
 if TYPE_CHECKING:
@@ -125,13 +125,13 @@ ASKS_EXCL = re.compile(r"\bexclu\w*\b|\bineligible\b|\bnot (?:be )?(?:allowed|el
                        r"|\b(?:would|will|does|do) not (?:accept|admit|take|enrol+|include)\b|\breject\w*\b|\brefuse\w*\b", re.I)
 ASKS_INCL = re.compile(r"\binclu\w*\b|\brequire\w*\b|\bmust\b|\bneed(?:ed|s)?\b|\bmandatory\b|\bhave to\b|\bcriterion for entry\b", re.I)
 PATIENT = re.compile(
-    r"\b(?:my|a|an|the|this|our|her|his)\s+(?:\d{1,3}[- ]year[- ]old\s+)?(?:patient|woman|man|girl|boy|child|subject|participant|person|lady|gentleman|mother|father)\b"
+    r"\b(?:my|a|an|the|this|our|her|his)\s+(?:\d{1,3}[- ]year[- ]old\s+)?(?:patient|woman|man|girl|boy|child|teenager|adolescent|infant|baby|toddler|adult|subject|participant|person|individual|lady|gentleman|mother|father)\b"
     r"|\bsomeone\b|\bsomebody\b|\b(?:he|she)\s+(?:is|has|had|was|takes|took|developed|arrived|turned|completed|received)\b"
     r"|\b\d{1,3}[- ]?(?:year|yr)s?[- ]old\b|\b(?:patient|woman|man)\s+(?:who|with|is|has|had|was|takes|taking|arrived|developed|turned)\b", re.I)
 AGO = re.compile(r"\b(\d+(?:\.\d+)?|an?|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty)\s+"
                  r"(days?|weeks?|months?|years?|hours?)\s+(?:ago|earlier|before|previously)\b|\b(?:since|for(?: the (?:past|last))?)\s+"
                  r"(\d+(?:\.\d+)?|one|two|three|four|five|six|seven|eight|nine|ten)\s+(days?|weeks?|months?|years?|hours?)\b", re.I)
-HAVE = re.compile(r"\b(?:has|had|have|having|with|takes|taking|took|on|receives|receiving|received|developed|develops|arrived in|"
+HAVE = re.compile(r"\b(?:has|had|have|having|with|(?:who|she|he) (?:is|was)|currently|takes|taking|took|on|receives|receiving|received|developed|develops|arrived in|"
                   r"admitted with|diagnosed with|suffers? from|suffering from|treated for|stopped|finished|completed|"
                   r"underwent|recipient|history of)\b", re.I)
 ONSET_VERB = re.compile(r"\b(?:started|start|began|begun|begin|appeared|arose|onset|first (?:signs?|symptoms?))\b", re.I)
@@ -163,7 +163,7 @@ def analyse(question: str) -> Question:
         kind = "PERCENT" if analytes & {"body surface area", "ejection fraction"} else "LAB"
     elif re.search(r"%|\bpercent\w*\b", question, re.I):
         kind = "PERCENT"
-    elif re.search(r"\b(how long|how many (days|weeks|months|hours|years)|how soon|time window|within how)\b", question, re.I) or \
+    elif re.search(r"\b(how long|how many (days|weeks|months|hours|years)|how soon|how recent\w*|time window|within (how|what)|what (period|time frame|timeframe|interval))\b", question, re.I) or \
             any(e.label == "TIME_WINDOW" for e in ents):
         kind = "TIME_WINDOW"
     anchor = _question_anchor(question) if kind == "TIME_WINDOW" else None
@@ -278,7 +278,9 @@ def _phrase(text: str, start: int, end: int) -> list[str]:
 
 EXCEPTION_CLAUSE = re.compile(r"(?:\bexcept(?: for)?\b|\bother than\b|\bexcluding\b|\bunless\b|\bwith the exception of\b|\bapart from\b|"
                               r"\bthough\b|\bhowever\b|\bbut not\b)[^.;]*|\([^()]*\b(?:allowed|permitted|acceptable|eligible|except)\b[^()]*\)"
-                              r"|[^.;()]*\b(?:is|are|will be|would be)\s+(?:allowed|permitted|acceptable|eligible)\b", re.I)
+                              r"|[^.;()]*\b(?:is|are|will be|would be)\s+(?:allowed|permitted|acceptable|eligible|an exception)\b"
+                              r"|[^.;()]*\b(?:will|would|shall) not be (?:a )?(?:reason|grounds?) (?:to|for) exclu\w*"
+                              r"|[^.;()]*\b(?:will|would|shall|are|is) not (?:be )?excluded\b", re.I)
 
 
 def _excepted(c: Criterion, phrases: list[str]) -> bool:
@@ -455,9 +457,23 @@ STRONG_FORMS = {
 }
 
 
+def _mask_trial_refs(text: str) -> str:
+    """The question without the phrases that name a trial ("the oral COL-3 phase I trial"): the
+    shortest reference, from the last determiner before "trial"/"study"."""
+    def blank(m: re.Match) -> str:
+        inner = list(re.finditer(r"\b(?:the|this|that)\s", m.group(0), re.I))
+        cut = inner[-1].start() if inner else 0
+        return m.group(0)[:cut] + " " * (len(m.group(0)) - cut)
+    return TRIAL_REF.sub(blank, text)
+
+
 def detect_field(q: Question) -> str | None:
+    # "the oral COL-3 phase I trial" names the trial; it does not ask for its phase.
+    text = _mask_trial_refs(q.text)
     for name, pattern in FIELD_PATTERNS:
-        if re.search(pattern, q.text, re.I):
+        if re.search(pattern, text, re.I):
+            if name == "dose" and q.kind == "TIME_WINDOW":
+                continue  # "how long after the last dose ...?"
             if name == "sex" and (q.concepts - {"women", "men"}):
                 continue
             if name == "age" and q.kind and q.kind != "TIME_WINDOW":
@@ -849,7 +865,9 @@ def _criteria_answer(qa: "TrialQA", q: Question, t: Trial) -> Answer | None:
         return _passages(qa, q, t)  # "what response rate was observed?" is not an eligibility question
     matches = _matching_criteria(q, t)
     if matches and not q.yes_no and q.kind in ("PERCENT", "LAB"):
-        valued = [(c, h) for c, h in matches if any(e.label == q.kind for e in c.entities)]
+        # A percentage may come as a LAB in percent (ejection fraction, HbA1c).
+        valued = [(c, h) for c, h in matches
+                  if any(e.label == q.kind or (q.kind == "PERCENT" and e.unit == "%") for e in c.entities)]
         if not valued:
             what = " / ".join(sorted(q.concepts | q.analytes)) or q.kind.lower()
             return Answer(f"{_label(t)}: the record states no {'percentage' if q.kind == 'PERCENT' else 'value'} threshold for {what}.",
@@ -864,6 +882,7 @@ def _criteria_answer(qa: "TrialQA", q: Question, t: Trial) -> Answer | None:
                       "unknown" if q.yes_no else None, [t.id], [], [], "criteria")
     lines, cites, ents = [], [], []
     roles = []
+    asked_unit = _asked_unit(q.text)
     for c, hit in matches[:4]:
         cites.append(cite(t, c))
         ents.extend(hit)
@@ -873,7 +892,7 @@ def _criteria_answer(qa: "TrialQA", q: Question, t: Trial) -> Answer | None:
         if needs:
             role = f"{role} only with {', '.join(sorted(needs))}"
         roles.append(role)
-        values = [_describe(e) for e in hit if e.label != "CONDITION"]
+        values = [_describe(e, asked_unit) for e in hit if e.label != "CONDITION"]
         lines.append(f"{role}: \u201c{c.text}\u201d" + (f" \u2192 {'; '.join(values)}" if values else ""))
     verdict = None
     if q.yes_no:
@@ -888,7 +907,20 @@ def _criteria_answer(qa: "TrialQA", q: Question, t: Trial) -> Answer | None:
     return Answer(f"{prefix}{_label(t)}:\n" + "\n".join(f"- {line}" for line in lines), True, verdict, [t.id], cites, ents, "criteria")
 
 
-def _describe(e: CriterionEntity) -> str:
+def _asked_unit(question: str) -> str | None:
+    """The unit a question asks the answer in ("What is the neutrophil threshold in cells/mm3?")."""
+    m = re.search(r"\b(?:in|as|into|expressed in)\s+([^\s?]{1,20}(?:\s[^\s?]{1,8})?)\s*\??\s*$", question, re.I)
+    if not m:
+        return None
+    r = rules()
+    for cand in (m.group(1), m.group(1).split()[0]):
+        info = r.unit_canon.get(r._ukey(cand))
+        if info:
+            return info["canonical"]
+    return None
+
+
+def _describe(e: CriterionEntity, asked_unit: str | None = None) -> str:
     val = _fmt(e.value) + (f"\u2013{_fmt(e.value2)}" if e.value2 is not None else "")
     if e.label == "TIME_WINDOW":
         return f"{e.op} {val} {e.unit} {e.direction or ''} {e.anchor_text or e.anchor or ''}".replace("  ", " ").strip()
@@ -897,6 +929,12 @@ def _describe(e: CriterionEntity) -> str:
     if e.label == "LAB" and e.norm_unit and e.norm_unit != e.unit and e.norm_value is not None:
         nv = _fmt(e.norm_value) + (f"\u2013{_fmt(e.norm_value2)}" if e.norm_value2 is not None else "")
         s += f" (= {nv} {'x ' if e.norm_unit.startswith('10^') else ''}{e.norm_unit})"
+    if e.label == "LAB" and asked_unit and e.unit and e.analyte and asked_unit not in (e.unit, e.norm_unit) \
+            and e.value is not None:
+        factor = unit_factor(e.analyte, e.unit, asked_unit)
+        if factor is not None:
+            conv = _fmt(round(e.value * factor, 6)) + (f"\u2013{_fmt(round(e.value2 * factor, 6))}" if e.value2 is not None else "")
+            s += f" (= {conv} {asked_unit})"
     return s
 
 
@@ -1178,7 +1216,7 @@ def _condition_results(t: Trial, has: dict[str, set[int]], lacks: set[str], time
             if e.concept in timed and any(x.label == "TIME_WINDOW" for x in c.entities):
                 continue
             contradicted = [i for i, (crit_q, _) in enumerate(pairs)
-                            if i in has[e.concept] and crit_q.search(c.text)]
+                            if i in has[e.concept] and crit_q.search(c.text[max(0, e.start - 40):e.end + 20])]
             excepted = any(_excepted(c, ph) for ph in (phrases or {}).get(e.concept, []))
             applies.append((e, not contradicted and not excepted))
         if not applies:
@@ -1193,7 +1231,9 @@ def _condition_results(t: Trial, has: dict[str, set[int]], lacks: set[str], time
             continue
         role_excl = _role(c, any(e.negated for e in hits)) == "Exclusion" if hits else None
         if not hits:
-            status = "met" if polarity(c) == "exclusion" else "not_met"
+            # The patient's condition is excepted: an exclusion does not reach them, a requirement is not met.
+            excludes = _role(c, any(e.negated for e, _ in applies)) == "Exclusion"
+            status = "met" if excludes else "not_met"
             reason = f"the patient's {applies[0][0].concept} is not of the kind this criterion names"
         elif role_excl:
             status, reason = "not_met", f"patient has {', '.join(sorted({e.concept for e in hits}))}"

@@ -1002,6 +1002,12 @@ def convert(analyte: str, v1: float, v2: float | None, unit: str | None, rules: 
     return round(v1 * factor, 6), (None if v2 is None else round(v2 * factor, 6)), target
 
 
+def unit_factor(analyte: str, unit: str, target: str) -> float | None:
+    """The factor converting a value of ``analyte`` from ``unit`` to ``target`` (None when the
+    units cannot be related, e.g. multiples of ULN)."""
+    return _factor(rules(), analyte, unit, target)
+
+
 def _factor(rules: Rules, analyte: str, unit: str, target: str) -> float | None:
     """Multiplier from ``unit`` to ``target`` for ``analyte`` (pint, via the molar mass when mass and
     molar units meet); None when pint cannot relate them. Cached: pint parsing is slow and these
