@@ -157,6 +157,10 @@ def analyse(question: str) -> Question:
     r = rules()
     ents = r.extract(question)
     concepts = {e.concept for e in ents if e.label == "CONDITION"} - POPULATION
+    refs = _trial_ref_spans(question)
+    outside = {e.concept for e in ents if e.label == "CONDITION" and not any(a <= e.start < b for a, b in refs)} - POPULATION
+    if outside:
+        concepts = outside  # "... enter the indomethacin melanoma trial?": melanoma names the trial
     analytes = {name for _, _, name in r.analyte_gaz.find(question)}
     kind = None
     if analytes:
@@ -401,6 +405,9 @@ def _answer_one(qa: "TrialQA", q: Question, t: Trial) -> Answer:
         ans = _passages(qa, q, t, quiet=True)
         if ans is not None:
             return ans
+    listing = LISTING.search(q.text)
+    if listing:
+        return _list_criteria(t, listing.group(2).lower())
     if q.concepts or q.analytes or q.kind:
         ans = _criteria_answer(qa, q, t)
         if ans is not None:
@@ -410,12 +417,10 @@ def _answer_one(qa: "TrialQA", q: Question, t: Trial) -> Answer:
         if ans is not None:
             ans.intent = fieldname
             return ans
-    listing = re.search(r"\b(list|what are|show|give)\b.*\b(inclusion|exclusion|eligibility)\s+criteria\b", q.text, re.I)
-    if listing:
-        return _list_criteria(t, listing.group(2).lower())
     return _passages(qa, q, t)
 
 
+LISTING = re.compile(r"\b(list|what are|show|give)\b.*\b(inclusion|exclusion|eligibility)\s+criteria\b", re.I)
 DESCRIPTIVE = re.compile(r"\b(summary|rationale|background|hypothesis|why could|why would|why does|why is|explain|describe|"
                          r"according to|what happens|define|definition|defined)\b", re.I)
 
@@ -457,14 +462,29 @@ STRONG_FORMS = {
 }
 
 
-def _mask_trial_refs(text: str) -> str:
-    """The question without the phrases that name a trial ("the oral COL-3 phase I trial"): the
-    shortest reference, from the last determiner before "trial"/"study"."""
-    def blank(m: re.Match) -> str:
+def _trial_ref_spans(text: str) -> list[tuple[int, int]]:
+    """Spans of the phrases that name a trial by its drug, acronym or number ("the oral COL-3 phase
+    I trial", "the indomethacin melanoma trial NCT00002535"): the shortest reference, from the last
+    determiner before "trial"/"study", when it holds a name-like word (capital, digit) or an NCT id."""
+    out = []
+    for m in TRIAL_REF.finditer(text):
         inner = list(re.finditer(r"\b(?:the|this|that)\s", m.group(0), re.I))
-        cut = inner[-1].start() if inner else 0
-        return m.group(0)[:cut] + " " * (len(m.group(0)) - cut)
-    return TRIAL_REF.sub(blank, text)
+        start = m.start() + (inner[-1].start() if inner else 0)
+        end = m.end()
+        nct = NCT.match(text, end + 1)
+        if nct:
+            end = nct.end()
+        ref = text[start:end]
+        if nct or re.search(r"\s(?:[A-Z][\w-]*|\w*\d\w*)\b", ref):
+            out.append((start, end))
+    return out
+
+
+def _mask_trial_refs(text: str) -> str:
+    """The question with its trial references blanked out (see ``_trial_ref_spans``)."""
+    for a, b in _trial_ref_spans(text):
+        text = text[:a] + " " * (b - a) + text[b:]
+    return text
 
 
 def detect_field(q: Question) -> str | None:
