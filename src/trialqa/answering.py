@@ -211,6 +211,8 @@ def _patient_facts(q: Question) -> dict[str, Any]:
             facts.setdefault("labs", []).append(e)
         elif e.label == "PERCENT" and e.value is not None and (e.op in ("=", None) or PATIENT.search(text)):
             facts.setdefault("percents", []).append(e)
+        elif e.label == "DOSE" and e.value is not None and e.op in ("=", None) and PATIENT.search(text):
+            facts.setdefault("doses", []).append(e)
     framed = bool(PATIENT.search(text))
     for m in AGO.finditer(text):
         amount, unit = (m.group(1), m.group(2)) if m.group(1) else (m.group(3), m.group(4))
@@ -371,7 +373,7 @@ def answer_question(qa: "TrialQA", question: str, trial: str | None = None) -> A
     except QueryError as exc:
         return Answer(f"{exc}.", False, None, [], [], [], "out_of_scope")
     q = analyse(question)
-    if re.search(r"\b(which|what|list|any|how many)\s+(?:of the\s+)?(trials?|studies)\b", question, re.I) or (len(trials) > 1 and not named):
+    if re.search(r"\b(which|what|list|any|how many)\s+(?:of (?:the|these|those|our)\s+)?(trials?|studies)\b", question, re.I) or (len(trials) > 1 and not named):
         return _cross_trial(qa, q, trials)
     parts = [_answer_one(qa, q, t) for t in trials]
     return parts[0] if len(parts) == 1 else _merge(parts)
@@ -1048,18 +1050,24 @@ def _patient_answer(q: Question, t: Trial) -> Answer | None:
 
 def _evaluate(t: Trial, facts: dict[str, Any]) -> list[CriterionResult]:
     out: list[CriterionResult] = []
+    settled: list[tuple[str, int, int]] = []  # thresholds the patient's values were compared with
     if facts.get("age") is not None:
         out.extend(_age_results(t, facts["age"]))
     for fact in facts.get("labs", []):
-        out.extend(_threshold_results(t, "LAB", fact, lambda e, f=fact: e.analyte == f.analyte))
+        out.extend(_threshold_results(t, "LAB", fact, lambda e, f=fact: e.analyte == f.analyte, settled))
     for fact in facts.get("percents", []):
-        out.extend(_threshold_results(t, "PERCENT", fact, lambda e, f=fact: (e.analyte or "") == (f.analyte or e.analyte or "")))
+        out.extend(_threshold_results(t, "PERCENT", fact, lambda e, f=fact: (e.analyte or "") == (f.analyte or e.analyte or ""),
+                                      settled))
+        # "HbA1c of 8.5%" is a LAB in percent in the criteria.
+        out.extend(_threshold_results(t, "LAB", fact, lambda e, f=fact: e.unit == "%" and e.analyte == f.analyte, settled))
+    for fact in facts.get("doses", []):
+        out.extend(_threshold_results(t, "DOSE", fact, lambda e, f=fact: e.norm_unit == f.norm_unit, settled))
     for fact in facts.get("windows", []):
         out.extend(_threshold_results(t, "TIME_WINDOW", fact, lambda e, f=fact: e.anchor == f.anchor))
     for fact in facts.get("times", []):
         out.extend(_time_results(t, fact))
     out.extend(_condition_results(t, facts.get("has", {}), facts.get("lacks", set()), facts.get("times", []),
-                                  facts.get("phrases", {})))
+                                  facts.get("phrases", {}), settled))
     seen, unique = set(), []
     for r in out:
         key = (r.criterion, r.status, r.reason)
@@ -1112,7 +1120,10 @@ def _age_results(t: Trial, age: float) -> list[CriterionResult]:
     return res
 
 
-def _threshold_results(t: Trial, label: str, fact: CriterionEntity, same) -> list[CriterionResult]:
+def _threshold_results(t: Trial, label: str, fact: CriterionEntity, same,
+                       settled: list[tuple[str, int, int]] | None = None) -> list[CriterionResult]:
+    """The patient's value against every comparable threshold; ``settled`` collects the thresholds
+    compared (criterion text, start, end)."""
     res = []
     for c in t.criteria:
         for e in c.entities:
@@ -1126,6 +1137,8 @@ def _threshold_results(t: Trial, label: str, fact: CriterionEntity, same) -> lis
             inside = e.admits(x)
             if inside is None:
                 continue
+            if settled is not None:
+                settled.append((c.text, e.start, e.end))
             # An inclusion threshold must be met; an exclusion threshold must not be.
             met = inside if polarity(c) == "inclusion" else not inside
             reason = f"{fact.text.strip()} vs \u201c{e.text}\u201d ({polarity(c)})"
@@ -1219,12 +1232,17 @@ def _is_duration(text: str, w: CriterionEntity) -> bool:
 
 
 def _condition_results(t: Trial, has: dict[str, set[int]], lacks: set[str], times: list[dict],
-                       phrases: dict[str, list[list[str]]] | None = None) -> list[CriterionResult]:
+                       phrases: dict[str, list[list[str]]] | None = None,
+                       settled: list[tuple[str, int, int]] = ()) -> list[CriterionResult]:
     pairs = _qualifier_pairs()
     res = []
     timed = {c for f in times for c in f["concepts"]}
     for c in t.criteria:
-        named = [e for e in c.entities if e.label == "CONDITION" and e.concept in has and not e.hedged]
+        # A condition qualified by a threshold the patient's value was compared with ("uncontrolled
+        # diabetes (HbA1c > 9.0%)", "aspirin (> 325 mg/d)") is judged by that threshold alone.
+        near = [(a, b) for text, a, b in settled if text == c.text]
+        named = [e for e in c.entities if e.label == "CONDITION" and e.concept in has and not e.hedged
+                 and not any(-40 <= a - e.end <= 40 or -40 <= e.start - b <= 40 for a, b in near)]
         if not named:
             negs = [e for e in c.entities if e.label == "CONDITION" and e.concept in lacks]
             if negs and polarity(c) == "exclusion":
@@ -1332,8 +1350,8 @@ def _cross_trial(qa: "TrialQA", q: Question, trials: list[Trial]) -> Answer:
     ql = q.text.lower()
     if q.patient and (set(q.patient) - {"has", "lacks"}):
         return _cross_patient(q, trials)
-    if not (q.concepts or q.analytes):
-        filt = _field_filter(ql)
+    if SPONSORED_BY.search(q.text) or not (q.concepts or q.analytes):
+        filt = _field_filter(q.text)
         if filt is not None:
             what, pred, show = filt
             chosen = [t for t in trials if pred(t)]
@@ -1375,7 +1393,7 @@ def _cross_trial(qa: "TrialQA", q: Question, trials: list[Trial]) -> Answer:
 
 def _cross_patient(q: Question, trials: list[Trial]) -> Answer:
     ok, excluded, unknown = [], [], []
-    cites = []
+    cites: dict[str, list[Citation]] = {}
     for t in trials:
         results = _evaluate(t, q.patient)
         if not results:
@@ -1383,20 +1401,39 @@ def _cross_patient(q: Question, trials: list[Trial]) -> Answer:
             continue
         if any(r.status == "not_met" for r in results):
             excluded.append(t)
-            cites += [r.citation for r in results if r.status == "not_met"][:1]
+            cites[t.id] = [r.citation for r in results if r.status == "not_met"][:1]
         else:
             ok.append(t)
-            cites += [r.citation for r in results][:1]
+            cites[t.id] = [r.citation for r in results][:1]
     wants_excluded = q.asks_excl
     chosen = excluded if wants_excluded else ok
+    cites = [c for t in chosen for c in cites[t.id]]  # only the trials the answer names
     lines = [f"- {_label(t)}{'' if _label(t) == t.id else f' ({t.id})'}" for t in chosen]
     text = (f"{len(chosen)} trial(s) would {'exclude' if wants_excluded else 'accept'} this patient on the stated facts:\n"
             + "\n".join(lines) + (f"\n({len(unknown)} trial(s) state no criterion on these facts.)" if unknown else ""))
     return Answer(text, bool(chosen), None, [t.id for t in chosen], _unique(cites), [], "cross_trial")
 
 
-def _field_filter(ql: str):
+def _name_words(name: str) -> set[str]:
+    """The significant words of an organisation's name, lower case ("the Children's Oncology Group")."""
+    return {w for w in re.findall(r"[a-z0-9][a-z0-9'&.-]*", name.lower()) if w not in _TITLE_STOP and len(w) > 1}
+
+
+SPONSORED_BY = re.compile(r"\b(sponsored|led|funded|run|supported|organi[sz]ed|financed)\s+by\s+(?:the\s+)?(.+?)\s*\??$", re.I)
+
+
+def _field_filter(question: str):
     """A structured-field question across trials: (what, predicate, shown value) or None."""
+    ql = question.lower()
+    by = SPONSORED_BY.search(question)
+    if by:
+        want = _name_words(by.group(2))
+        funded = by.group(1).lower() in ("funded", "supported", "financed")
+
+        def orgs(t: Trial) -> list[str]:
+            return [t.sponsor or ""] + (list(t.collaborators) if funded else [])
+        return (f"are {by.group(1)} by {by.group(2)}", lambda t: any(want and want <= _name_words(o) for o in orgs(t)),
+                lambda t: "; ".join(o for o in orgs(t) if o))
     phase = re.search(r"\bphase\s*(i{1,3}|iv|\d)\b", ql)
     if phase:
         n = {"i": "1", "ii": "2", "iii": "3", "iv": "4"}.get(phase.group(1), phase.group(1))

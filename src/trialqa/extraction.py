@@ -801,6 +801,9 @@ class Rules:
                 return None
             return self._entity("PERCENT", text, q, op or "=", v1, v2, "%", v1, v2, "%", analyte=measure)
 
+        if unit_info and unit_info["kind"] == "dose" and analyte_name and unit_info["canonical"] in ("g", "kg", "lb") \
+                and self.analytes[analyte_name]["unit"] in ("kg", "g"):
+            return self._lab(text, q, op or "=", v1, v2, unit_info, analyte_name)  # "birth weight at least 800 grams"
         if unit_info and unit_info["kind"] == "dose":
             if analyte_name and unit_info["canonical"] in ("mg", "g") and re.match(r"\s*/\s*(?:d|dl|l)\b", text[end:end + 5], re.I):
                 return None

@@ -256,7 +256,7 @@ class ItemResult:
     question: str
     trial: str | None  # the resolved trial id passed to ask/search
     expected: dict
-    got: dict  # text, found, verdict, trials, intent, citations (texts)
+    got: dict  # text, found, verdict, trials, intent, citations (texts), citation_trials
     checks: dict[str, bool | None]  # None: does not apply
     reasons: list[str]
     correct: bool
@@ -280,7 +280,8 @@ def _cited_answer(answer: Any) -> dict:
     return {"text": getattr(answer, "text", ""), "found": getattr(answer, "found", None),
             "verdict": getattr(answer, "verdict", None), "trials": list(getattr(answer, "trials", []) or []),
             "intent": getattr(answer, "intent", None),
-            "citations": [getattr(c, "text", "") for c in getattr(answer, "citations", []) or []]}
+            "citations": [getattr(c, "text", "") for c in getattr(answer, "citations", []) or []],
+            "citation_trials": [getattr(c, "trial_id", "") for c in getattr(answer, "citations", []) or []]}
 
 
 def score_answer(item: GoldItem, answer: Any, expected_trials: set[str] | None = None) -> tuple[dict, list[str]]:
