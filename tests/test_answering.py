@@ -105,3 +105,50 @@ def test_eligibility_check_report(qa):
     assert any(c.status == "not_met" and "Pregnant" in c.criterion for c in r.criteria)
     r = qa.check({"age": 40}, "NCT07110662")
     assert r.verdict == "undetermined"
+
+
+# --- rules checked on real records the gold set does not use (../shared/data xml_derm_subset) -------
+
+DERM = ["NCT00001371.xml", "NCT00002786.xml", "NCT00002973.xml", "NCT00005097.xml"]
+
+
+@pytest.fixture(scope="module")
+def derm(tmp_path_factory):
+    from .conftest import DATA, need
+
+    d = tmp_path_factory.mktemp("derm")
+    for name in DERM:
+        shutil.copy(need(DATA / "ctgov" / "xml_derm_subset" / name), d)
+    return TrialQA.load(d, tmp_path_factory.mktemp("derm-idx"), encoder=HashingEncoder())
+
+
+def test_lost_superscript_counts_compare_with_patient_values(derm):
+    # "granulocytes greater than 1500/mm(3)": granulocytes are neutrophils, /mm(3) is /mm3
+    a = derm.ask("The patient's ANC is 1.2 x 10^9/L. Does he meet the neutrophil criterion?", trial="NCT00001371")
+    assert a.verdict == "no" and any("1500/mm(3)" in c.text for c in a.citations)
+    a = derm.ask("What granulocyte count is required, in cells/uL?", trial="NCT00001371")
+    assert a.found and "1500" in a.text
+
+
+def test_washout_of_a_drug_class_uses_the_drugs_own_window(derm):
+    # "At least 8 weeks since nitrosoureas (e.g., lomustine, carmustine ...)" vs "4 weeks since any other chemotherapy"
+    late = derm.ask("The patient's last carmustine dose was 6 weeks ago. Can he enroll?", trial="NCT00002973")
+    assert late.verdict == "no" and "8 weeks" in late.text
+    ok = derm.ask("The patient's last carmustine dose was 10 weeks ago. Can he enroll?", trial="NCT00002973")
+    assert ok.verdict == "yes"
+
+
+def test_heading_windows_govern_the_items_after_their_colon(derm):
+    # "Within 2 weeks: topical ... corticosteroids ... Within 4 weeks: systemic steroid therapy."
+    a = derm.ask("He took oral prednisone until 3 weeks ago. Is he excluded?", trial="NCT00005097")
+    assert a.verdict == "yes" and "Within 4 weeks" in a.text
+    a = derm.ask("He took oral prednisone until 5 weeks ago. Is he excluded?", trial="NCT00005097")
+    assert a.verdict == "no"
+
+
+def test_which_trials_are_sponsored_by(derm):
+    a = derm.ask("Which trials are sponsored by the National Cancer Institute?")
+    expected = {t.id for t in derm.trials if "National Cancer Institute" in (t.sponsor or "")}
+    assert expected and set(a.trials) == expected
+    assert "NCT00002786" not in a.trials  # Fred Hutchinson
+    assert not derm.ask("Which trials are sponsored by Pfizer?").found

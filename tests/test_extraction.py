@@ -389,3 +389,52 @@ def test_every_criterion_of_the_nsclc_set_extracts_cleanly():
                     n_age += 1
                     assert 0 <= e.norm_value <= 120
     assert n_age >= 50
+
+
+# --- units whose superscript was lost, case-sensitive units, weights, coordination ---------------
+
+@pytest.mark.parametrize("text, analyte, op, value, norm", [
+    # ctgov XML (NCT00001371, NCT00005571): the exponent printed as "(3)", the slash sometimes dropped
+    ("granulocytes greater than 1500/mm(3)", "neutrophils", ">", 1500, 1.5),
+    ("platelets greater than or equal to 100,000 mm(3)", "platelets", ">=", 100000, 100),
+    # NCT02179567: "10^9/L" printed as "109 /L"
+    ("Neutrophil count more than 1.5x 109 /L", "neutrophils", ">", 1.5, 1.5),
+    ("ANC >= 1.5 G/L", "neutrophils", ">=", 1.5, 1.5),
+])
+def test_counts_with_lost_superscripts(text, analyte, op, value, norm):
+    e = one(text, "LAB")
+    assert (e.analyte, e.op, e.value, e.norm_value, e.norm_unit) == (analyte, op, value, norm, "10^9/L")
+
+
+def test_grams_per_litre_are_not_giga_per_litre():
+    # NCT04646330: "Albumin ≥28g/L" is 2.8 g/dL, not 28 x 10^9/L
+    e = one("Albumin ≥28g/L", "LAB")
+    assert (e.unit, e.norm_value, e.norm_unit) == ("g/L", 2.8, "g/dL")
+
+
+def test_weights_in_grams_are_body_weights_not_doses():
+    # NCT00006132 (neonatal HSV): "Birth weight at least 800 grams"
+    e = one("Birth weight at least 800 grams", "LAB")
+    assert (e.analyte, e.op, e.norm_value, e.norm_unit) == ("body weight", ">=", 0.8, "kg")
+    assert not of("Birth weight at least 800 grams", "DOSE")
+
+
+def test_negation_spreads_over_coordinated_concepts():
+    # NCT00001818: both conditions are what the patient must not have had
+    ents = rules().extract("Patients must not have a history of erythema multiforme or Stevens Johnson Syndrome "
+                           "attributable to stauvudine, didanosine or nonnucleoside RTI.")
+    by = {e.concept: e.negated for e in ents if e.label == "CONDITION"}
+    assert by["erythema multiforme"] and by["Stevens-Johnson syndrome"]
+    assert not by["NNRTI"]  # the cause is not negated
+    # LCT dev NCT03929718: a verb phrase between the two breaks the list
+    ents = rules().extract("unwilling not to become pregnant and to use birth control while taking spironolactone")
+    assert not next(e for e in ents if e.concept == "contraception").negated
+
+
+def test_drug_classes_reach_their_parents():
+    from trialqa.answering import ancestors
+
+    ents = rules().extract("At least 8 weeks since nitrosoureas (e.g., lomustine, carmustine, mitomycin)")
+    assert {e.concept for e in ents if e.label == "CONDITION"} >= {"nitrosoureas", "alkylating agents"}
+    assert "chemotherapy" in ancestors("nitrosoureas")
+    assert {"leukemia", "malignancy"} <= ancestors("chronic lymphocytic leukemia")

@@ -1197,8 +1197,8 @@ def _time_results(t: Trial, fact: dict) -> list[CriterionResult]:
 def _governing_window(text: str, windows: list[CriterionEntity], mentions: list[CriterionEntity]) -> CriterionEntity:
     """Of several windows in one criterion, the one that governs the mentions: a heading window
     ("Within 4 weeks: systemic steroid therapy. Within 2 months: cryotherapy") covers what follows
-    its colon up to the next window; otherwise the nearest, preferring one after the mention
-    ("X within 2 weeks, Y within 4 weeks")."""
+    its colon up to the next window; a window followed by "since X" belongs to X; otherwise the
+    nearest, preferring one after the mention ("X within 2 weeks, Y within 4 weeks")."""
     def heads(w: CriterionEntity) -> bool:
         return text[w.end:w.end + 3].lstrip().startswith(":")
 
@@ -1209,6 +1209,8 @@ def _governing_window(text: str, windows: list[CriterionEntity], mentions: list[
                 later = [x.start for x in windows if x.start > w.end]
                 covers = w.end <= m.start and m.start < min(later, default=len(text))
                 best = min(best, 0 if covers else 1000)
+            elif m.start >= w.end and m.start - w.end <= 40 and re.match(r"\s*(?:since|after|from|following)\b", text[w.end:]):
+                best = min(best, -1)  # "at least 8 weeks since nitrosoureas": the window names its event
             elif w.start >= m.end:
                 best = min(best, w.start - m.end)
             else:
