@@ -422,6 +422,7 @@ def _answer_one(qa: "TrialQA", q: Question, t: Trial) -> Answer:
     return _passages(qa, q, t)
 
 
+TEST_NOUN = re.compile(r"\s*\b(?:test|tests|testing|screening|serology|assay)\b", re.I)
 LISTING = re.compile(r"\b(list|what are|show|give)\b.*\b(inclusion|exclusion|eligibility)\s+criteria\b", re.I)
 DESCRIPTIVE = re.compile(r"\b(summary|rationale|background|hypothesis|why could|why would|why does|why is|explain|describe|"
                          r"according to|what happens|define|definition|defined)\b", re.I)
@@ -905,11 +906,15 @@ def _criteria_answer(qa: "TrialQA", q: Question, t: Trial) -> Answer | None:
     lines, cites, ents = [], [], []
     roles = []
     asked_unit = _asked_unit(q.text)
+    # "Is a pregnancy test required?" asks about the test, which a criterion requiring a negative
+    # result requires all the same: the negation of the condition does not turn it into an exclusion.
+    asks_test = any(e.label == "CONDITION" and (TEST_NOUN.search(e.text) or TEST_NOUN.match(q.text, e.end))
+                    for e in q.entities)
     for c, hit in matches[:4]:
         cites.append(cite(t, c))
         ents.extend(hit)
         neg = any(e.label == "CONDITION" for e in hit) and all(e.negated for e in hit if e.label == "CONDITION")
-        role = _role(c, neg)
+        role = _role(c, neg and not asks_test)
         needs = _required_concepts(c) - q.concepts
         if needs:
             role = f"{role} only with {', '.join(sorted(needs))}"
@@ -969,7 +974,7 @@ def _list_criteria(t: Trial, which: str) -> Answer:
 
 
 def _stem(w: str) -> str:
-    for suffix in ("ations", "ation", "ings", "ing", "ies", "ied", "ed", "es", "s"):
+    for suffix in ("ations", "ation", "ings", "ing", "ies", "ied", "ary", "ed", "es", "s"):
         if len(w) > len(suffix) + 3 and w.endswith(suffix):
             return w[: -len(suffix)]
     return w
@@ -987,20 +992,25 @@ def _passages(qa: "TrialQA", q: Question, t: Trial, quiet: bool = False, prose_f
     hits = qa.retriever.search(q.text, k=5, trial=t.id, sections=PROSE) if prose_first else []
     hits = hits + [h for h in qa.retriever.search(q.text, k=5, trial=t.id) if h.chunk_id not in {x.chunk_id for x in hits}]
     want = _content_words(q.text)
-    if not want:
+    # The trial's own topic words (its drug, its condition) say nothing about which passage answers.
+    topic = _content_words(" ".join([t.title or "", t.acronym or "", *[i.name for i in t.interventions], *t.conditions]))
+    want = (want - topic) or want
+    cue_only = not want
+    if cue_only:
         # "What is the hypothesis?": the cue word itself is what a passage must state.
         want = {_stem(w.lower()) for w in DESCRIPTIVE.findall(q.text) if len(w) > 3}
     r = rules()
     good = []
     for h in hits:
-        have = _content_words(h.text)
+        have = _content_words(h.text) if not cue_only else {_stem(w) for w in re.findall(r"[a-z0-9-]+", h.text.lower())}
         # Concepts count as covered when the passage names them with any synonym.
         covered = {w for w in want if w in have}
         concept_words = {w for c in q.concepts for w in _content_words(c)}
         for e in r.extract(h.text):
             if e.label == "CONDITION" and e.concept in q.concepts:
                 covered |= {w for w in want if w in _content_words(e.text) or w in concept_words}
-        if want and len(covered) / len(want) >= 0.5:
+        # Half of the words, and both of two ("response rate" is not answered by "mortality rate").
+        if want and len(covered) >= (len(want) if len(want) <= 2 else len(want) / 2):
             good.append((len(covered) / len(want), h))
     if not good:
         if quiet:
