@@ -98,14 +98,19 @@ def cite_field(trial: Trial, name: str, text: str) -> list[Citation]:
     return [Citation(trial.id, name, text, span[0], span[1])] if span else []
 
 
-def _unique(cites: list[Citation]) -> list[Citation]:
+def _dedupe(items: list, key) -> list:
+    """``items`` in order, without those whose ``key`` was seen before."""
     seen, out = set(), []
-    for c in cites:
-        key = (c.trial_id, c.start, c.end)
-        if key not in seen:
-            seen.add(key)
-            out.append(c)
+    for x in items:
+        k = key(x)
+        if k not in seen:
+            seen.add(k)
+            out.append(x)
     return out
+
+
+def _unique(cites: list[Citation]) -> list[Citation]:
+    return _dedupe(cites, lambda c: (c.trial_id, c.start, c.end))
 
 
 def _fmt(x: float | None) -> str:
@@ -1078,13 +1083,7 @@ def _evaluate(t: Trial, facts: dict[str, Any]) -> list[CriterionResult]:
         out.extend(_time_results(t, fact))
     out.extend(_condition_results(t, facts.get("has", {}), facts.get("lacks", set()), facts.get("times", []),
                                   facts.get("phrases", {}), settled))
-    seen, unique = set(), []
-    for r in out:
-        key = (r.criterion, r.status, r.reason)
-        if key not in seen:
-            seen.add(key)
-            unique.append(r)
-    return unique
+    return _dedupe(out, lambda r: (r.criterion, r.status, r.reason))
 
 
 def _age_results(t: Trial, age: float) -> list[CriterionResult]:
@@ -1462,9 +1461,6 @@ def _field_filter(question: str):
                          ("terminated", "TERMINATED"), ("withdrawn", "WITHDRAWN"), ("suspended", "SUSPENDED")):
         if re.search(rf"\b{word}\b", ql):
             return f"are {word}", lambda t, s=status: t.status == s, lambda t: str(t.status)
-    if re.search(r"\b(stopped|ended) early\b|\bstopped\b|\bhalted\b", ql):
-        return "were stopped early", lambda t: t.status in ("TERMINATED", "WITHDRAWN", "SUSPENDED"), \
-            lambda t: f"{t.status}" + (f" ({t.why_stopped})" if t.why_stopped else "")
     country = re.search(r"\b(?:in|from)\s+((?:the\s+)?[a-z]+(?:\s(?:states|kingdom|korea|zealand|africa|arabia))?)\s*\??$", ql)
     if re.search(r"\b(sites?|located|countr\w*|run in|held in|conducted in|take place in)\b", ql) and country:
         name = re.sub(r"^the\s+", "", country.group(1).lower())
