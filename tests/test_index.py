@@ -155,3 +155,21 @@ def test_add_trial_validates_copies_and_indexes(corpus_dir, tmp_path):
     with pytest.raises(Exception, match="already in the corpus"):
         qa.add_trial(record)
     assert sorted(p.name for p in corpus_dir.iterdir()) == files
+
+
+def test_large_corpus_gets_an_ivf_index_that_round_trips(corpus_dir, tmp_path):
+    from trialqa import load_corpus
+    from trialqa.index import build_index, load_index
+
+    enc = HashingEncoder()
+    trials = load_corpus(corpus_dir)
+    idx, stats = build_index(trials, enc, tmp_path / "idx", "approx", approx_threshold=10)
+    assert stats.index_type == "ivf" and idx.manifest["index_type"] == "ivf"
+    assert idx.faiss_index.ntotal == len(idx.chunks) > 10
+    loaded = load_index(*read_manifest(tmp_path / "idx", "approx"))
+    assert loaded.faiss_index.nprobe == idx.faiss_index.nprobe
+    # Every list is probed at this size (nprobe >= nlist): the search is exact, a chunk finds itself.
+    row = next(i for i, c in enumerate(loaded.chunks) if c.section == "title")
+    best_row, best_score = loaded.dense_search(loaded.vectors[row], 1)[0]
+    assert best_score == pytest.approx(1.0, abs=1e-5)
+    assert loaded.chunks[best_row].embed_text == loaded.chunks[row].embed_text

@@ -35,7 +35,7 @@ APPROX_THRESHOLD = 200_000  # chunks above which an approximate (IVF) index repl
 # benchmarks/index_bench.py (see benchmarks/README.md).
 IVF_MIN_LISTS, IVF_MAX_LISTS = 16, 4096
 IVF_TRAIN_PER_LIST = 40  # training sample: this many vectors per list (faiss warns below 39)
-IVF_NPROBE = 32
+IVF_NPROBE = 64
 
 
 def atomic_write(path: Path, write: Callable) -> None:
