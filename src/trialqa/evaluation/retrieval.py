@@ -31,6 +31,10 @@ Metrics (averaged over queries)
 * ``hit@k``: 1 when at least one gold line is covered by the top-k chunks.
 * ``mrr``: 1 / rank of the first chunk covering a gold line, over the whole ranking the retriever
   returns for the section (0 when none does; lexical mode only ranks chunks sharing a term).
+
+Besides the averages over all queries, every mode is summarized per section (``by_section``) and per
+section and trial role (``by_section_role``): ``Eligibility/primary`` is the slice the issue names
+(eligibility statements searched within their primary trial).
 """
 
 from __future__ import annotations
@@ -214,6 +218,9 @@ class ModeScores:
     mrr: float
     by_section: dict[str, dict] = field(default_factory=dict)
     seconds: float = 0.0
+    # "<section>/<role>" -> summary; "Eligibility/primary" is the issue's own criterion (eligibility
+    # statements searched within their primary trial)
+    by_section_role: dict[str, dict] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -235,8 +242,10 @@ def _mean(xs: list[float]) -> float:
 
 def aggregate(mode: str, queries: list[Query], per_query: list[dict], seconds: float = 0.0) -> ModeScores:
     by_sec: dict[str, list[dict]] = defaultdict(list)
+    by_sec_role: dict[str, list[dict]] = defaultdict(list)
     for q, s in zip(queries, per_query):
         by_sec[q.section_id].append(s)
+        by_sec_role[f"{q.section_id}/{q.role}"].append(s)
 
     def summary(rows: list[dict]) -> dict:
         return {"queries": len(rows), "recall_at_5": _mean([r["recall_at_5"] for r in rows]),
@@ -245,7 +254,7 @@ def aggregate(mode: str, queries: list[Query], per_query: list[dict], seconds: f
     return ModeScores(mode, len(per_query), _mean([s["recall_at_5"] for s in per_query]),
                       _mean([s["recall_at_10"] for s in per_query]), _mean([s["hit_at_5"] for s in per_query]),
                       _mean([s["rr"] for s in per_query]), {k: summary(v) for k, v in sorted(by_sec.items())},
-                      round(seconds, 2))
+                      round(seconds, 2), {k: summary(v) for k, v in sorted(by_sec_role.items())})
 
 
 # --- the evaluation ------------------------------------------------------------------------------
