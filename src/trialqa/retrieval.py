@@ -170,8 +170,10 @@ class HybridRetriever:
             with self._lock:
                 scores = self._lexical_scores(words)
             sub = scores if rows is None else scores[rows]
-            lex_rank = [(int(i) if rows is None else rows[i], float(sub[i]))
-                        for i in top_indices(sub, CANDIDATES) if sub[i] > 0]
+            # Only chunks sharing a term take part: select among them, not among every chunk.
+            nz = np.flatnonzero(sub > 0)
+            lex_rank = [(int(nz[i]) if rows is None else rows[nz[i]], float(sub[nz[i]]))
+                        for i in top_indices(sub[nz], CANDIDATES)]
 
         dense_of = dict(dense_rank)
         lex_of = dict(lex_rank)
