@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections import OrderedDict
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -34,6 +35,7 @@ from .errors import QueryError
 from .index import ChunkIndex
 
 DENSE_WEIGHT = 0.5  # see the module doc for how it was chosen
+QUERY_CACHE = 512  # query embeddings kept per retriever
 CANDIDATES = 100
 MAX_QUERY_CHARS = 2000
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9+./-]*")
@@ -118,10 +120,26 @@ class HybridRetriever:
         self.index = index
         self.encoder = encoder
         self._lock = threading.Lock()
+        self._qcache: OrderedDict[str, np.ndarray] = OrderedDict()
         corpus_tokens = [tokenize(c.embed_text) for c in index.chunks]
         self.bm25 = bm25s.BM25()
         if index.chunks:
             self.bm25.index(corpus_tokens, show_progress=False)
+
+    def _query_vector(self, query: str) -> np.ndarray:
+        """The query's embedding; recent ones are kept, since answering a question searches the same
+        text more than once (prose first, then everything; each trial of a cross-trial question)."""
+        with self._lock:
+            hit = self._qcache.get(query)
+            if hit is not None:
+                self._qcache.move_to_end(query)
+                return hit
+        qv = np.asarray(self.encoder.encode([query])[0], dtype=np.float32)
+        with self._lock:
+            self._qcache[query] = qv
+            if len(self._qcache) > QUERY_CACHE:
+                self._qcache.popitem(last=False)
+        return qv
 
     def _lexical_scores(self, words: list[str]) -> np.ndarray:
         vocab = getattr(self.bm25, "vocab_dict", None) or {}
@@ -156,7 +174,7 @@ class HybridRetriever:
         dense_rank: list[tuple[int, float]] = []
         lex_rank: list[tuple[int, float]] = []
         if mode in ("hybrid", "dense") and self.encoder is not None:
-            qv = np.asarray(self.encoder.encode([query])[0], dtype=np.float32)
+            qv = self._query_vector(query)
             if rows is None:
                 dense_rank = idx.dense_search(qv, CANDIDATES)
             else:
