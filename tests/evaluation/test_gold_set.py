@@ -15,7 +15,7 @@ from trialqa.evaluation.qa import build_gold_corpus, evaluate_gold, load_gold
 
 GOLD = ROOT / "tests" / "gold" / "qa.jsonl"
 UNSEEN = ROOT / "tests" / "gold" / "unseen_qa.jsonl"
-ACCURACY_FLOOR = 0.95
+ACCURACY_FLOOR = 0.97  # 288/296 reached; the issue asks for at least 0.95
 UNSEEN_FLOOR = 0.85  # 20 questions written before the answering code, over 50 random XML records
 
 pytestmark = pytest.mark.model
@@ -53,7 +53,7 @@ def test_gold_abstention_and_citations(gold_report):
     # Never borrowing another trial's criterion: every citation belongs to an answered trial.
     for item in gold_report.items:
         assert set(item.got.get("citation_trials", [])) <= set(item.got.get("trials", [])), item.id
-    assert gold_report.abstention_recall >= 0.89  # 25 of the 28 not-stated questions
+    assert gold_report.abstention_recall >= 0.96  # 27 of the 28 not-stated questions
 
 
 @pytest.mark.slow
