@@ -233,7 +233,7 @@ def _patient_facts(q: Question) -> dict[str, Any]:
         window = text[clause[0]:clause[1]]
         qualifiers = {i for i, (_, contra) in enumerate(_qualifier_pairs()) if contra.search(window)}
         anchor = rules().find_anchor(window)[0]
-        if anchor is None and ONSET_VERB.search(text[clause[0]:clause[1]]):
+        if anchor is None and ONSET_VERB.search(window):
             anchor = "symptom onset"  # "the reaction started 5 days ago"
         facts.setdefault("times", []).append({"days": days, "text": m.group(0), "concepts": near, "direct": direct,
                                               "qualifiers": qualifiers, "anchor": anchor})
