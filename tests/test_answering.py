@@ -152,3 +152,12 @@ def test_which_trials_are_sponsored_by(derm):
     assert expected and set(a.trials) == expected
     assert "NCT00002786" not in a.trials  # Fred Hutchinson
     assert not derm.ask("Which trials are sponsored by Pfizer?").found
+
+
+def test_a_required_kind_of_condition_is_not_met_by_a_sibling(derm):
+    # NCT00002786: "Histopathologically proven metastatic melanoma"; lung cancer is another malignancy
+    a = derm.ask("A patient has non-small cell lung cancer. Is he eligible?", trial="NCT00002786")
+    assert a.verdict == "no" and "melanoma" in a.text
+    # ... while metastatic melanoma meets it, and "No CNS metastases" does not exclude it
+    a = derm.ask("A patient has metastatic melanoma. Is he eligible?", trial="NCT00002786")
+    assert a.verdict == "yes" and "requires" not in a.text

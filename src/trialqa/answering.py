@@ -136,7 +136,7 @@ PATIENT = re.compile(
 AGO = re.compile(r"\b(\d+(?:\.\d+)?|an?|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty)\s+"
                  r"(days?|weeks?|months?|years?|hours?)\s+(?:ago|earlier|before|previously)\b|\b(?:since|for(?: the (?:past|last))?)\s+"
                  r"(\d+(?:\.\d+)?|one|two|three|four|five|six|seven|eight|nine|ten)\s+(days?|weeks?|months?|years?|hours?)\b", re.I)
-HAVE = re.compile(r"\b(?:has|had|have|having|with|(?:who|she|he) (?:is|was)|currently|takes|taking|took|on|receives|receiving|received|developed|develops|arrived in|"
+HAVE = re.compile(r"\b(?:has|had|have|having|with|(?:who|she|he) (?:is|was)|currently|harbou?rs?|harbou?ring|carries|carrying|takes|taking|took|on|receives|receiving|received|developed|develops|arrived in|"
                   r"admitted with|diagnosed with|suffers? from|suffering from|treated for|stopped|finished|completed|"
                   r"underwent|recipient|history of)\b", re.I)
 ONSET_VERB = re.compile(r"\b(?:started|start|began|begun|begin|appeared|arose|onset|first (?:signs?|symptoms?))\b", re.I)
@@ -1253,11 +1253,15 @@ def _condition_results(t: Trial, has: dict[str, set[int]], lacks: set[str], time
         # diabetes (HbA1c > 9.0%)", "aspirin (> 325 mg/d)") is judged by that threshold alone.
         near = [(a, b) for text, a, b in settled if text == c.text]
         named = [e for e in c.entities if e.label == "CONDITION" and e.concept in has and not e.hedged
-                 and not any(-40 <= a - e.end <= 40 or -40 <= e.start - b <= 40 for a, b in near)]
+                 and not any(-40 <= a - e.end <= 40 or -40 <= e.start - b <= 40 for a, b in near)
+                 and not _inside_other(e, c.entities, has)]
         if not named:
             negs = [e for e in c.entities if e.label == "CONDITION" and e.concept in lacks]
             if negs and polarity(c) == "exclusion":
                 res.append(CriterionResult(c.text, c.section, "met", f"patient does not have {negs[0].concept}", cite(t, c)))
+            sibling = _sibling_requirement(c, has)
+            if sibling:
+                res.append(CriterionResult(c.text, c.section, "not_met", sibling, cite(t, c)))
             continue
         applies = []
         for e in named:
@@ -1290,6 +1294,31 @@ def _condition_results(t: Trial, has: dict[str, set[int]], lacks: set[str], time
             status, reason = "met", f"patient has {', '.join(sorted({e.concept for e in hits}))}"
         res.append(CriterionResult(c.text, c.section, status, reason, cite(t, c)))
     return res
+
+
+def _inside_other(e: CriterionEntity, entities: list[CriterionEntity], has: dict) -> bool:
+    """Whether a mention is part of a longer, more specific one the patient does not have: "metastases"
+    inside "CNS metastases" is about CNS metastases only."""
+    return any(o is not e and o.label == "CONDITION" and o.start <= e.start and e.end <= o.end
+               and o.end - o.start > e.end - e.start and o.concept not in has for o in entities)
+
+
+def _sibling_requirement(c: Criterion, has: dict[str, set[int]]) -> str | None:
+    """An inclusion criterion that requires a kind of condition the patient has another kind of:
+    "The tumor harbors an Ex19del or Ex21-L858R substitution" for an exon 20 insertion (both EGFR
+    mutations), "histologically confirmed melanoma" for lung cancer (both malignancies). Only
+    conditions, and only criteria without a time window ("4 weeks since prior taxanes" asks for
+    no taxane)."""
+    if polarity(c) != "inclusion" or any(e.label == "TIME_WINDOW" for e in c.entities):
+        return None
+    required = [e for e in c.entities if e.label == "CONDITION" and e.concept_type == "condition"
+                and not (e.negated or e.hedged or getattr(e, "excepted", False)) and e.concept not in POPULATION]
+    for p in has:
+        parents = set(_parents().get(p, []))
+        kin = [e for e in required if parents & set(_parents().get(e.concept, []))]
+        if parents and kin and not any(e.concept in has for e in kin) and p not in {e.concept for e in required}:
+            return f"requires {' or '.join(sorted({e.concept for e in kin}))}; the patient has {p}"
+    return None
 
 
 CAUSAL = re.compile(r"\b(?:induced by|due to|caused by|secondary to|related to|associated with|attributable to|following)\b", re.I)
