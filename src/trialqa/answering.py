@@ -156,6 +156,7 @@ class Question:
     kind: str | None
     anchor: str | None
     patient: dict[str, Any]
+    refs: list[tuple[int, int]] = field(default_factory=list)  # spans naming a trial (_trial_ref_spans)
 
 
 def analyse(question: str) -> Question:
@@ -179,7 +180,7 @@ def analyse(question: str) -> Question:
     yes_no = bool(YES_NO.search(question)) and not re.match(r"\s*(what|which|who|when|where|how|why)\b", question, re.I)
     q = Question(question, yes_no or question.rstrip().endswith(("allowed?", "eligible?", "excluded?")),
                  bool(ASKS_EXCL.search(question)), bool(ASKS_INCL.search(question)), ents, concepts, analytes, kind,
-                 anchor, {})
+                 anchor, {}, refs)
     q.patient = _patient_facts(q)
     return q
 
@@ -488,16 +489,17 @@ def _trial_ref_spans(text: str) -> list[tuple[int, int]]:
     return out
 
 
-def _mask_trial_refs(text: str) -> str:
+def _mask_trial_refs(q: Question) -> str:
     """The question with its trial references blanked out (see ``_trial_ref_spans``)."""
-    for a, b in _trial_ref_spans(text):
+    text = q.text
+    for a, b in q.refs:
         text = text[:a] + " " * (b - a) + text[b:]
     return text
 
 
 def detect_field(q: Question) -> str | None:
     # "the oral COL-3 phase I trial" names the trial; it does not ask for its phase.
-    text = _mask_trial_refs(q.text)
+    text = _mask_trial_refs(q)
     for name, pattern in FIELD_PATTERNS:
         if re.search(pattern, text, re.I):
             if name == "dose" and q.kind == "TIME_WINDOW":
@@ -1312,7 +1314,7 @@ def _sibling_requirement(c: Criterion, has: dict[str, set[int]]) -> str | None:
     if polarity(c) != "inclusion" or any(e.label == "TIME_WINDOW" for e in c.entities):
         return None
     required = [e for e in c.entities if e.label == "CONDITION" and e.concept_type == "condition"
-                and not (e.negated or e.hedged or getattr(e, "excepted", False)) and e.concept not in POPULATION]
+                and not (e.negated or e.hedged or e.excepted) and e.concept not in POPULATION]
     for p in has:
         parents = set(_parents().get(p, []))
         kin = [e for e in required if parents & set(_parents().get(e.concept, []))]

@@ -63,10 +63,10 @@ class SentenceTransformerEncoder:
         self._lock = threading.Lock()
 
     def encode(self, texts: list[str], progress: Callable[[int, int], None] | None = None) -> np.ndarray:
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
         with self._lock:  # torch inference on one model is not made for concurrent callers
             if len(texts) <= SMALL_BATCH and not progress:
                 return self._forward(texts)
+            out = np.zeros((len(texts), self.dim), dtype=np.float32)
             for i in range(0, len(texts), BATCH_SIZE * 8):
                 batch = texts[i:i + BATCH_SIZE * 8]
                 out[i:i + len(batch)] = self.model.encode(batch, batch_size=BATCH_SIZE, normalize_embeddings=True,
@@ -74,7 +74,6 @@ class SentenceTransformerEncoder:
                 if progress:
                     progress(min(i + len(batch), len(texts)), len(texts))
         return out
-
 
     def _forward(self, texts: list[str]) -> np.ndarray:
         """A query-sized batch straight through the model's modules: ``SentenceTransformer.encode``

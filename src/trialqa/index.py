@@ -115,10 +115,27 @@ class ChunkIndex:
         q = query_vec.reshape(1, -1).astype(np.float32)
         if ids is not None:
             scores = self.vectors[ids] @ q[0]
-            order = np.argsort(-scores)[:k]
-            return [(ids[i], float(scores[i])) for i in order]
+            return [(ids[i], float(scores[i])) for i in top_indices(scores, k)]
         scores, rows = self.faiss_index.search(q, min(k, len(self.chunks)))
         return [(int(r), float(s)) for r, s in zip(rows[0], scores[0]) if r >= 0]
+
+
+def top_indices(scores: np.ndarray, n: int) -> np.ndarray:
+    """Positions of the ``n`` highest ``scores``, best first, ties by position: the first ``n`` of a
+    stable descending sort, found with ``np.argpartition`` in O(len + n log n) instead of a full sort."""
+    scores = np.asarray(scores)
+    m = len(scores)
+    if n <= 0 or m == 0:
+        return np.zeros(0, dtype=np.intp)
+    if n < m:
+        part = np.argpartition(-scores, n - 1)[:n]
+        cut = scores[part].min()
+        # argpartition picks any of the positions tied at the cut: take the lowest ones, as a stable sort would
+        above = np.flatnonzero(scores > cut)
+        sel = np.concatenate([above, np.flatnonzero(scores == cut)[:n - len(above)]])
+    else:
+        sel = np.arange(m)
+    return sel[np.lexsort((sel, -scores[sel]))]
 
 
 def ivf_lists(n: int) -> int:

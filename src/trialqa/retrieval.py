@@ -32,7 +32,7 @@ import numpy as np
 
 from .embedding import Encoder
 from .errors import QueryError
-from .index import ChunkIndex
+from .index import ChunkIndex, top_indices
 
 DENSE_WEIGHT = 0.5  # see the module doc for how it was chosen
 QUERY_CACHE = 512  # query embeddings kept per retriever
@@ -59,24 +59,6 @@ class Hit:
 
     def to_dict(self) -> dict:
         return asdict(self)
-
-
-def top_indices(scores: np.ndarray, n: int) -> np.ndarray:
-    """Positions of the ``n`` highest ``scores``, best first, ties by position: the first ``n`` of a
-    stable descending sort, found with ``np.argpartition`` in O(len + n log n) instead of a full sort."""
-    scores = np.asarray(scores)
-    m = len(scores)
-    if n <= 0 or m == 0:
-        return np.zeros(0, dtype=np.intp)
-    if n < m:
-        part = np.argpartition(-scores, n - 1)[:n]
-        cut = scores[part].min()
-        # argpartition picks any of the positions tied at the cut: take the lowest ones, as a stable sort would
-        above = np.flatnonzero(scores > cut)
-        sel = np.concatenate([above, np.flatnonzero(scores == cut)[:n - len(above)]])
-    else:
-        sel = np.arange(m)
-    return sel[np.lexsort((sel, -scores[sel]))]
 
 
 def tokenize(text: str) -> list[str]:
@@ -175,14 +157,9 @@ class HybridRetriever:
         lex_rank: list[tuple[int, float]] = []
         if mode in ("hybrid", "dense") and self.encoder is not None:
             qv = self._query_vector(query)
-            if rows is None:
-                dense_rank = idx.dense_search(qv, CANDIDATES)
-            else:
-                # Exact over the subset: every chunk of the asked trial(s) is ranked; a section filter
-                # over the whole corpus keeps the top CANDIDATES, like the unfiltered search.
-                sims = idx.vectors[rows] @ qv
-                order = top_indices(sims, len(rows) if trial is not None else CANDIDATES)
-                dense_rank = [(rows[i], float(sims[i])) for i in order]
+            # Every chunk of the asked trial(s) is ranked; otherwise (a section filter over the whole
+            # corpus, or no filter) the top CANDIDATES.
+            dense_rank = idx.dense_search(qv, len(rows) if trial is not None else CANDIDATES, rows)
         if mode in ("hybrid", "lexical"):
             words = tokenize(query) + [w for phrase in expand_query(query) for w in tokenize(phrase)]
             with self._lock:
