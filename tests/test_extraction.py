@@ -438,3 +438,9 @@ def test_drug_classes_reach_their_parents():
     assert {e.concept for e in ents if e.label == "CONDITION"} >= {"nitrosoureas", "alkylating agents"}
     assert "chemotherapy" in ancestors("nitrosoureas")
     assert {"leukemia", "malignancy"} <= ancestors("chronic lymphocytic leukemia")
+
+
+def test_x_is_times_in_multiples_of_uln():
+    # API v2 NCT04318938: "1.5x the upper limit of the normal range", written as "times" in the lexicon
+    e = one("Total bilirubin ≤1.5x the upper limit of the normal range (ULN)", "LAB")
+    assert (e.analyte, e.op, e.value, e.unit) == ("bilirubin", "<=", 1.5, "x ULN")

@@ -232,11 +232,13 @@ def _spread_over_coordination(text: str, ents: list[CriterionEntity]) -> None:
 
 
 def _unit_spellings(spellings: Iterable[str]) -> list[str]:
-    """Spellings plus their variants with another multiplication sign ("x 10^9/L", "* 10^9/L") and
-    with an exponent whose superscript was lost in parentheses ("/mm^3", "/mm3" -> "/mm(3)")."""
+    """Spellings plus their variants with another multiplication sign ("x 10^9/L", "* 10^9/L", "times"
+    written "x") and with an exponent whose superscript was lost in parentheses ("/mm^3", "/mm3" -> "/mm(3)")."""
     out = []
     for s in spellings:
         forms = [s, re.sub(r"\^(\d)", r"(\1)", s), re.sub(r"(?<=[a-zA-Z])(\d)$", r"(\1)", s)]
+        if s.startswith("times "):
+            forms.append("x " + s[6:])  # "1.5x the upper limit of the normal range" as "1.5 times ..."
         for f in forms:
             out.append(f)
             if f[:1] in _MULT and (len(f) == 1 or f[1] in " 1ULN"):
