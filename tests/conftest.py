@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import tarfile
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -14,6 +16,12 @@ DATA = SHARED / "data"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 MSC_SEED = ROOT / "corpus" / "000_8815a7d9ae1e28c8.txt"
 DARA_SEED = ROOT / "corpus" / "004_a30e0f45085319eb.txt"
+
+
+def pytest_configure(config):
+    # The ONNX export of the model goes to a per-run cache (inherited by the CLI and app
+    # subprocesses), not the user's ~/.cache.
+    os.environ.setdefault("TRIALQA_MODEL_CACHE", tempfile.mkdtemp(prefix="trialqa-model-cache-"))
 
 
 def need(path: Path) -> Path:

