@@ -444,3 +444,66 @@ def test_x_is_times_in_multiples_of_uln():
     # API v2 NCT04318938: "1.5x the upper limit of the normal range", written as "times" in the lexicon
     e = one("Total bilirubin ≤1.5x the upper limit of the normal range (ULN)", "LAB")
     assert (e.analyte, e.op, e.value, e.unit) == ("bilirubin", "<=", 1.5, "x ULN")
+
+
+# --- limits against a reference with no number; limits over coordinated analytes -----------------
+
+@pytest.mark.parametrize("text, analyte, op", [
+    ("total bilirubin ≤ institutional upper limit of normal (ULN)", "bilirubin", "<="),  # NSCLC NCT05773092
+    ("serum creatinine less than or equal to the upper limit of normal", "creatinine", "<="),
+    ("activated partial thromboplastin time greater than the upper limit of normal", "partial thromboplastin time", ">"),  # LCT NCT03925298
+    ("s-TSH below upper normal limit", "TSH", "<"),  # LCT NCT03926585
+    ("Bilirubin > ULN", "bilirubin", ">"),
+])
+def test_comparator_before_a_reference_is_one_times_it(text, analyte, op):
+    e = one(text, "LAB")
+    assert (e.analyte, e.op, e.value, e.unit) == (analyte, op, 1.0, "x ULN")
+    assert text[e.start:e.end] == e.text
+    assert "upper" in e.text.lower() or "ULN" in e.text
+
+
+def test_reference_limits_need_an_analyte_and_leave_stated_multiples_alone():
+    assert not of("No more than the upper limit of normal", "LAB")  # a limit of nothing named
+    assert not of("bilirubin within normal institutional limits", "LAB")  # no comparator: no number
+    e = one("ALT ≤ 2.5 x ULN", "LAB")
+    assert (e.value, e.unit) == (2.5, "x ULN")
+
+
+def test_a_limit_after_coordinated_analytes_holds_for_each():
+    # NSCLC NCT05773092 and NCT02778893 (markdown-escaped comparator)
+    for text, limit in [("AST(SGOT)/ALT(SGPT) ≤3 × institutional ULN", 3.0),
+                        (r"Aspartate transaminase (AST)/Alanine aminotransferase (ALT) \<2.5 times institutional upper "
+                         "limit of normal", 2.5),
+                        ("Serum creatinine, AST, ALT ≤ 2 x ULN", 2.0)]:
+        labs = of(text, "LAB")
+        assert {"AST", "ALT"} <= {e.analyte for e in labs}, text
+        assert all(e.value == limit and e.unit == "x ULN" and e.text == labs[0].text for e in labs)
+    # Separate limits stay separate: the platelet limit is not the hemoglobin one.
+    labs = of("platelets ≥ 100,000/mm3, hemoglobin ≥ 9 g/dL", "LAB")
+    assert sorted((e.analyte, e.value) for e in labs) == [("hemoglobin", 9.0), ("platelets", 100000.0)]
+
+
+def test_analyte_groups_relate_members():
+    r = rules()
+    assert r.related_analytes(["AST"]) == {"AST", "transaminases"}
+    assert r.related_analytes(["transaminases"]) == {"AST", "ALT", "transaminases"}
+    assert r.related_analytes(["bilirubin"]) == {"bilirubin"}
+
+
+@pytest.mark.slow
+def test_reference_limits_on_the_nsclc_set():
+    """Every '<= ULN'-style limit (no number) after a named analyte in the 100 API v2 records is read."""
+    import re
+
+    studies = json.loads(need(DATA / "ctgov" / "api_v2_nsclc_100.json").read_text("utf-8"))
+    rx = re.compile(r"(?:≤|<=|less than or equal to|below|<)\s*(?:the\s+)?(?:institutional\s+)?(?:ULN|upper limit of normal)\b", re.I)
+    r, seen = rules(), 0
+    for s in studies:
+        for line in s["protocolSection"].get("eligibilityModule", {}).get("eligibilityCriteria", "").splitlines():
+            for m in rx.finditer(line):
+                if not r.find_analyte(line, m.start(), m.end()):
+                    continue
+                seen += 1
+                assert any(e.label == "LAB" and e.value == 1.0 and e.unit == "x ULN" and e.start <= m.start() < e.end
+                           for e in r.extract(line)), line
+    assert seen >= 1

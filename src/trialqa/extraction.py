@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import bisect
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from functools import lru_cache
 from typing import Any, Iterable
 
@@ -231,6 +231,10 @@ def _spread_over_coordination(text: str, ents: list[CriterionEntity]) -> None:
             b.negated = True
 
 
+_COORDINATED = re.compile(r"[\s()]*(?:/|,|&|and/or|and|or)[\s()]*", re.I)
+_SAME_ANALYTE = re.compile(r"[\s(]*")
+
+
 def _unit_spellings(spellings: Iterable[str]) -> list[str]:
     """Spellings plus their variants with another multiplication sign ("x 10^9/L", "* 10^9/L", "times"
     written "x") and with an exponent whose superscript was lost in parentheses ("/mm^3", "/mm3" -> "/mm(3)")."""
@@ -286,6 +290,7 @@ class Rules:
             for p in phrases:
                 self.before_ops[_key(p)] = op
         self.before_len = max(len(k.split()) for k in self.before_ops)
+        self.reference_limits = self._reference_limit_patterns(comp["before"], units.get("reference_limits", {}))
         self.after_ops: dict[str, str] = {}
         for op, phrases in comp["after"].items():
             for p in phrases:
@@ -336,6 +341,13 @@ class Rules:
                 # Short all-capital abbreviations (PT, AP, EF) match only in capitals.
                 exact = len(syn) <= 4 and not syn.islower()
                 self.analyte_gaz.add(syn, a["name"], case_sensitive=exact)
+        self.analyte_groups: dict[str, set[str]] = {}  # analyte -> itself, its members and its groups
+        for a in analytes["analytes"]:
+            for m in a.get("members", []):
+                if m not in self.analytes:
+                    raise ConfigError(f"analytes.json: {a['name']!r} has an unknown member {m!r}")
+                self.analyte_groups.setdefault(a["name"], {a["name"]}).add(m)
+                self.analyte_groups.setdefault(m, {m}).add(a["name"])
 
         variants = {k.lower(): v.lower() for k, v in concepts.get("variants", {}).items()}
         self.variants = variants
@@ -531,6 +543,36 @@ class Rules:
                 return name, end
         return None
 
+    def related_analytes(self, names: Iterable[str]) -> set[str]:
+        """The analytes plus their groups and members ("AST" -> AST, transaminases)."""
+        return {r for n in names for r in self.analyte_groups.get(n, {n})}
+
+    def _coordinated_analytes(self, text: str, labs: list[CriterionEntity]) -> list[CriterionEntity]:
+        """A limit after coordinated analytes holds for each: "AST(SGOT)/ALT(SGPT) <= 3 x ULN" is a
+        limit on ALT and one on AST (same span)."""
+        out = []
+        for e in labs:
+            left = max(0, e.start - 80)
+            nl = text.rfind("\n", left, e.start)
+            left = nl + 1 if nl >= 0 else left
+            mentions = [(a + left, b + left, name) for a, b, name in self.analyte_gaz.find(text[left:e.start])]
+            if not mentions or mentions[-1][2] != e.analyte or text[mentions[-1][1]:e.start].strip(" :()[]\\") != "":
+                continue  # the analyte is not the mention right before the limit
+            head, names = mentions[-1], [e.analyte]
+            for m in reversed(mentions[:-1]):
+                gap = text[m[1]:head[0]]
+                if m[2] == head[2] and _SAME_ANALYTE.fullmatch(gap):
+                    head = m  # "ALT (SGPT)": one analyte named twice
+                elif _COORDINATED.fullmatch(gap):
+                    head = m
+                    if m[2] not in names:
+                        names.append(m[2])
+                else:
+                    break
+            for name in names[1:]:
+                out.append(replace(e, analyte=name))
+        return out
+
     def analyte_lookup(self, s: str) -> str | None:
         """The analyte a whole phrase names, if any."""
         hits = self.analyte_gaz.find(s)
@@ -581,6 +623,10 @@ class Rules:
             e.polarity = polarity
             ents.append(e)
             prev = (q, e)
+        for e in self._reference_limits(text, ents):
+            e.polarity = polarity
+            ents.append(e)
+        ents.extend(self._coordinated_analytes(text, [e for e in ents if e.label == "LAB" and e.analyte]))
         toks = Gazetteer.tokens(text)
         ents.extend(self._concepts(text, polarity, toks))
         triggers = self.find_triggers(text, toks) if ents else {}
@@ -589,6 +635,42 @@ class Rules:
         ents.sort(key=lambda e: (e.start, -e.end))
         _spread_over_coordination(text, ents)
         return ents
+
+    @staticmethod
+    def _reference_limit_patterns(before: dict[str, list[str]], refs: dict[str, list[str]]) -> list[tuple[str, re.Pattern]]:
+        """A comparator right before a reference phrase ("<= ULN"), one pattern per canonical unit."""
+        ops = []
+        for phrases in before.values():
+            for ph in phrases:
+                if re.search(r"\b(?:age|aged|older|younger|from|until|min|minimum)\b", ph, re.I):
+                    continue  # comparators of ages and periods, or too loose to stand before a limit
+                rx = r"\s*".join(re.escape(w) for w in ph.split())
+                ops.append(rf"\b{rx}" if ph[0].isalnum() else rx)
+        op_alt = "|".join(sorted(set(ops), key=len, reverse=True))
+        out = []
+        for unit, patterns in refs.items():
+            ref = "|".join(f"(?:{lexicons.compile_pattern(x, 'units.json reference_limits').pattern})" for x in patterns)
+            out.append((unit, re.compile(rf"(?P<op>{op_alt})\s*(?P<ref>{ref})", re.I)))
+        return out
+
+    def _reference_limits(self, text: str, ents: list[CriterionEntity]) -> list[CriterionEntity]:
+        """Limits stated against a reference with no number: "total bilirubin <= institutional upper
+        limit of normal" is <= 1 x ULN of total bilirubin."""
+        out = []
+        for unit, rx in self.reference_limits:
+            for m in rx.finditer(text):
+                if any(x.start < m.end() and m.start() < x.end for x in ents):
+                    continue
+                analyte = self.find_analyte(text, m.start(), m.end())
+                if analyte is None:
+                    continue  # "<= ULN" of nothing named is no threshold
+                op = self.before_ops.get(_key(m.group("op")))
+                if op is None:
+                    continue
+                e = CriterionEntity("LAB", m.group(0), m.start(), m.end(), op, 1.0, None, unit, analyte=analyte[0])
+                e.norm_value, e.norm_value2, e.norm_unit = convert(analyte[0], 1.0, None, unit, self)
+                out.append(e)
+        return out
 
     def _quantities(self, text: str) -> list[_Quantity]:
         out: list[_Quantity] = []

@@ -49,7 +49,9 @@ Exclusion rules (the ``scoped`` figures; ``all`` keeps everything)
   ``Multiplier`` entities. They are not measurement thresholds.
 * ``stage``: LCT comparisons that are a disease ``Stage`` ("stage II-IV", "grade 3").
 * ``categorical``: gold values that are not numbers (Roman numerals "III or IV", "positive",
-  "normal", letters "C or D").
+  "normal", letters "C or D"). LCT comparisons with no value at all, whose limit is a reference
+  ("greater than the upper limit of normal"), are not gold items; a prediction inside one is not
+  scored.
 * ``unlinked``: Chia values that hang on nothing (no ``Has_value``), so have no kind.
 
 Each rule is structural (an annotation role, an entity type or the form of the value), never a
@@ -282,10 +284,13 @@ def lct_gold(doc: Document) -> list[GoldItem]:
         if ev.type != "Eq-Comparison":
             continue
         value_ids = ev.all("Value") + ev.all("Value2")
-        if not value_ids:
-            continue
         tb = doc.span_of(ev.id)
         if tb is None:
+            continue
+        if not value_ids:
+            # A limit given by a reference ("greater than the upper limit of normal"): no number to
+            # check a prediction against, so one inside it is not scored.
+            out.append(GoldItem(doc.name, "region", tb.start, tb.end, tb.text, None, ()))
             continue
         op_id = ev.arg("Operator")
         op_attr = doc.attrs(op_id).get("Eq-Operator-Value") if op_id else None
@@ -423,9 +428,14 @@ def predictions(doc: Document, extractor: Extractor) -> list[Prediction]:
             lines.append(line)
             offsets.append(pos)
         pos += len(line) + 1
-    out = []
+    out, seen = [], set()
     for off, ents in zip(offsets, extractor(lines)):
         for e in ents:
+            # One limit over coordinated analytes ("AST/ALT <= 3 x ULN") is one prediction of its span.
+            key = (e.label, off + e.start, off + e.end, e.op, e.value, e.value2)
+            if e.label != "CONDITION" and key in seen:
+                continue
+            seen.add(key)
             out.append(Prediction(doc.name, e.label, off + e.start, off + e.end, e.text, e.op, e.value, e.value2,
                                   e.norm_value, e.norm_value2, e.negated, bool(getattr(e, "excepted", False))))
     return out
