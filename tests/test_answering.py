@@ -161,3 +161,52 @@ def test_a_required_kind_of_condition_is_not_met_by_a_sibling(derm):
     # ... while metastatic melanoma meets it, and "No CNS metastases" does not exclude it
     a = derm.ask("A patient has metastatic melanoma. Is he eligible?", trial="NCT00002786")
     assert a.verdict == "yes" and "requires" not in a.text
+
+
+# --- labs stated against a reference or without a number (real API v2 records, not in the gold set) ---
+
+@pytest.fixture(scope="module")
+def nsclc_qa(tmp_path_factory):
+    """Four NSCLC records from ../shared: ULN-relative limits, a limit over 'AST/ALT', a bilirubin
+    requirement with no number ("within normal institutional limits"), a numeric one, and none."""
+    import json
+
+    from .conftest import DATA, need
+
+    wanted = {"NCT05773092", "NCT02778893", "NCT04646330", "NCT06644495"}
+    d = tmp_path_factory.mktemp("nsclc")
+    for s in json.loads(need(DATA / "ctgov" / "api_v2_nsclc_100.json").read_text("utf-8")):
+        nct = s["protocolSection"]["identificationModule"]["nctId"]
+        if nct in wanted:
+            (d / f"{nct}.json").write_text(json.dumps(s), "utf-8")
+    assert len(list(d.iterdir())) == len(wanted)
+    return TrialQA.load(d, tmp_path_factory.mktemp("idx"), encoder=HashingEncoder())
+
+
+def test_a_limit_at_the_reference_is_a_value_not_a_verdict(nsclc_qa):
+    a = nsclc_qa.ask("What is the maximum total bilirubin allowed?", trial="NCT05773092")
+    assert a.found and a.verdict is None and "1 x ULN" in a.text
+    assert any("upper limit of normal" in c.text for c in a.citations)
+    cited_in_source(nsclc_qa, a)
+    assert nsclc_qa.ask("Is a bilirubin above the upper limit of normal allowed?", trial="NCT05773092").verdict is not None
+
+
+def test_a_question_about_one_analyte_reads_a_limit_on_coordinated_ones(nsclc_qa):
+    for q, name in [("What AST level excludes a patient?", "AST"), ("What is the maximum ALT?", "ALT")]:
+        a = nsclc_qa.ask(q, trial="NCT05773092")
+        assert a.found and f"{name} <= 3 x ULN" in a.text, a.text
+    p = nsclc_qa.ask("Can a patient with AST of 3 times ULN enter?", trial="NCT02778893")
+    assert p.verdict == "no" and "2.5 times" in p.text
+
+
+def test_a_requirement_without_a_number_is_quoted_not_denied(nsclc_qa):
+    a = nsclc_qa.ask("What bilirubin level is required?", trial="NCT02778893")
+    assert a.found and "no numeric limit" in a.text
+    assert any("within normal institutional limits" in c.text for c in a.citations)
+    cited_in_source(nsclc_qa, a)
+    p = nsclc_qa.ask("Can a patient with ALT 2 x ULN and bilirubin 1.0 mg/dL enter?", trial="NCT02778893")
+    assert p.verdict == "unknown" and "met: 2 x ULN" in p.text and "no numeric limit" in p.text
+    numeric = nsclc_qa.ask("What bilirubin level is required?", trial="NCT04646330")
+    assert "bilirubin <= 1.5 x ULN" in numeric.text and "no numeric limit" not in numeric.text
+    none = nsclc_qa.ask("What bilirubin level is required?", trial="NCT06644495")  # names no bilirubin at all
+    assert not none.found and "does not state" in none.text and not none.citations

@@ -177,8 +177,10 @@ def analyse(question: str) -> Question:
             any(e.label == "TIME_WINDOW" for e in ents):
         kind = "TIME_WINDOW"
     anchor = _question_anchor(question) if kind == "TIME_WINDOW" else None
-    yes_no = bool(YES_NO.search(question)) and not re.match(r"\s*(what|which|who|when|where|how|why)\b", question, re.I)
-    q = Question(question, yes_no or question.rstrip().endswith(("allowed?", "eligible?", "excluded?")),
+    wh = re.match(r"\s*(what|which|who|when|where|how|why)\b", question, re.I)
+    # "... allowed?" asks for a verdict unless it asks for a value ("What is the maximum bilirubin allowed?").
+    yes_no = not wh and (bool(YES_NO.search(question)) or question.rstrip().endswith(("allowed?", "eligible?", "excluded?")))
+    q = Question(question, yes_no,
                  bool(ASKS_EXCL.search(question)), bool(ASKS_INCL.search(question)), ents, concepts, analytes, kind,
                  anchor, {}, refs)
     q.patient = _patient_facts(q)
@@ -866,10 +868,11 @@ def _role(c: Criterion, negated: bool) -> str:
 
 def _matching_criteria(q: Question, t: Trial) -> list[tuple[Criterion, list[CriterionEntity]]]:
     matches = []
+    analytes = rules().related_analytes(q.analytes)  # a question about AST reads "transaminases <= 3 x ULN"
     for c in t.criteria:
         hit = [e for e in c.entities
                if (e.label == "CONDITION" and e.concept in q.concepts)
-               or (e.analyte and e.analyte in q.analytes)
+               or (e.analyte and e.analyte in analytes)
                or (q.kind and e.label == q.kind and not q.analytes and e.label != "CONDITION"
                    and (q.anchor is None or e.anchor == q.anchor))]
         if hit:
@@ -903,6 +906,11 @@ def _criteria_answer(qa: "TrialQA", q: Question, t: Trial) -> Answer | None:
             return Answer(f"{_label(t)}: the record states no {'percentage' if q.kind == 'PERCENT' else 'value'} threshold for {what}.",
                           False, None, [t.id], [], [], "criteria")
         matches = valued
+    unvalued = False
+    if not matches and q.analytes:
+        # "Total bilirubin: within normal institutional limits" states a requirement with no number.
+        matches = [(c, []) for c in _analyte_mentions(q.analytes, t)]
+        unvalued = bool(matches)
     if not matches:
         passages = _passages(qa, q, t, quiet=True)
         if passages is not None:
@@ -938,7 +946,16 @@ def _criteria_answer(qa: "TrialQA", q: Question, t: Trial) -> Answer | None:
         else:
             verdict = "no" if is_excl else "yes"
     prefix = {"yes": "Yes. ", "no": "No. "}.get(verdict or "", "")
-    return Answer(f"{prefix}{_label(t)}:\n" + "\n".join(f"- {line}" for line in lines), True, verdict, [t.id], cites, ents, "criteria")
+    note = f" no numeric limit for {' / '.join(sorted(q.analytes))} is stated; the criteria that name it" if unvalued else ""
+    return Answer(f"{prefix}{_label(t)}:{note}\n" + "\n".join(f"- {line}" for line in lines), True, verdict, [t.id], cites, ents,
+                  "criteria")
+
+
+def _analyte_mentions(analytes: set[str], t: Trial) -> list[Criterion]:
+    """Criteria that name one of the analytes (or a group or member of one), with or without a value."""
+    r = rules()
+    analytes = r.related_analytes(analytes)
+    return [c for c in t.criteria if any(name in analytes for _, _, name in r.analyte_gaz.find(c.text))]
 
 
 def _asked_unit(question: str) -> str | None:
@@ -1071,7 +1088,14 @@ def _evaluate(t: Trial, facts: dict[str, Any]) -> list[CriterionResult]:
     if facts.get("age") is not None:
         out.extend(_age_results(t, facts["age"]))
     for fact in facts.get("labs", []):
-        out.extend(_threshold_results(t, "LAB", fact, lambda e, f=fact: e.analyte == f.analyte, settled))
+        related = rules().related_analytes([fact.analyte])
+        found = _threshold_results(t, "LAB", fact, lambda e, r=related: e.analyte in r, settled)
+        if not found:
+            # A requirement without a number ("bilirubin within normal limits") cannot be checked.
+            found = [CriterionResult(c.text, c.section, "unknown",
+                                     f"{fact.text.strip()} ({fact.analyte}) vs \u201c{c.text}\u201d: no numeric limit stated",
+                                     cite(t, c)) for c in _analyte_mentions({fact.analyte}, t)]
+        out.extend(found)
     for fact in facts.get("percents", []):
         out.extend(_threshold_results(t, "PERCENT", fact, lambda e, f=fact: (e.analyte or "") == (f.analyte or e.analyte or ""),
                                       settled))
