@@ -210,3 +210,11 @@ def test_a_requirement_without_a_number_is_quoted_not_denied(nsclc_qa):
     assert "bilirubin <= 1.5 x ULN" in numeric.text and "no numeric limit" not in numeric.text
     none = nsclc_qa.ask("What bilirubin level is required?", trial="NCT06644495")  # names no bilirubin at all
     assert not none.found and "does not state" in none.text and not none.citations
+
+
+def test_an_implausible_limit_is_never_compared(nsclc_qa):
+    # NCT02778893: "absolute neutrophil count>1,500/mL" (a unit typo for /uL)
+    a = nsclc_qa.ask("What is the minimum neutrophil count?", trial="NCT02778893")
+    assert a.found and "unit error" in a.text and "0.0015" not in a.text
+    p = nsclc_qa.ask("Can a patient with an ANC of 1.2 x 10^9/L enter?", trial="NCT02778893")
+    assert p.verdict == "unknown" and "not a plausible neutrophils limit" in p.text

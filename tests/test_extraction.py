@@ -10,10 +10,12 @@ import json
 
 import pytest
 
-from trialqa import ConfigError, QueryError, extract_criteria
+from trialqa import ConfigError, QueryError, extract_criteria, lexicons
 from trialqa.extraction import CriterionEntity, Gazetteer, Rules, ages_from_criteria, convert, rules
 
 from .conftest import DATA, need
+
+REAL_LOAD = lexicons.load  # before any test replaces it
 
 
 def of(text: str, label: str) -> list[CriterionEntity]:
@@ -348,28 +350,16 @@ def test_gazetteer_matches_across_hyphens_and_case():
     assert g.find("ten") == []
 
 
+def with_lexicon(monkeypatch, which: str, change) -> None:
+    """Make ``lexicons.load(which)`` return ``change(copy of the real data)`` (replacing any earlier change)."""
+    monkeypatch.setattr(lexicons, "load", lambda name: change(dict(REAL_LOAD(name))) if name == which else REAL_LOAD(name))
+
+
 def test_bad_lexicon_is_a_config_error(monkeypatch):
-    from trialqa import lexicons
-
-    real = lexicons.load
-
-    def broken(name):
-        data = dict(real(name))
-        if name == "comparators":
-            data.pop("age_cues")
-        return data
-
-    monkeypatch.setattr(lexicons, "load", broken)
+    with_lexicon(monkeypatch, "comparators", lambda data: {k: v for k, v in data.items() if k != "age_cues"})
     with pytest.raises(ConfigError):
         Rules()
-
-    def bad_operator(name):
-        data = dict(real(name))
-        if name == "comparators":
-            data["before"] = {**data["before"], "≈": ["about"]}
-        return data
-
-    monkeypatch.setattr(lexicons, "load", bad_operator)
+    with_lexicon(monkeypatch, "comparators", lambda data: {**data, "before": {**data["before"], "≈": ["about"]}})
     with pytest.raises(ConfigError, match="operator"):
         Rules()
 
@@ -507,3 +497,55 @@ def test_reference_limits_on_the_nsclc_set():
                 assert any(e.label == "LAB" and e.value == 1.0 and e.unit == "x ULN" and e.start <= m.start() < e.end
                            for e in r.extract(line)), line
     assert seen >= 1
+
+
+# --- plausibility of lab limits ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("text, implausible", [
+    ("absolute neutrophil count>1,500/mL", True),  # NSCLC NCT02778893: /mL for /uL
+    ("hemoglobin at least 9 mg/dL", True),  # ctgov XML (several records): mg/dL for g/dL
+    ("ANC >= 1500/mm3", False),
+    ("hemoglobin at least 9 g/dL", False),
+    ("Hemoglobin ≥ 90 g/L", False),
+    ("bilirubin <= 1.5 x ULN", False),  # relative units say nothing about size
+    ("WBC > 100 x 10^9/L", False),  # leukaemia trials set high counts
+])
+def test_implausible_limits_are_flagged(text, implausible):
+    assert rules().implausible(one(text, "LAB")) is implausible
+
+
+def test_a_bare_count_is_read_in_the_plausible_unit():
+    # ctgov XML: "platelets at least 100" (thousands per mm3) and "platelets at least 100,000" (per mm3)
+    for text in ("platelets at least 100", "platelets at least 100,000"):
+        e = one(text, "LAB")
+        assert (e.norm_value, e.norm_unit) == (100.0, "10^9/L"), text
+
+
+def test_plausible_ranges_and_groups_are_validated(monkeypatch):
+    def swap(field, value):
+        return lambda data: {**data, "analytes": [{**a, field: value} if a["name"] == "platelets" else a
+                                                  for a in data["analytes"]]}
+
+    with_lexicon(monkeypatch, "analytes", swap("plausible", [5, 1]))
+    with pytest.raises(ConfigError, match="plausible"):
+        Rules()
+    with_lexicon(monkeypatch, "analytes", swap("members", ["no such analyte"]))
+    with pytest.raises(ConfigError, match="unknown member"):
+        Rules()
+
+
+@pytest.mark.slow
+def test_few_limits_of_the_nsclc_set_are_implausible():
+    studies = json.loads(need(DATA / "ctgov" / "api_v2_nsclc_100.json").read_text("utf-8"))
+    r, labs, flagged = rules(), 0, []
+    for s in studies:
+        nct = s["protocolSection"]["identificationModule"]["nctId"]
+        for line in s["protocolSection"].get("eligibilityModule", {}).get("eligibilityCriteria", "").splitlines():
+            for e in r.extract(line):
+                if e.label == "LAB" and r.analytes.get(e.analyte, {}).get("plausible"):
+                    labs += 1
+                    if r.implausible(e):
+                        flagged.append((nct, e.analyte, e.text))
+    assert labs >= 100
+    assert ("NCT02778893", "neutrophils", ">1,500/mL") in flagged
+    assert len(flagged) <= 0.03 * labs, flagged

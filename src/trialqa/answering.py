@@ -977,6 +977,8 @@ def _describe(e: CriterionEntity, asked_unit: str | None = None) -> str:
         return f"{e.op} {val} {e.unit} {e.direction or ''} {e.anchor_text or e.anchor or ''}".replace("  ", " ").strip()
     what = e.analyte or e.label.lower()
     s = f"{what} {e.op} {val} {e.unit or ''}".strip()
+    if rules().implausible(e):
+        return s + f" (not a plausible {what} limit in {e.unit}: probably a unit error in the record, not converted)"
     if e.label == "LAB" and e.norm_unit and e.norm_unit != e.unit and e.norm_value is not None:
         nv = _fmt(e.norm_value) + (f"\u2013{_fmt(e.norm_value2)}" if e.norm_value2 is not None else "")
         s += f" (= {nv} {'x ' if e.norm_unit.startswith('10^') else ''}{e.norm_unit})"
@@ -1163,6 +1165,10 @@ def _threshold_results(t: Trial, label: str, fact: CriterionEntity, same,
     for c in t.criteria:
         for e in c.entities:
             if e.label != label or not same(e) or e.negated:
+                continue
+            if rules().implausible(e):
+                res.append(CriterionResult(c.text, c.section, "unknown", f"\u201c{e.text}\u201d is not a plausible "
+                                           f"{e.analyte} limit in {e.unit} (a unit error in the record?)", cite(t, c)))
                 continue
             x = _comparable(fact, e)
             if x is None:

@@ -211,7 +211,7 @@ def _right_alt(phrases: Iterable[str]) -> str:
     return "|".join(out)
 
 
-_MULT = ("x", "×", "*", "X")
+_MULT = ("x", "×", "*", "X", "´")  # "´": a multiplication sign mis-encoded in some API v2 records
 # Spellings that mean another unit in another case: "G/L" (giga per litre) is not "g/L" (grams).
 CASE_SENSITIVE_UNITS = frozenset({"G/L", "Giga/L", "G/l"})
 
@@ -341,6 +341,11 @@ class Rules:
                 # Short all-capital abbreviations (PT, AP, EF) match only in capitals.
                 exact = len(syn) <= 4 and not syn.islower()
                 self.analyte_gaz.add(syn, a["name"], case_sensitive=exact)
+        for a in analytes["analytes"]:
+            lo_hi = a.get("plausible")
+            if lo_hi is not None and not (isinstance(lo_hi, list) and len(lo_hi) == 2
+                                          and all(isinstance(x, (int, float)) for x in lo_hi) and lo_hi[0] < lo_hi[1]):
+                raise ConfigError(f"analytes.json: {a['name']!r} plausible must be [low, high], got {lo_hi!r}")
         self.analyte_groups: dict[str, set[str]] = {}  # analyte -> itself, its members and its groups
         for a in analytes["analytes"]:
             for m in a.get("members", []):
@@ -542,6 +547,18 @@ class Rules:
             if a == lead:
                 return name, end
         return None
+
+    def implausible(self, e: CriterionEntity) -> bool:
+        """Whether a lab limit, read in its stated unit, lies far outside anything its analyte's limits
+        take ("absolute neutrophil count > 1,500/mL" is 0.0015 x 10^9/L: a unit typo for /uL)."""
+        info = self.analytes.get(e.analyte or "", {})
+        lo_hi, target = info.get("plausible"), info.get("unit")
+        if e.label != "LAB" or not lo_hi or e.value is None or not e.unit:
+            return False
+        factor = 1.0 if e.unit == target else _factor(self, e.analyte, e.unit, target)
+        if factor is None:
+            return False  # multiples of ULN and other relative units say nothing about size
+        return not all(lo_hi[0] <= v * factor <= lo_hi[1] for v in (e.value, e.value2) if v is not None)
 
     def related_analytes(self, names: Iterable[str]) -> set[str]:
         """The analytes plus their groups and members ("AST" -> AST, transaminases)."""
@@ -1078,6 +1095,10 @@ def convert(analyte: str, v1: float, v2: float | None, unit: str | None, rules: 
     if unit is None:
         default = info.get("default_unit")
         if default and v1 >= 50:
+            lo_hi = info.get("plausible")
+            factor = _factor(rules, analyte, default, target) if lo_hi and target else None
+            if factor is not None and not lo_hi[0] <= v1 * factor <= lo_hi[1] and lo_hi[0] <= v1 <= lo_hi[1]:
+                return v1, v2, target  # "platelets at least 100" counts thousands per mm3: 100 x 10^9/L
             unit = default
         else:
             return v1, v2, None
