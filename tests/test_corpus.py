@@ -237,3 +237,44 @@ def test_nli4ct_reports_load_with_line_criteria():
             assert span_text(src, t.format, c.start, c.end) == c.text
         if any(match_header(ln) and match_header(ln)[0] == "exclusion" for ln in raw["Eligibility"]):
             assert t.exclusion
+
+
+def _fold(s: str) -> str:
+    return re.sub(r"\s+", " ", s).strip()
+
+
+def test_outcomes_of_api_v2_records_match_the_source():
+    path = need(DATA / "ctgov" / "api_v2_nsclc_100.json")
+    trials = load_corpus(path, extract=False)
+    source = path.read_text(encoding="utf-8")
+    n = 0
+    for t, s in zip(trials, json.loads(source)):
+        om = s["protocolSection"].get("outcomesModule", {})
+        want = [(k, o["measure"]) for k in ("primary", "secondary", "other") for o in om.get(f"{k}Outcomes", [])]
+        assert [(o.kind, o.measure) for o in t.outcomes] == [(k, _fold(m)) for k, m in want]
+        for o in t.outcomes:
+            assert _fold(span_text(source, t.format, o.start, o.end)) == o.measure
+            if o.description_span:
+                assert _fold(span_text(source, t.format, *o.description_span)) == o.description
+        n += len(t.outcomes)
+    assert n > 100
+
+
+@pytest.mark.slow
+def test_outcomes_of_xml_records_match_the_source(xml_6786_dir):
+    import xml.etree.ElementTree as ET
+
+    files = sorted(xml_6786_dir.rglob("*.xml"))[:300]
+    seen = 0
+    for f in files:
+        (t,) = read_records(f)
+        root = ET.parse(f).getroot()
+        want = [(k, _fold(n.findtext("measure") or "")) for k in ("primary", "secondary", "other")
+                for n in root.findall(f"{k}_outcome") if (n.findtext("measure") or "").strip()]
+        assert [(o.kind, o.measure) for o in t.outcomes] == want, f
+        source = f.read_text(encoding="utf-8")
+        for o in t.outcomes:
+            assert _fold(span_text(source, t.format, o.start, o.end)) == o.measure
+            assert o.time_frame is None or o.time_frame
+        seen += len(t.outcomes)
+    assert seen > 50

@@ -173,3 +173,26 @@ def test_large_corpus_gets_an_ivf_index_that_round_trips(corpus_dir, tmp_path):
     best_row, best_score = loaded.dense_search(loaded.vectors[row], 1)[0]
     assert best_score == pytest.approx(1.0, abs=1e-5)
     assert loaded.chunks[best_row].embed_text == loaded.chunks[row].embed_text
+
+
+def test_outcome_chunks_and_a_chunking_change_rebuilds(corpus_dir, tmp_path):
+    import json
+
+    from trialqa.corpus import span_text
+
+    shutil.copy(FIXTURES / "trials" / "NCT04646330.json", corpus_dir)
+    enc = HashingEncoder()
+    qa = load(corpus_dir, tmp_path / "idx", enc)
+    outcomes = [c for c in qa.index.chunks if c.section == "outcome"]
+    assert {c.group for c in outcomes} >= {"primary outcome", "secondary outcome"}
+    t = qa.trial("NCT04646330")
+    for c in outcomes:
+        assert span_text(t.source_text(), t.format, c.start, c.end) == c.text
+    # An index written by an older chunker is stale even though no record changed.
+    mf = qa.index.path / "manifest.json"
+    manifest = json.loads(mf.read_text("utf-8"))
+    mf.write_text(json.dumps({**manifest, "chunking_version": manifest["chunking_version"] - 1}), "utf-8")
+    before = enc.encoded
+    qa2 = load(corpus_dir, tmp_path / "idx", enc)
+    assert "chunking changed" in qa2.index_status
+    assert enc.encoded == before  # the same chunks: every vector comes from the cache

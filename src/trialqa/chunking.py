@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass
 from .records import Trial
 from .sections import fold
 
+CHUNKING_VERSION = 2  # raise when chunk_trial makes other chunks from the same record (2: outcomes)
 SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]?\s+(?=[A-Z0-9(\"'])")
 MAX_CHUNK_CHARS = 600  # longer prose sentences are cut at clause boundaries
 PROSE_SECTIONS = ("summary", "description", "design", "intervention", "results", "adverse_events")
@@ -23,7 +24,7 @@ PARAGRAPH = re.compile(r"\n[ \t\r]*\n")
 class Chunk:
     id: str
     trial_id: str
-    section: str  # inclusion, exclusion, summary, description, design, title, conditions, intervention
+    section: str  # inclusion, exclusion, summary, description, design, title, conditions, intervention, outcome
     text: str
     start: int
     end: int
@@ -94,6 +95,11 @@ def chunk_trial(trial: Trial) -> list[Chunk]:
             lead = len(mt.text[a:b]) - len(mt.text[a:b].lstrip())
             s, e = mt.raw_span(a + lead, b)
             add(key, clean(mt.text[a:b]), s, e)
+    for o in trial.outcomes:
+        # The kind goes into what the encoder sees: "primary outcome: Objective Response Rate".
+        add("outcome", o.measure, o.start, o.end, f"{o.kind} outcome")
+        if o.description and o.description_span:
+            add("outcome", o.description, *o.description_span, f"{o.kind} outcome {o.measure}")
     for i, cond in enumerate(trial.conditions):
         span = trial.spans.get(f"conditions[{i}]")
         if span:

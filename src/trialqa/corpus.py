@@ -18,7 +18,7 @@ from typing import Any, Callable, Iterable
 
 from . import config, lexicons
 from .errors import CorpusError, CorpusErrors
-from .records import Age, Contact, Criterion, Identifier, Intervention, Location, Trial
+from .records import Age, Contact, Criterion, Identifier, Intervention, Location, Outcome, Trial
 from .sections import fold, split_eligibility
 from .spans import JSONPosError, JStr, MappedText, XNode, parse_json, parse_xml
 
@@ -405,6 +405,10 @@ def _xml_trial(root: XNode, name: str) -> Trial:
         if n.text("agency") and n.text("agency_class"):
             t.sponsor_classes[fold(n.text("agency"))] = n.text("agency_class").strip().upper()
     t.why_stopped = val("why_stopped", "why_stopped")
+    for kind in OUTCOME_KINDS:
+        for n in root.findall(f"{kind}_outcome"):
+            parts = [n.find(tag) for tag in ("measure", "time_frame", "description")]
+            _add_outcome(t, kind, *[x.mapped() if x is not None else None for x in parts])
     t.responsible_party = norm_status(val("responsible_party/responsible_party_type", "responsible_party"))
     for n in root.findall("location"):
         t.locations.append(Location(
@@ -434,6 +438,21 @@ def _xml_trial(root: XNode, name: str) -> Trial:
 
 
 # --- ClinicalTrials.gov API v2 JSON --------------------------------------------------------------
+
+OUTCOME_KINDS = ("primary", "secondary", "other")
+
+
+def _add_outcome(t: Trial, kind: str, measure: MappedText | None, time_frame: MappedText | None,
+                 description: MappedText | None) -> None:
+    """An outcome measure with its spans; one without a measure is left out."""
+    got = _trimmed(measure) if measure is not None else None
+    if not got:
+        return
+    tf = _trimmed(time_frame) if time_frame is not None else None
+    desc = _trimmed(description) if description is not None else None
+    t.outcomes.append(Outcome(kind, got[0], *got[1], tf[0] if tf else None, desc[0] if desc else None,
+                              desc[1] if desc else None))
+
 
 def _read_json(text: str, name: str) -> list[Trial]:
     try:
@@ -541,6 +560,11 @@ def _json_trial(ps: dict, name: str) -> Trial:
         if isinstance(org, dict) and isinstance(org.get("name"), str) and org.get("class"):
             t.sponsor_classes[fold(org["name"])] = str(org["class"]).upper()
     t.why_stopped = get("statusModule.whyStopped", "why_stopped")
+    for kind in OUTCOME_KINDS:
+        for o in get(f"outcomesModule.{kind}Outcomes") or []:
+            if isinstance(o, dict):
+                parts = [o.get(k) for k in ("measure", "timeFrame", "description")]
+                _add_outcome(t, kind, *[x.mapped if isinstance(x, JStr) else None for x in parts])
     rp = get("sponsorCollaboratorsModule.responsibleParty.type")
     t.responsible_party = norm_status(rp) if isinstance(rp, str) else None
     for loc in get("contactsLocationsModule.locations") or []:

@@ -22,7 +22,7 @@ from typing import Callable
 
 import numpy as np
 
-from .chunking import Chunk, chunk_corpus, text_key
+from .chunking import CHUNKING_VERSION, Chunk, chunk_corpus, text_key
 from .embedding import EmbeddingCache, Encoder, model_slug
 from .errors import IndexError_
 
@@ -204,6 +204,7 @@ def build_index(trials, encoder: Encoder, root: Path, name: str, *, cache_dir: P
             "model": encoder.name,
             "dim": encoder.dim,
             "corpus_fingerprint": fingerprint or corpus_fingerprint(trials),
+            "chunking_version": CHUNKING_VERSION,
             "trials": len({c.trial_id for c in chunks}),
             "chunks": len(chunks),
             "index_type": stats.index_type,

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Callable
 
 from . import config
+from .chunking import CHUNKING_VERSION
 from .corpus import Corpus, load_corpus
 from .embedding import Encoder, get_encoder
 from .errors import IndexError_, QueryError
@@ -72,6 +73,8 @@ class TrialQA:
                         reason = f"index was built with model {manifest.get('model')!r}, not {enc.name!r}"
                     elif manifest.get("corpus_fingerprint") != fingerprint:
                         reason = "the corpus changed since the index was built"
+                    elif manifest.get("chunking_version") != CHUNKING_VERSION:
+                        reason = "the chunking changed since the index was built"
                     else:
                         return load_index(path, manifest), f"loaded {path}"
             except IndexError_ as exc:

@@ -97,6 +97,19 @@ class Identifier:
 
 
 @dataclass
+class Outcome:
+    """An outcome measure (primary, secondary or other) with the source span of its measure."""
+
+    kind: str  # primary / secondary / other
+    measure: str
+    start: int
+    end: int
+    time_frame: str | None = None
+    description: str | None = None
+    description_span: Span | None = None
+
+
+@dataclass
 class Trial:
     """A normalized clinical-trial record. ``spans`` maps field names to source-file offsets."""
 
@@ -133,6 +146,7 @@ class Trial:
     sponsor_classes: dict[str, str] = field(default_factory=dict)  # organization -> INDUSTRY / NIH / OTHER ...
     responsible_party: str | None = None
     why_stopped: str | None = None
+    outcomes: list[Outcome] = field(default_factory=list)
     locations: list[Location] = field(default_factory=list)
     contacts: list[Contact] = field(default_factory=list)
     identifiers: list[Identifier] = field(default_factory=list)
@@ -197,6 +211,7 @@ class Trial:
             "sponsor_classes": dict(self.sponsor_classes),
             "responsible_party": self.responsible_party,
             "why_stopped": self.why_stopped,
+            "outcomes": [asdict(o) for o in self.outcomes],
             "locations": [asdict(x) for x in self.locations],
             "contacts": [asdict(x) for x in self.contacts],
             "identifiers": [asdict(x) for x in self.identifiers],
