@@ -218,3 +218,18 @@ def test_an_implausible_limit_is_never_compared(nsclc_qa):
     assert a.found and "unit error" in a.text and "0.0015" not in a.text
     p = nsclc_qa.ask("Can a patient with an ANC of 1.2 x 10^9/L enter?", trial="NCT02778893")
     assert p.verdict == "unknown" and "not a plausible neutrophils limit" in p.text
+
+
+def test_outcome_measures_by_kind_with_citations(qa):
+    from trialqa.corpus import load_corpus
+
+    t = next(iter(load_corpus(FIXTURES / "trials" / "NCT05693090.json")))
+    primary = [o.measure for o in t.outcomes if o.kind == "primary"]
+    a = qa.ask("What is the primary outcome?", trial="NCT05693090")
+    assert a.found and a.intent == "outcome" and len(a.citations) == len(primary) > 0
+    assert all(m in a.text for m in primary)
+    cited_in_source(qa, a)
+    s = qa.ask("What are the secondary endpoints of NCT05693090?")
+    assert s.found and "secondary" in s.text and not any(m in s.text for m in primary)
+    none = qa.ask("What is the primary outcome measure?", trial=msc(qa))  # the registry page states none
+    assert not none.found and "does not state" in none.text

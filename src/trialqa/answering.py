@@ -140,6 +140,8 @@ HAVE = re.compile(r"\b(?:has|had|have|having|with|(?:who|she|he) (?:is|was)|curr
                   r"admitted with|diagnosed with|suffers? from|suffering from|treated for|stopped|finished|completed|"
                   r"underwent|recipient|history of)\b", re.I)
 ONSET_VERB = re.compile(r"\b(?:started|start|began|begun|begin|appeared|arose|onset|first (?:signs?|symptoms?))\b", re.I)
+TRIAL_FOR = re.compile(r"\b(?:trial|study)\s+(?:for|in|of|on|about|treating)\s+(?:(?:patients|people|adults|children)\s+with\s+|the\s+)?$",
+                       re.I)
 TRIAL_REF = re.compile(r"\b(?:the|this|that)\s+[^.?,;]{0,70}?\b(?:trial|study)\b", re.I)
 DAYS_PER = {"hour": 1 / 24, "day": 1.0, "week": 7.0, "month": 30.4375, "year": 365.25}
 
@@ -162,9 +164,13 @@ class Question:
 def analyse(question: str) -> Question:
     r = rules()
     ents = r.extract(question)
-    concepts = {e.concept for e in ents if e.label == "CONDITION"} - POPULATION
+    conds = [e for e in ents if e.label == "CONDITION"]
+    # "brain metastases" asks about brain metastases, not about any metastasis it contains.
+    conds = [e for e in conds if not any(o.start <= e.start and e.end <= o.end and o.end - o.start > e.end - e.start
+                                         for o in conds)]
+    concepts = {e.concept for e in conds} - POPULATION
     refs = _trial_ref_spans(question)
-    outside = {e.concept for e in ents if e.label == "CONDITION" and not any(a <= e.start < b for a, b in refs)} - POPULATION
+    outside = {e.concept for e in conds if not any(a <= e.start < b for a, b in refs)} - POPULATION
     if outside:
         concepts = outside  # "... enter the indomethacin melanoma trial?": melanoma names the trial
     analytes = {name for _, _, name in r.analyte_gaz.find(question)}
@@ -354,7 +360,16 @@ def resolve_trials(qa: "TrialQA", question: str, trial: str | None) -> tuple[lis
         return named, True
     if ids:
         raise QueryError(f"{', '.join(sorted(ids))} is not in these trial records")
-    q_words = {w.lower() for w in re.findall(r"[A-Za-z][A-Za-z0-9-]{2,}", question)} - _TITLE_STOP
+    # A condition the question asks about is not a trial's name ("Which trials exclude interstitial
+    # lung disease?" over lung-cancer trials), unless it is part of a reference to a trial ("the
+    # indomethacin melanoma trial", "the MSC trial for Lyell syndrome").
+    refs = _trial_ref_spans(question)
+    named_text = question
+    for e in rules().extract(question):
+        if e.label == "CONDITION" and e.concept_type == "condition" and not any(a <= e.start < b for a, b in refs) \
+                and not TRIAL_FOR.search(question, 0, e.start):
+            named_text = named_text[:e.start] + " " * (e.end - e.start) + named_text[e.end:]
+    q_words = {w.lower() for w in re.findall(r"[A-Za-z][A-Za-z0-9-]{2,}", named_text)} - _TITLE_STOP
     scored = []
     for t in qa.trials:
         names = [t.title or "", t.acronym or "", t.official_title or "", t.sponsor or ""] + [i.name for i in t.interventions]
@@ -440,6 +455,7 @@ DESCRIPTIVE = re.compile(r"\b(summary|rationale|background|hypothesis|why could|
 
 FIELD_PATTERNS = [
     ("why_stopped", r"\bwhy\b.*\b(stopp\w*|terminat\w*|withdra\w*|suspend\w*|halt\w*|end(ed)? early)\b|\breason\b.*\b(stop\w*|terminat\w*|withdra\w*)\b"),
+    ("outcome", r"\b(outcomes?|end ?points?)\b(?! (of|in) (the )?(patients|participants|pregnanc\w*))"),
     ("nct_id", r"\bnct (number|id)\b|\bclinicaltrials\.gov (number|id)\b"),
     ("identifier", r"\b(identifier|org(anization'?s?)? study id|internal study id|ctis|eudract|secondary id|protocol number|registry number)s?\b"),
     ("responsible_party", r"\bresponsible party\b"),
@@ -449,7 +465,7 @@ FIELD_PATTERNS = [
                    r"|\b(target|planned|anticipated|actual|total|expected)\s+(enrol+ment|sample size|number of (participants|patients))\b"
                    r"|\benrol+ment\s+(target|count|number|size|figure)\b|\bsample size\b|\bwhat is the enrol+ment\b"),
     ("phase", r"\bphase\b"),
-    ("status", r"\b(status|recruiting|still open|open for (enrollment|recruitment)|completed|terminated|withdrawn|active)\b"),
+    ("status", r"(?<!performance )\b(status|recruiting|still open|open for (enrollment|recruitment)|completed|terminated|withdrawn|active)\b"),
     ("healthy_volunteers", r"\bhealthy volunteers?\b"),
     ("study_type", r"\binterventional or (an )?observational\b|\bobservational or (an )?interventional\b|\bstudy type\b|\btype of study\b|\bis (this|it) an? (interventional|observational)\b"),
     ("conditions", r"\b(conditions?|diseases?|indications?)\b.*\b(studied|listed|about|targeted|investigated|for)\b|\bwhat (condition|disease)s?\b"),
@@ -462,14 +478,14 @@ FIELD_PATTERNS = [
     ("sex", r"\b(sex|gender|both (men|males) and (women|females)|men and women|males?|females?|women|men)\b"),
     ("age", r"\b(\d+)[- ]?(year|yr)s?[- ]old\b|\b(minimum|maximum|min|max|upper|lower)\s+age\b|\bage (limit|range|criteri\w*|requirement)s?\b|\bhow old\b|\bages?\b"),
 ]
-STRONG_FIELDS = {"why_stopped", "nct_id", "identifier", "responsible_party", "contact", "phase", "healthy_volunteers", "study_type",
+STRONG_FIELDS = {"outcome", "why_stopped", "nct_id", "identifier", "responsible_party", "contact", "phase", "healthy_volunteers", "study_type",
                  "age", "enrollment", "conditions", "interventions", "dose", "sponsor", "design_model"}
 # Field questions that win over criteria targets only when asked this explicitly.
 STRONG_FORMS = {
     "location": r"\b(take|takes|taking) place\b|\bconducted\b|\bheld\b|\bwhich (hospital|city|country|site|centre|center)s? (is|are|will|does)\b|\bwhere is\b|\bsites?\b",
     "design": r"\brandomi[sz]ed\b|\bblind\w*\b|\bmasking\b|\bplacebo\b|\bcomparator\b|\bintervention model\b|\ballocation\b",
     "date": r"\b(start|completion|end|primary completion) date\b|\bwhen (does|did|will) (it|the (trial|study)|\w+) (start|begin|end|finish|complete)\b",
-    "status": r"\b(recruiting|recruitment status|status)\b",
+    "status": r"\b(recruiting|recruitment status|(?<!performance )status)\b",
 }
 
 
@@ -591,6 +607,18 @@ def _why_stopped(t: Trial, q: Question) -> Answer:
         return _not_stated(t, f"why it was {t.status.lower()}", "why_stopped", q)
     return Answer(f"{_label(t)}: the record does not say the trial was stopped (status {str(t.status).replace('_', ' ').lower()}).",
                   False, None, [t.id], cite_field(t, "status", t.status or ""), [], "why_stopped")
+
+
+def _outcomes(t: Trial, q: Question) -> Answer:
+    m = re.search(r"\b(primary|main|secondary|other)\b", q.text, re.I)
+    kind = {"main": "primary"}.get(m.group(1).lower(), m.group(1).lower()) if m else None
+    outs = [o for o in t.outcomes if kind is None or o.kind == kind]
+    if not outs:
+        return _not_stated(t, f"{kind + ' ' if kind else ''}outcome measures", "outcome", q)
+    lines = [f"- {o.kind}: {o.measure}" + (f" (time frame: {o.time_frame})" if o.time_frame else "") for o in outs[:12]]
+    more = f"\n({len(outs) - 12} more)" if len(outs) > 12 else ""
+    return Answer(f"{_label(t)}: {len(outs)} {kind + ' ' if kind else ''}outcome measure(s):\n" + "\n".join(lines) + more,
+                  True, None, [t.id], [Citation(t.id, "outcome", o.measure, o.start, o.end) for o in outs[:12]], [], "outcome")
 
 
 def _phase(t: Trial, q: Question) -> Answer:
@@ -835,7 +863,7 @@ def _healthy(t: Trial, q: Question) -> Answer:
 
 
 FIELD_HANDLERS = {
-    "age": _age, "enrollment": _enrollment, "status": _status, "why_stopped": _why_stopped, "phase": _phase,
+    "outcome": _outcomes, "age": _age, "enrollment": _enrollment, "status": _status, "why_stopped": _why_stopped, "phase": _phase,
     "sponsor": _sponsor, "responsible_party": _responsible, "location": _location, "contact": _contact, "nct_id": _nct,
     "identifier": _identifier, "date": _date, "design": _design, "study_type": _study_type, "conditions": _conditions,
     "interventions": _interventions, "dose": _dose, "design_model": lambda t, q: _design(t, q), "sex": _sex, "healthy_volunteers": _healthy,
