@@ -167,13 +167,14 @@ def test_a_required_kind_of_condition_is_not_met_by_a_sibling(derm):
 
 @pytest.fixture(scope="module")
 def nsclc_qa(tmp_path_factory):
-    """Four NSCLC records from ../shared: ULN-relative limits, a limit over 'AST/ALT', a bilirubin
-    requirement with no number ("within normal institutional limits"), a numeric one, and none."""
+    """Five NSCLC records from ../shared: ULN-relative limits, a limit over 'AST/ALT', a bilirubin
+    requirement with no number ("within normal institutional limits"), a numeric one, none, and an
+    official title with "lung ... disease" in it."""
     import json
 
     from .conftest import DATA, need
 
-    wanted = {"NCT05773092", "NCT02778893", "NCT04646330", "NCT06644495"}
+    wanted = {"NCT05773092", "NCT02778893", "NCT04646330", "NCT06644495", "NCT05286957"}
     d = tmp_path_factory.mktemp("nsclc")
     for s in json.loads(need(DATA / "ctgov" / "api_v2_nsclc_100.json").read_text("utf-8")):
         nct = s["protocolSection"]["identificationModule"]["nctId"]
@@ -233,3 +234,14 @@ def test_outcome_measures_by_kind_with_citations(qa):
     assert s.found and "secondary" in s.text and not any(m in s.text for m in primary)
     none = qa.ask("What is the primary outcome measure?", trial=msc(qa))  # the registry page states none
     assert not none.found and "does not state" in none.text
+
+
+def test_a_condition_asked_about_is_not_a_trial_name(nsclc_qa):
+    from trialqa.answering import analyse, resolve_trials
+
+    # Every NSCLC title says "lung": the condition asked about must not pick trials by title.
+    trials, named = resolve_trials(nsclc_qa, "Which trials exclude patients with interstitial lung disease?", None)
+    assert not named and len(trials) == len(nsclc_qa.trials)
+    assert analyse("Are patients with brain metastases excluded?").concepts == {"brain metastases"}
+    a = nsclc_qa.ask("What ECOG performance status is required?", trial="NCT04646330")
+    assert a.intent != "status" and "recruit" not in a.text.lower()
