@@ -549,3 +549,12 @@ def test_few_limits_of_the_nsclc_set_are_implausible():
     assert labs >= 100
     assert ("NCT02778893", "neutrophils", ">1,500/mL") in flagged
     assert len(flagged) <= 0.03 * labs, flagged
+
+
+def test_an_abbreviation_inside_a_phrase_does_not_break_it():
+    # NSCLC NCT04646330: "Has known active central nervous system (CNS) metastases"
+    ents = rules().extract("Has known active central nervous system (CNS) metastases;")
+    bm = [e for e in ents if e.concept == "brain metastases"]
+    assert bm and bm[0].text == "central nervous system (CNS) metastases"
+    # Only a short token with a capital, between two words: "(see below)" or a trailing "(ILD)" is not skipped.
+    assert not [e for e in rules().extract("central nervous system (see below) metastases") if e.concept == "brain metastases"]

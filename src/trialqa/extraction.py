@@ -131,6 +131,17 @@ class Gazetteer:
         pass ``tokens(text)`` when the caller already has them."""
         if toks is None:
             toks = self.tokens(text)
+        out = self._find(toks)
+        # "central nervous system (CNS) metastases": the defined abbreviation inside a phrase
+        # does not break it.
+        inner = _without_inner_abbreviations(toks)
+        if len(inner) < len(toks):
+            have = set(out)
+            out.extend(m for m in self._find(inner) if m not in have and "(" in text[m[0]:m[1]])
+            out.sort(key=lambda m: (m[0], -m[1]))
+        return out
+
+    def _find(self, toks: list[tuple[str, int, int]]) -> list[tuple[int, int, str]]:
         words = [t for t, _, _ in toks]
         out = []
         n = len(toks)
@@ -145,6 +156,21 @@ class Gazetteer:
                     out.extend((toks[i][1], toks[i + k - 1][2], v) for v in values)
                     break
         return out
+
+
+def _without_inner_abbreviations(toks: list[tuple[str, int, int]]) -> list[tuple[str, int, int]]:
+    """Tokens without "( ABBR )" groups that stand between two words (ABBR: one short token with a
+    capital letter)."""
+    out, i, n = [], 0, len(toks)
+    while i < n:
+        if toks[i][0] == "(" and i + 2 < n and toks[i + 2][0] == ")" and 0 < i and i + 3 < n \
+                and len(toks[i + 1][0]) <= 8 and any(ch.isupper() for ch in toks[i + 1][0]) \
+                and toks[i - 1][0][:1].isalnum() and toks[i + 3][0][:1].isalnum():
+            i += 3
+            continue
+        out.append(toks[i])
+        i += 1
+    return out
 
 
 @dataclass
