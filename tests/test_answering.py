@@ -245,3 +245,13 @@ def test_a_condition_asked_about_is_not_a_trial_name(nsclc_qa):
     assert analyse("Are patients with brain metastases excluded?").concepts == {"brain metastases"}
     a = nsclc_qa.ask("What ECOG performance status is required?", trial="NCT04646330")
     assert a.intent != "status" and "recruit" not in a.text.lower()
+
+
+def test_which_trials_allow_reads_exceptions_not_plain_exclusions(nsclc_qa):
+    # NCT05773092: "Patients with treated brain metastases are eligible if ..." (inclusion);
+    # NCT04646330: "Has known active central nervous system (CNS) metastases" (a plain exclusion).
+    allow = nsclc_qa.ask("Which trials allow brain metastases?")
+    assert "NCT05773092" in allow.trials and "NCT04646330" not in allow.trials
+    assert all(c.trial_id in allow.trials for c in allow.citations)
+    excl = nsclc_qa.ask("Which trials exclude patients with brain metastases?")
+    assert "NCT04646330" in excl.trials

@@ -128,6 +128,10 @@ def _label(trial: Trial) -> str:
 YES_NO = re.compile(r"(?:^|[,;:]\s*|\?\s*)(?:so\s+|and\s+|but\s+)?(is|are|can|could|does|do|did|may|might|would|will|should|has|have|was|were|must)\s+(?!you\b)", re.I)
 ASKS_EXCL = re.compile(r"\bexclu\w*\b|\bineligible\b|\bnot (?:be )?(?:allowed|eligible|permitted)\b|\bdisqualif\w*\b|\brule[sd]? out\b"
                        r"|\b(?:would|will|does|do) not (?:accept|admit|take|enrol+|include)\b|\breject\w*\b|\brefuse\w*\b", re.I)
+ASKS_ALLOW = re.compile(r"\b(?:allow\w*|permit\w*|accept\w*|admit\w*|eligible)\b", re.I)
+# An exclusion that still admits some patients: "unless treated and stable", "are allowed if ...".
+ALLOWANCE = re.compile(r"\b(?:allowed|permitted|eligible|unless|except|provided|as long as|if (?:they|stable|treated|asymptomatic))\b",
+                       re.I)
 ASKS_INCL = re.compile(r"\binclu\w*\b|\brequire\w*\b|\bmust\b|\bneed(?:ed|s)?\b|\bmandatory\b|\bhave to\b|\bcriterion for entry\b", re.I)
 PATIENT = re.compile(
     r"\b(?:my|a|an|the|this|our|her|his)\s+(?:\d{1,3}[- ]year[- ]old\s+)?(?:patient|woman|man|girl|boy|child|teenager|adolescent|infant|baby|toddler|adult|subject|participant|person|individual|lady|gentleman|mother|father)\b"
@@ -1461,6 +1465,7 @@ def _cross_trial(qa: "TrialQA", q: Question, trials: list[Trial]) -> Answer:
                                                                         for t in chosen),
                           True, None, [t.id for t in chosen], [], [], "cross_trial")
     matched: list[tuple[Trial, Criterion]] = []
+    allow = bool(ASKS_ALLOW.search(q.text)) and not q.asks_excl
     for t in trials:
         # Criteria that state the asked polarity first: "Pregnant women" states an exclusion more
         # plainly than an inclusion requiring a negative pregnancy test.
@@ -1474,6 +1479,8 @@ def _cross_trial(qa: "TrialQA", q: Question, trials: list[Trial]) -> Answer:
             role = _role(c, neg)
             if q.asks_excl and role != "Exclusion":
                 continue
+            if allow and role == "Exclusion" and not ALLOWANCE.search(c.text):
+                continue  # "Which trials allow brain metastases?": a plain exclusion does not
             if q.asks_incl and not q.asks_excl and role != "Inclusion":
                 continue
             matched.append((t, c))
