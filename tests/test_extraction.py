@@ -558,3 +558,14 @@ def test_an_abbreviation_inside_a_phrase_does_not_break_it():
     assert bm and bm[0].text == "central nervous system (CNS) metastases"
     # Only a short token with a capital, between two words: "(see below)" or a trailing "(ILD)" is not skipped.
     assert not [e for e in rules().extract("central nervous system (see below) metastases") if e.concept == "brain metastases"]
+
+
+def test_targeted_therapy_classes():
+    from trialqa.answering import ancestors
+
+    # NSCLC NCT02795884 (exclusion): the drugs name the class
+    ents = rules().extract("Previous treatment to inhibit the human epidermal growth factor receptor (EGFR) "
+                           "(e.g. erlotinib, gefitinib, cetuximab, trastuzumab, etc.)")
+    assert "EGFR tyrosine kinase inhibitor" in {e.concept for e in ents}
+    assert {"tyrosine kinase inhibitor", "targeted therapy"} <= ancestors("EGFR tyrosine kinase inhibitor")
+    assert "ALK inhibitor" in {e.concept for e in rules().extract("Prior treatment with crizotinib or other ALK TKIs")}
