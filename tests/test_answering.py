@@ -255,3 +255,9 @@ def test_which_trials_allow_reads_exceptions_not_plain_exclusions(nsclc_qa):
     assert all(c.trial_id in allow.trials for c in allow.citations)
     excl = nsclc_qa.ask("Which trials exclude patients with brain metastases?")
     assert "NCT04646330" in excl.trials
+
+
+def test_a_window_after_an_event_needs_a_passage_about_that_event(nsclc_qa):
+    # NCT05286957 requires "complete resection" but states no time from surgery to treatment.
+    a = nsclc_qa.ask("How long after surgery must patients start treatment?", trial="NCT05286957")
+    assert not a.found and not a.citations and "does not state" in a.text

@@ -1045,10 +1045,18 @@ def _content_words(text: str) -> set[str]:
 PROSE = ("summary", "description", "design", "intervention", "results", "adverse_events", "title", "conditions")
 
 
+STUDY_ANCHORS = {"inclusion", "randomization", "treatment start", "now"}
+
+
 def _passages(qa: "TrialQA", q: Question, t: Trial, quiet: bool = False, prose_first: bool = False) -> Answer | None:
     """The best passages when they cover the question's content words; otherwise not stated."""
     hits = qa.retriever.search(q.text, k=5, trial=t.id, sections=PROSE) if prose_first else []
     hits = hits + [h for h in qa.retriever.search(q.text, k=5, trial=t.id) if h.chunk_id not in {x.chunk_id for x in hits}]
+    if q.kind == "TIME_WINDOW" and q.anchor and q.anchor not in STUDY_ANCHORS:
+        # "How long after surgery ...?" is answered only by a passage about that event (the study's
+        # own start is worded too many ways: "prior to study", "before day 1").
+        rx = next((rx for name, rx in rules().anchor_list if name == q.anchor), None)
+        hits = [h for h in hits if rx is None or rx.search(h.text)]
     want = _content_words(q.text)
     # The trial's own topic words (its drug, its condition) say nothing about which passage answers.
     topic = _content_words(" ".join([t.title or "", t.acronym or "", *[i.name for i in t.interventions], *t.conditions]))
