@@ -261,3 +261,11 @@ def test_a_window_after_an_event_needs_a_passage_about_that_event(nsclc_qa):
     # NCT05286957 requires "complete resection" but states no time from surgery to treatment.
     a = nsclc_qa.ask("How long after surgery must patients start treatment?", trial="NCT05286957")
     assert not a.found and not a.citations and "does not state" in a.text
+
+
+def test_how_many_weeks_is_a_time_question_not_enrollment():
+    from trialqa.answering import analyse, detect_field
+
+    assert detect_field(analyse("How many patients will be enrolled?")) == "enrollment"
+    q = analyse("How many weeks after surgery must patients be enrolled?")
+    assert detect_field(q) != "enrollment" and q.kind == "TIME_WINDOW"

@@ -465,7 +465,7 @@ FIELD_PATTERNS = [
     ("responsible_party", r"\bresponsible party\b"),
     ("contact", r"\b(contacts?|phone|telephone|e-?mail|whom? (to|should i) (call|contact))\b"),
     ("sponsor", r"\b(sponsor\w*|funded|funder|funding|collaborat\w*|pharmaceutical company|drug company|industry)\b"),
-    ("enrollment", r"\bhow many\b[^?]*\b(enrol\w*|participants|patients|subjects|people)\b(?![^?]*\b(before|after|per|each|until|at the|in the first)\b)"
+    ("enrollment", r"\bhow many\b(?!\s+(?:minutes|hours|days|weeks|months|years)\b)[^?]*\b(enrol\w*|participants|patients|subjects|people)\b(?![^?]*\b(before|after|per|each|until|at the|in the first)\b)"
                    r"|\b(target|planned|anticipated|actual|total|expected)\s+(enrol+ment|sample size|number of (participants|patients))\b"
                    r"|\benrol+ment\s+(target|count|number|size|figure)\b|\bsample size\b|\bwhat is the enrol+ment\b"),
     ("phase", r"\bphase\b"),
@@ -1494,7 +1494,8 @@ def _cross_trial(qa: "TrialQA", q: Question, trials: list[Trial]) -> Answer:
             matched.append((t, c))
             break
     if not q.concepts and not q.analytes:
-        hits = qa.retriever.search(q.text, k=5)
+        # The same sentence in two sections (summary and description) is one passage.
+        hits = _dedupe(qa.retriever.search(q.text, k=8), lambda h: (h.trial_id, h.text))[:5]
         return Answer("Closest passages:\n" + "\n".join(f"- {h.trial_id}: {h.text}" for h in hits), bool(hits), None,
                       sorted({h.trial_id for h in hits}), [Citation(h.trial_id, h.section, h.text, h.start, h.end) for h in hits],
                       [], "cross_trial")
