@@ -481,22 +481,42 @@ def test_analyte_groups_relate_members():
 
 
 @pytest.mark.slow
-def test_reference_limits_on_the_nsclc_set():
-    """Every '<= ULN'-style limit (no number) after a named analyte in the 100 API v2 records is read."""
+def test_reference_limits_on_real_records(xml_6786_dir):
+    """Every '<= ULN'-style limit (no number) after a named analyte is read, in the 100 API v2
+    records and the criteria of 3,000 legacy XML records."""
     import re
+    import xml.etree.ElementTree as ET
 
     studies = json.loads(need(DATA / "ctgov" / "api_v2_nsclc_100.json").read_text("utf-8"))
-    rx = re.compile(r"(?:≤|<=|less than or equal to|below|<)\s*(?:the\s+)?(?:institutional\s+)?(?:ULN|upper limit of normal)\b", re.I)
+    texts = [s["protocolSection"].get("eligibilityModule", {}).get("eligibilityCriteria", "") for s in studies]
+    texts += [ET.parse(f).getroot().findtext("eligibility/criteria/textblock") or ""
+              for f in sorted(xml_6786_dir.rglob("*.xml"))[:3000]]
+    rx = re.compile(r"(?:≤|<=|=<|less than or equal to|no greater than|not greater than|below|<)\s*(?:the\s+)?"
+                    r"(?:institutional\s+)?(?:ULN|upper limit of normal)\b"
+                    r"(?!\s*(?:[x×*+]|times)\s*\d)", re.I)
     r, seen = rules(), 0
-    for s in studies:
-        for line in s["protocolSection"].get("eligibilityModule", {}).get("eligibilityCriteria", "").splitlines():
-            for m in rx.finditer(line):
-                if not r.find_analyte(line, m.start(), m.end()):
-                    continue
-                seen += 1
-                assert any(e.label == "LAB" and e.value == 1.0 and e.unit == "x ULN" and e.start <= m.start() < e.end
-                           for e in r.extract(line)), line
-    assert seen >= 1
+    for text in texts:
+        text = re.sub(r"\s+", " ", text)  # legacy XML wraps lines inside criteria
+        found = [m for m in rx.finditer(text) if r.find_analyte(text, m.start(), m.end())]
+        if not found:
+            continue
+        labs = [e for e in r.extract(text) if e.label == "LAB" and e.value == 1.0 and e.unit == "x ULN"]
+        for m in found:
+            seen += 1
+            assert any(e.start <= m.start() < e.end for e in labs), text[max(0, m.start() - 80):m.end()]
+    assert seen >= 10
+
+
+def test_a_reference_with_arithmetic_is_not_one_times_it():
+    # ctgov XML: "prothrombin time (PT) > ULN + 4 seconds" is not PT > 1 x ULN
+    for text in ("prothrombin time (PT) > ULN + 4 seconds", "Bilirubin <= ULN x 1.5"):
+        assert not [e for e in of(text, "LAB") if e.value == 1.0 and e.unit == "x ULN"], text
+
+
+def test_coordinated_copies_convert_in_their_own_analyte():
+    labs = {e.analyte: e for e in of("Bilirubin or creatinine > 50 µmol/L", "LAB")}
+    assert labs["creatinine"].norm_value == pytest.approx(0.566, abs=0.01)
+    assert labs["bilirubin"].norm_value == pytest.approx(2.92, abs=0.01)  # 50 µmol/L of bilirubin, not creatinine
 
 
 # --- plausibility of lab limits ---------------------------------------------------------------------

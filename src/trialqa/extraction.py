@@ -613,7 +613,10 @@ class Rules:
                 else:
                     break
             for name in names[1:]:
-                out.append(replace(e, analyte=name))
+                copy = replace(e, analyte=name)
+                if e.label == "LAB" and e.value is not None:
+                    copy.norm_value, copy.norm_value2, copy.norm_unit = convert(name, e.value, e.value2, e.unit, self)
+                out.append(copy)
         return out
 
     def analyte_lookup(self, s: str) -> str | None:
