@@ -269,3 +269,49 @@ def test_how_many_weeks_is_a_time_question_not_enrollment():
     assert detect_field(analyse("How many patients will be enrolled?")) == "enrollment"
     q = analyse("How many weeks after surgery must patients be enrolled?")
     assert detect_field(q) != "enrollment" and q.kind == "TIME_WINDOW"
+
+
+def test_do_not_allow_asks_for_exclusions(nsclc_qa):
+    from trialqa.answering import ALLOWANCE
+
+    a = nsclc_qa.ask("Which trials do not allow brain metastases?")
+    assert "NCT04646330" in a.trials  # "Has known active central nervous system (CNS) metastases"
+    # An exclusion that says "not allowed" makes no exception.
+    assert ALLOWANCE.search("Brain metastases are allowed if stable") and ALLOWANCE.search("excluded unless treated")
+    assert not ALLOWANCE.search("Prior chemotherapy is not allowed") and not ALLOWANCE.search("patients are not eligible")
+
+
+def test_a_requirement_without_a_number_gives_no_verdict(nsclc_qa):
+    # NCT02778893: "total bilirubin: within normal institutional limits"
+    for q in ("Is a bilirubin above the upper limit of normal allowed?", "Is a bilirubin above the upper limit of normal excluded?"):
+        a = nsclc_qa.ask(q, trial="NCT02778893")
+        assert a.verdict == "unknown" and "no numeric limit" in a.text, q
+
+
+def test_outcome_words_in_eligibility_questions_are_not_outcome_measures(nsclc_qa):
+    from trialqa.answering import analyse, detect_field
+
+    assert detect_field(analyse("Are patients with a poor outcome after prior surgery excluded?")) != "outcome"
+    for q in ("What is the primary outcome?", "What are the secondary endpoints?", "Which outcomes are measured?"):
+        assert detect_field(analyse(q)) == "outcome", q
+
+
+def test_a_window_after_an_event_is_found_in_a_passage_about_it(tmp_path):
+    """The positive side of the anchored-passage rule, on a minimal API v2 record whose only
+    statement of the window is in its description."""
+    import json
+
+    study = {"protocolSection": {
+        "identificationModule": {"nctId": "NCT09999991", "briefTitle": "Adjuvant therapy after resection"},
+        "descriptionModule": {"briefSummary": "An adjuvant study.",
+                              "detailedDescription": "Patients start adjuvant treatment 4 to 8 weeks after surgery. "
+                                                     "Follow-up visits are every 3 months."},
+        "eligibilityModule": {"eligibilityCriteria": "Inclusion Criteria:\n* Completely resected tumour\n\nExclusion Criteria:\n* Pregnancy"}}}
+    d = tmp_path / "corpus"
+    d.mkdir()
+    (d / "NCT09999991.json").write_text(json.dumps(study), "utf-8")
+    qa = TrialQA.load(d, tmp_path / "idx", encoder=HashingEncoder())
+    a = qa.ask("How long after surgery do patients start treatment?", trial="NCT09999991")
+    assert a.found and "4 to 8 weeks after surgery" in a.text
+    assert all("surgery" in c.text for c in a.citations)
+    cited_in_source(qa, a)

@@ -127,10 +127,12 @@ def _label(trial: Trial) -> str:
 
 YES_NO = re.compile(r"(?:^|[,;:]\s*|\?\s*)(?:so\s+|and\s+|but\s+)?(is|are|can|could|does|do|did|may|might|would|will|should|has|have|was|were|must)\s+(?!you\b)", re.I)
 ASKS_EXCL = re.compile(r"\bexclu\w*\b|\bineligible\b|\bnot (?:be )?(?:allowed|eligible|permitted)\b|\bdisqualif\w*\b|\brule[sd]? out\b"
-                       r"|\b(?:would|will|does|do) not (?:accept|admit|take|enrol+|include)\b|\breject\w*\b|\brefuse\w*\b", re.I)
+                       r"|\b(?:would|will|does|do|can) ?(?:not|n't) (?:accept|admit|take|enrol+|include|allow|permit)\b"
+                       r"|\breject\w*\b|\brefuse\w*\b", re.I)
 ASKS_ALLOW = re.compile(r"\b(?:allow\w*|permit\w*|accept\w*|admit\w*|eligible)\b", re.I)
 # An exclusion that still admits some patients: "unless treated and stable", "are allowed if ...".
-ALLOWANCE = re.compile(r"\b(?:allowed|permitted|eligible|unless|except|provided|as long as|if (?:they|stable|treated|asymptomatic))\b",
+ALLOWANCE = re.compile(r"(?<!\bnot )(?<!\bnever )(?<!n't )(?<!\bnot be )"
+                       r"\b(?:allowed|permitted|eligible|unless|except|provided|as long as|if (?:they|stable|treated|asymptomatic))\b",
                        re.I)
 ASKS_INCL = re.compile(r"\binclu\w*\b|\brequire\w*\b|\bmust\b|\bneed(?:ed|s)?\b|\bmandatory\b|\bhave to\b|\bcriterion for entry\b", re.I)
 PATIENT = re.compile(
@@ -459,7 +461,8 @@ DESCRIPTIVE = re.compile(r"\b(summary|rationale|background|hypothesis|why could|
 
 FIELD_PATTERNS = [
     ("why_stopped", r"\bwhy\b.*\b(stopp\w*|terminat\w*|withdra\w*|suspend\w*|halt\w*|end(ed)? early)\b|\breason\b.*\b(stop\w*|terminat\w*|withdra\w*)\b"),
-    ("outcome", r"\b(outcomes?|end ?points?)\b(?! (of|in) (the )?(patients|participants|pregnanc\w*))"),
+    ("outcome", r"\b(?:primary|secondary|main|other|study|trial)\s+(?:outcome|end ?point)s?\b|\boutcome measure|\bend ?points?\b"
+                r"|\b(?:what|which|list)\b[^?]{0,30}\boutcomes\b|\boutcomes? (?:are |is |were |was )?(?:measured|assessed|evaluated)\b"),
     ("nct_id", r"\bnct (number|id)\b|\bclinicaltrials\.gov (number|id)\b"),
     ("identifier", r"\b(identifier|org(anization'?s?)? study id|internal study id|ctis|eudract|secondary id|protocol number|registry number)s?\b"),
     ("responsible_party", r"\bresponsible party\b"),
@@ -614,11 +617,13 @@ def _why_stopped(t: Trial, q: Question) -> Answer:
 
 
 def _outcomes(t: Trial, q: Question) -> Answer:
-    m = re.search(r"\b(primary|main|secondary|other)\b", q.text, re.I)
+    if not t.outcomes:
+        return None  # registry pages and reports give outcomes as prose: the passages may state them
+    m = re.search(r"\b(primary|main|secondary|other)\s+(?:outcome|end ?point)", q.text, re.I)
     kind = {"main": "primary"}.get(m.group(1).lower(), m.group(1).lower()) if m else None
     outs = [o for o in t.outcomes if kind is None or o.kind == kind]
     if not outs:
-        return _not_stated(t, f"{kind + ' ' if kind else ''}outcome measures", "outcome", q)
+        return _not_stated(t, f"{kind} outcome measures", "outcome", q)
     lines = [f"- {o.kind}: {o.measure}" + (f" (time frame: {o.time_frame})" if o.time_frame else "") for o in outs[:12]]
     more = f"\n({len(outs) - 12} more)" if len(outs) > 12 else ""
     return Answer(f"{_label(t)}: {len(outs)} {kind + ' ' if kind else ''}outcome measure(s):\n" + "\n".join(lines) + more,
@@ -977,6 +982,8 @@ def _criteria_answer(qa: "TrialQA", q: Question, t: Trial) -> Answer | None:
             verdict = "yes" if is_incl else "no"
         else:
             verdict = "no" if is_excl else "yes"
+    if unvalued and verdict:
+        verdict = "unknown"  # "within normal limits" neither allows nor excludes "above the ULN" in so many words
     prefix = {"yes": "Yes. ", "no": "No. "}.get(verdict or "", "")
     note = f" no numeric limit for {' / '.join(sorted(q.analytes))} is stated; the criteria that name it" if unvalued else ""
     return Answer(f"{prefix}{_label(t)}:{note}\n" + "\n".join(f"- {line}" for line in lines), True, verdict, [t.id], cites, ents,
