@@ -19,9 +19,9 @@ DARA_SEED = ROOT / "corpus" / "004_a30e0f45085319eb.txt"
 
 
 def pytest_configure(config):
-    # The ONNX export of the model goes to a per-run cache (inherited by the CLI and app
-    # subprocesses), not the user's ~/.cache.
-    os.environ.setdefault("TRIALQA_MODEL_CACHE", tempfile.mkdtemp(prefix="trialqa-model-cache-"))
+    # The ONNX export of the model goes to one cache for test runs (inherited by the CLI and app
+    # subprocesses, reused by later runs), not the user's ~/.cache.
+    os.environ.setdefault("TRIALQA_MODEL_CACHE", os.path.join(tempfile.gettempdir(), "trialqa-test-model-cache"))
 
 
 def need(path: Path) -> Path:

@@ -85,6 +85,8 @@ class SentenceTransformerEncoder:
         return "onnx" if self._onnx else "torch"
 
     def encode(self, texts: list[str], progress: Callable[[int, int], None] | None = None) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
         with self._lock:  # torch inference on one model is not made for concurrent callers
             if len(texts) <= SMALL_BATCH and not progress:
                 return self._forward(texts)
