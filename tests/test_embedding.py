@@ -80,3 +80,7 @@ def test_missing_onnxruntime_uses_torch(encoder, cache, monkeypatch, caplog):
 def test_onnx_switched_off_uses_torch(encoder, cache, monkeypatch):
     monkeypatch.setenv("TRIALQA_ONNX", "0")
     assert backend(encoder) == "torch" and not cache.exists()
+
+
+def test_no_texts_give_an_empty_matrix(encoder, cache):
+    assert encoder.encode([]).shape == (0, encoder.dim)

@@ -577,14 +577,21 @@ class Rules:
     def implausible(self, e: CriterionEntity) -> bool:
         """Whether a lab limit, read in its stated unit, lies far outside anything its analyte's limits
         take ("absolute neutrophil count > 1,500/mL" is 0.0015 x 10^9/L: a unit typo for /uL)."""
-        info = self.analytes.get(e.analyte or "", {})
-        lo_hi, target = info.get("plausible"), info.get("unit")
-        if e.label != "LAB" or not lo_hi or e.value is None or not e.unit:
+        if e.label != "LAB" or e.value is None or not e.unit:
             return False
-        factor = 1.0 if e.unit == target else _factor(self, e.analyte, e.unit, target)
+        # Multiples of ULN and other relative units say nothing about size (plausible() is None).
+        return self.plausible(e.analyte or "", e.unit, e.value, e.value2) is False
+
+    def plausible(self, analyte: str, unit: str, v1: float, v2: float | None = None) -> bool | None:
+        """Whether values in ``unit`` fall in the analyte's plausible range (None: no range or no conversion)."""
+        info = self.analytes.get(analyte, {})
+        lo_hi, target = info.get("plausible"), info.get("unit")
+        if not lo_hi or not target:
+            return None
+        factor = 1.0 if unit == target else _factor(self, analyte, unit, target)
         if factor is None:
-            return False  # multiples of ULN and other relative units say nothing about size
-        return not all(lo_hi[0] <= v * factor <= lo_hi[1] for v in (e.value, e.value2) if v is not None)
+            return None
+        return all(lo_hi[0] <= v * factor <= lo_hi[1] for v in (v1, v2) if v is not None)
 
     def related_analytes(self, names: Iterable[str]) -> set[str]:
         """The analytes plus their groups and members ("AST" -> AST, transaminases)."""
@@ -1124,9 +1131,7 @@ def convert(analyte: str, v1: float, v2: float | None, unit: str | None, rules: 
     if unit is None:
         default = info.get("default_unit")
         if default and v1 >= 50:
-            lo_hi = info.get("plausible")
-            factor = _factor(rules, analyte, default, target) if lo_hi and target else None
-            if factor is not None and not lo_hi[0] <= v1 * factor <= lo_hi[1] and lo_hi[0] <= v1 <= lo_hi[1]:
+            if rules.plausible(analyte, default, v1) is False and rules.plausible(analyte, target, v1):
                 return v1, v2, target  # "platelets at least 100" counts thousands per mm3: 100 x 10^9/L
             unit = default
         else:
