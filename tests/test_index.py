@@ -185,6 +185,9 @@ def test_outcome_chunks_and_a_chunking_change_rebuilds(corpus_dir, tmp_path):
     qa = load(corpus_dir, tmp_path / "idx", enc)
     outcomes = [c for c in qa.index.chunks if c.section == "outcome"]
     assert {c.group for c in outcomes} >= {"primary outcome", "secondary outcome"}
+    from trialqa.chunking import MAX_CHUNK_CHARS
+
+    assert all(len(c.text) <= MAX_CHUNK_CHARS for c in outcomes)  # long descriptions are cut by sentence
     t = qa.trial("NCT04646330")
     for c in outcomes:
         assert span_text(t.source_text(), t.format, c.start, c.end) == c.text

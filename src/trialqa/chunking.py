@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 from .records import Trial
 from .sections import fold
 
-CHUNKING_VERSION = 2  # raise when chunk_trial makes other chunks from the same record (2: outcomes)
+CHUNKING_VERSION = 3  # raise when chunk_trial makes other chunks from the same record (2: outcomes, 3: by sentence)
 SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]?\s+(?=[A-Z0-9(\"'])")
 MAX_CHUNK_CHARS = 600  # longer prose sentences are cut at clause boundaries
 PROSE_SECTIONS = ("summary", "description", "design", "intervention", "results", "adverse_events")
@@ -87,19 +87,20 @@ def chunk_trial(trial: Trial) -> list[Chunk]:
     from .corpus import unescape_markdown
 
     clean = unescape_markdown if trial.format == "registry_text" else (lambda x: x)
-    for key in PROSE_SECTIONS:
-        mt = trial.texts.get(key)
-        if mt is None:
-            continue
+    def add_prose(section: str, mt, group: str | None = None) -> None:
         for a, b in _sentences(mt.text):
             lead = len(mt.text[a:b]) - len(mt.text[a:b].lstrip())
             s, e = mt.raw_span(a + lead, b)
-            add(key, clean(mt.text[a:b]), s, e)
-    for o in trial.outcomes:
+            add(section, clean(mt.text[a:b]), s, e, group)
+
+    for key in PROSE_SECTIONS:
+        if trial.texts.get(key) is not None:
+            add_prose(key, trial.texts[key])
+    for i, o in enumerate(trial.outcomes):
         # The kind goes into what the encoder sees: "primary outcome: Objective Response Rate".
         add("outcome", o.measure, o.start, o.end, f"{o.kind} outcome")
-        if o.description and o.description_span:
-            add("outcome", o.description, *o.description_span, f"{o.kind} outcome {o.measure}")
+        if trial.texts.get(f"outcome_description[{i}]") is not None:
+            add_prose("outcome", trial.texts[f"outcome_description[{i}]"], f"{o.kind} outcome {o.measure}")
     for i, cond in enumerate(trial.conditions):
         span = trial.spans.get(f"conditions[{i}]")
         if span:

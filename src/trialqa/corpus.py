@@ -450,6 +450,8 @@ def _add_outcome(t: Trial, kind: str, measure: MappedText | None, time_frame: Ma
         return
     tf = _trimmed(time_frame) if time_frame is not None else None
     desc = _trimmed(description) if description is not None else None
+    if desc:
+        t.texts[f"outcome_description[{len(t.outcomes)}]"] = description  # chunked by sentence like other prose
     t.outcomes.append(Outcome(kind, got[0], *got[1], tf[0] if tf else None, desc[0] if desc else None,
                               desc[1] if desc else None))
 
