@@ -356,8 +356,9 @@ _TITLE_STOP = frozenset("""the a an of for in on with and or to trial study stud
 using new therapeutic target clinical phase versus vs by at from""".split())
 
 
-def resolve_trials(qa: "TrialQA", question: str, trial: str | None) -> tuple[list[Trial], bool]:
-    """The trials a question is about, and whether the question named them."""
+def resolve_trials(qa: "TrialQA", question: str, trial: str | None, q: Question | None = None) -> tuple[list[Trial], bool]:
+    """The trials a question is about, and whether the question named them (``q``: the question
+    already analysed, to reuse its entities)."""
     if trial:
         return [qa.trial(trial)], True
     ids = {m.group(0).upper() for m in NCT.finditer(question)}
@@ -369,9 +370,9 @@ def resolve_trials(qa: "TrialQA", question: str, trial: str | None) -> tuple[lis
     # A condition the question asks about is not a trial's name ("Which trials exclude interstitial
     # lung disease?" over lung-cancer trials), unless it is part of a reference to a trial ("the
     # indomethacin melanoma trial", "the MSC trial for Lyell syndrome").
-    refs = _trial_ref_spans(question)
+    refs = q.refs if q is not None else _trial_ref_spans(question)
     named_text = question
-    for e in rules().extract(question):
+    for e in (q.entities if q is not None else rules().extract(question)):
         if e.label == "CONDITION" and e.concept_type == "condition" and not any(a <= e.start < b for a, b in refs) \
                 and not TRIAL_FOR.search(question, 0, e.start):
             named_text = named_text[:e.start] + " " * (e.end - e.start) + named_text[e.end:]
@@ -397,11 +398,11 @@ def answer_question(qa: "TrialQA", question: str, trial: str | None = None) -> A
     if not isinstance(question, str) or not question.strip():
         raise QueryError("the question is empty")
     question = question.strip()[:MAX_QUESTION_CHARS]
+    q = analyse(question)
     try:
-        trials, named = resolve_trials(qa, question, trial)
+        trials, named = resolve_trials(qa, question, trial, q)
     except QueryError as exc:
         return Answer(f"{exc}.", False, None, [], [], [], "out_of_scope")
-    q = analyse(question)
     if re.search(r"\b(which|what|list|any|how many)\s+(?:of (?:the|these|those|our)\s+)?(trials?|studies)\b", question, re.I) or (len(trials) > 1 and not named):
         return _cross_trial(qa, q, trials)
     parts = [_answer_one(qa, q, t) for t in trials]
