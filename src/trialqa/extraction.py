@@ -257,6 +257,14 @@ def _spread_over_coordination(text: str, ents: list[CriterionEntity]) -> None:
             b.negated = True
 
 
+def _window_start(text: str, pos: int, width: int = 80) -> int:
+    """Where the look-back window for an analyte before ``pos`` starts: ``width`` characters back,
+    but not before the start of the line."""
+    left = max(0, pos - width)
+    nl = text.rfind("\n", left, pos)
+    return nl + 1 if nl >= 0 else left
+
+
 _COORDINATED = re.compile(r"[\s()]*(?:/|,|&|and/or|and|or)[\s()]*", re.I)
 _SAME_ANALYTE = re.compile(r"[\s(]*")
 
@@ -554,10 +562,7 @@ class Rules:
 
     def find_analyte(self, text: str, start: int, end: int) -> tuple[str, int] | None:
         """The analyte named closest before the value in the same clause, else right after it."""
-        left = max(0, start - 80)
-        nl = text.rfind("\n", left, start)
-        if nl >= 0:
-            left = nl + 1
+        left = _window_start(text, start)
         window = text[left:start]
         best = None
         for a, b, name in self.analyte_gaz.find(window):
@@ -602,9 +607,7 @@ class Rules:
         limit on ALT and one on AST (same span)."""
         out = []
         for e in labs:
-            left = max(0, e.start - 80)
-            nl = text.rfind("\n", left, e.start)
-            left = nl + 1 if nl >= 0 else left
+            left = _window_start(text, e.start)
             mentions = [(a + left, b + left, name) for a, b, name in self.analyte_gaz.find(text[left:e.start])]
             if not mentions or mentions[-1][2] != e.analyte or text[mentions[-1][1]:e.start].strip(" :()[]\\") != "":
                 continue  # the analyte is not the mention right before the limit
@@ -619,11 +622,7 @@ class Rules:
                         names.append(m[2])
                 else:
                     break
-            for name in names[1:]:
-                copy = replace(e, analyte=name)
-                if e.label == "LAB" and e.value is not None:
-                    copy.norm_value, copy.norm_value2, copy.norm_unit = convert(name, e.value, e.value2, e.unit, self)
-                out.append(copy)
+            out.extend(self._normalized(replace(e, analyte=name)) for name in names[1:])
         return out
 
     def analyte_lookup(self, s: str) -> str | None:
@@ -720,9 +719,8 @@ class Rules:
                 op = self.before_ops.get(_key(m.group("op")))
                 if op is None:
                     continue
-                e = CriterionEntity("LAB", m.group(0), m.start(), m.end(), op, 1.0, None, unit, analyte=analyte[0])
-                e.norm_value, e.norm_value2, e.norm_unit = convert(analyte[0], 1.0, None, unit, self)
-                out.append(e)
+                out.append(self._normalized(CriterionEntity("LAB", m.group(0), m.start(), m.end(), op, 1.0, None, unit,
+                                                             analyte=analyte[0])))
         return out
 
     def _quantities(self, text: str) -> list[_Quantity]:
@@ -1096,13 +1094,14 @@ class Rules:
 
     def _lab(self, text, q, op, v1, v2, unit_info, analyte) -> CriterionEntity:
         unit = unit_info["canonical"] if unit_info else None
-        e = self._entity("LAB", text, q, op, v1, v2, unit, None, None, None, analyte=analyte)
-        if analyte:
-            e.norm_value, e.norm_value2, e.norm_unit = convert(analyte, v1, v2, unit, self)
-        elif unit:
-            e.norm_value, e.norm_value2, e.norm_unit = v1, v2, unit
+        return self._normalized(self._entity("LAB", text, q, op, v1, v2, unit, None, None, None, analyte=analyte))
+
+    def _normalized(self, e: CriterionEntity) -> CriterionEntity:
+        """A lab entity with its value in its analyte's canonical unit (as stated when it has no analyte)."""
+        if e.analyte:
+            e.norm_value, e.norm_value2, e.norm_unit = convert(e.analyte, e.value, e.value2, e.unit, self)
         else:
-            e.norm_value, e.norm_value2 = v1, v2
+            e.norm_value, e.norm_value2, e.norm_unit = e.value, e.value2, e.unit
         return e
 
     def _entity(self, label, text, q, op, v1, v2, unit, n1, n2, nunit, analyte=None) -> CriterionEntity:
