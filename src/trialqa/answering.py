@@ -172,8 +172,7 @@ def analyse(question: str) -> Question:
     ents = r.extract(question)
     conds = [e for e in ents if e.label == "CONDITION"]
     # "brain metastases" asks about brain metastases, not about any metastasis it contains.
-    conds = [e for e in conds if not any(o.start <= e.start and e.end <= o.end and o.end - o.start > e.end - e.start
-                                         for o in conds)]
+    conds = [e for e in conds if not any(_within(e, o) for o in conds)]
     concepts = {e.concept for e in conds} - POPULATION
     refs = _trial_ref_spans(question)
     outside = {e.concept for e in conds if not any(a <= e.start < b for a, b in refs)} - POPULATION
@@ -617,7 +616,7 @@ def _why_stopped(t: Trial, q: Question) -> Answer:
                   False, None, [t.id], cite_field(t, "status", t.status or ""), [], "why_stopped")
 
 
-def _outcomes(t: Trial, q: Question) -> Answer:
+def _outcomes(t: Trial, q: Question) -> Answer | None:
     if not t.outcomes:
         return None  # registry pages and reports give outcomes as prose: the passages may state them
     m = re.search(r"\b(primary|main|secondary|other)\s+(?:outcome|end ?point)", q.text, re.I)
@@ -1379,8 +1378,12 @@ def _condition_results(t: Trial, has: dict[str, set[int]], lacks: set[str], time
 def _inside_other(e: CriterionEntity, entities: list[CriterionEntity], has: dict) -> bool:
     """Whether a mention is part of a longer, more specific one the patient does not have: "metastases"
     inside "CNS metastases" is about CNS metastases only."""
-    return any(o is not e and o.label == "CONDITION" and o.start <= e.start and e.end <= o.end
-               and o.end - o.start > e.end - e.start and o.concept not in has for o in entities)
+    return any(o.label == "CONDITION" and _within(e, o) and o.concept not in has for o in entities)
+
+
+def _within(e: CriterionEntity, o: CriterionEntity) -> bool:
+    """Whether mention ``e`` lies inside the longer mention ``o``."""
+    return o.start <= e.start and e.end <= o.end and o.end - o.start > e.end - e.start
 
 
 def _sibling_requirement(c: Criterion, has: dict[str, set[int]]) -> str | None:
