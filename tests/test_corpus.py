@@ -278,3 +278,16 @@ def test_outcomes_of_xml_records_match_the_source(xml_6786_dir):
             assert o.time_frame is None or o.time_frame
         seen += len(t.outcomes)
     assert seen > 50
+
+
+def test_to_dict_of_every_api_v2_record_is_plain_json():
+    # Locations and contacts hold strings that remember their source offsets; to_dict copies them.
+    import json
+
+    from trialqa.corpus import read_records
+
+    trials = read_records(need(DATA / "ctgov" / "api_v2_nsclc_100.json"))
+    dumped = [json.loads(json.dumps(t.to_dict())) for t in trials]
+    assert len(dumped) == 100
+    located = [d for d in dumped if d["locations"]]
+    assert located and all(isinstance(d["locations"][0]["city"], (str, type(None))) for d in located)

@@ -69,6 +69,10 @@ class JStr(str):
         obj.mapped = mapped
         return obj
 
+    def __reduce__(self):
+        # Copies (dataclasses.asdict, pickle) are plain strings: the offset map belongs to the parse.
+        return (str, (str(self),))
+
 
 class JSONPosError(ValueError):
     def __init__(self, msg: str, pos: int, text: str):
