@@ -31,6 +31,7 @@ def content_words(text: str) -> set[str]:
     return {stem(w) for w in re.findall(r"[a-z0-9][a-z0-9-]+", text.lower()) if w not in GENERIC_WORDS and len(w) > 2}
 
 
+CRITERIA = ("inclusion", "exclusion")
 PROSE = ("summary", "description", "design", "intervention", "results", "adverse_events", "title", "conditions")
 
 
@@ -41,15 +42,25 @@ def passages_answer(qa: TrialStore, q: Question, t: Trial, quiet: bool = False, 
     """The best passages when they cover the question's content words; otherwise not stated."""
     hits = qa.retriever.search(q.text, k=5, trial=t.id, sections=PROSE) if prose_first else []
     hits = hits + [h for h in qa.retriever.search(q.text, k=5, trial=t.id) if h.chunk_id not in {x.chunk_id for x in hits}]
+    eligibility = q.yes_no or bool(V.eligibility_words.search(q.text))
+    if eligibility:
+        # A long record's criteria can rank below its prose: look at the criteria too.
+        seen = {h.chunk_id for h in hits}
+        hits += [h for h in qa.retriever.search(q.text, k=5, trial=t.id, sections=CRITERIA) if h.chunk_id not in seen]
     if q.kind == "TIME_WINDOW" and q.anchor and q.anchor not in STUDY_ANCHORS:
         # "How long after surgery ...?" is answered only by a passage about that event (the study's
         # own start is worded too many ways: "prior to study", "before day 1").
         rx = next((rx for name, rx in rules().anchor_list if name == q.anchor), None)
         hits = [h for h in hits if rx is None or rx.search(h.text)]
-    want = content_words(q.text)
-    # The trial's own topic words (its drug, its condition) say nothing about which passage answers.
+    # The words that named the trial, and those that frame an eligibility question ("can someone
+    # who previously took X still join"), say nothing about which passage answers.
+    asked = content_words(q.text) - content_words(" ".join(q.naming))
+    framing = {stem(w) for w in V.framing_words}
+    want_criteria = (asked - framing) or asked
+    # In prose, the trial's own topic words (its drug, its condition) are everywhere.
     topic = content_words(" ".join([t.title or "", t.acronym or "", *[i.name for i in t.interventions], *t.conditions]))
-    want = (want - topic) or want
+    want = (asked - topic) or asked
+    needs_number = not q.yes_no and bool(V.value_question.search(q.text))
     cue_only = not want
     if cue_only:
         # "What is the hypothesis?": the cue word itself is what a passage must state.
@@ -57,6 +68,13 @@ def passages_answer(qa: TrialStore, q: Question, t: Trial, quiet: bool = False, 
     r = rules()
     good = []
     for h in hits:
+        if needs_number and not re.search(r"\d", h.text):
+            continue  # "What minimum HDL level ...?" is not answered by a sentence without a number
+        crit = h.section in CRITERIA
+        if crit and not cue_only:
+            want = want_criteria
+        elif not cue_only:
+            want = (asked - topic) or asked
         have = content_words(h.text) if not cue_only else {stem(w) for w in re.findall(r"[a-z0-9-]+", h.text.lower())}
         # Concepts count as covered when the passage names them with any synonym.
         covered = {w for w in want if w in have}

@@ -29,6 +29,7 @@ class Question:
     anchor: str | None
     patient: dict[str, Any]
     refs: list[tuple[int, int]] = field(default_factory=list)  # spans naming a trial (trial_ref_spans)
+    naming: set[str] = field(default_factory=set)  # words that named the trials in scope (scope.resolve_trials)
 
 
 def analyse(question: str) -> Question:

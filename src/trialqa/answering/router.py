@@ -35,7 +35,7 @@ from .passages import passages_answer
 from .patient import patient_answer
 from .question import Question, analyse
 from .results import Answer
-from .scope import resolve_trials
+from .scope import off_topic, resolve_trials, unknown_reference
 from .store import TrialStore
 from .vocabulary import V
 
@@ -98,11 +98,25 @@ def answer_question(qa: TrialStore, question: str, trial: str | None = None) -> 
     try:
         trials, named = resolve_trials(qa, question, trial, q)
     except QueryError as exc:
-        return Answer(f"{exc}.", False, None, [], [], [], "out_of_scope")
+        return _out_of_scope(f"{exc}.")
+    if not named:
+        ref = unknown_reference(qa, question)
+        if ref:
+            return _out_of_scope(f"No trial in these records matches \u201c{ref}\u201d.")
+        if off_topic(qa, q, detect_field(q)):
+            return _out_of_scope("This question is not about the trial records, so TrialQA cannot answer it.")
     if V.cross_trial.search(question) or (len(trials) > 1 and not named):
         return cross_trial_answer(qa, q, trials)
     parts = [answer_one(qa, q, t) for t in trials]
-    return parts[0] if len(parts) == 1 else _merge(parts)
+    if len(parts) == 1:
+        return parts[0]
+    merged = _merge(parts)
+    merged.text = f"{len(parts)} trials match this question; each is answered on its own:\n" + merged.text
+    return merged
+
+
+def _out_of_scope(text: str) -> Answer:
+    return Answer(text, False, None, [], [], [], "out_of_scope")
 
 
 def answer_one(qa: TrialStore, q: Question, t: Trial) -> Answer:

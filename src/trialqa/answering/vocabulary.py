@@ -1,6 +1,8 @@
 """The question vocabulary (``data/questions.json``): the patterns that read what a question asks.
 
-The file holds ``population`` (words that name who a trial is for, not a condition asked about),
+The file holds ``population`` (words that name who a trial is for, not a condition asked about), ``framing_words``
+(words that frame an eligibility question, "can someone previously treated join", and say nothing
+about which criterion answers it),
 ``patterns`` (named regular expressions, all matched case-insensitively) and ``fields`` (in
 order: the record field a question asks about, its cue pattern, whether the cue wins over criteria
 targets, and an optional ``strong_form`` that makes it win only when asked that explicitly).
@@ -20,7 +22,8 @@ FILE = "questions.json"
 PATTERNS = ("yes_no", "asks_excl", "asks_allow", "allowance", "asks_incl", "patient", "ago", "have", "onset_verb",
             "trial_for", "trial_ref", "test_noun", "listing", "descriptive", "exception_clause", "exclusion_statement",
             "eligibility_words", "causal", "sponsored_by", "percent_question", "time_question", "wh_question",
-            "anchor_lead", "patient_age", "admitted_after", "aspect", "cross_trial")
+            "anchor_lead", "patient_age", "admitted_after", "aspect", "cross_trial", "off_topic",
+            "value_question")
 FIELD_KEYS = {"name": str, "pattern": str, "strong": bool, "strong_form": str}
 
 
@@ -49,15 +52,18 @@ class Vocabulary:
     def __init__(self, data: dict) -> None:
         if not isinstance(data, dict):
             raise ConfigError(f"{FILE}: expected an object")
-        unknown = set(data) - {"description", "population", "patterns", "fields"}
+        unknown = set(data) - {"description", "population", "framing_words", "patterns", "fields"}
         if unknown:
             raise ConfigError(f"{FILE}: unknown key {sorted(unknown)[0]!r}")
-        for key, kind in (("population", list), ("patterns", dict), ("fields", list)):
+        for key, kind in (("population", list), ("framing_words", list), ("patterns", dict), ("fields", list)):
             if not isinstance(data.get(key), kind):
                 raise ConfigError(f"{FILE}: {key!r} is missing or not a {kind.__name__}")
         if not all(isinstance(w, str) for w in data["population"]):
             raise ConfigError(f"{FILE}: 'population' must list strings")
+        if not all(isinstance(w, str) for w in data["framing_words"]):
+            raise ConfigError(f"{FILE}: 'framing_words' must list strings")
         self.population = frozenset(data["population"])
+        self.framing_words = frozenset(data["framing_words"])
         pats = data["patterns"]
         for name in pats:
             if name not in PATTERNS:
