@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import re
-
+from ..extraction import rules
 from ..records import Criterion, Trial
+from .concepts import ancestors
 from .patient import evaluate
 from .polarity import criterion_role, polarity
 from .question import Question
-from .results import Answer, Citation, cite, dedupe, fmt, trial_label, unique_citations
-from .scope import TITLE_STOP
+from .results import Answer, Citation, cite, cite_field, dedupe, trial_label, unique_citations
+from .filters import field_filter
 from .store import TrialStore
 from .vocabulary import V
 
@@ -17,25 +17,32 @@ from .vocabulary import V
 def cross_trial_answer(qa: TrialStore, q: Question, trials: list[Trial]) -> Answer:
     if q.patient and (set(q.patient) - {"has", "lacks"}):
         return _cross_patient(q, trials)
-    if V.sponsored_by.search(q.text) or not (q.concepts or q.analytes):
-        filt = _field_filter(q.text)
-        if filt is not None:
-            what, pred, show = filt
-            chosen = [t for t in trials if pred(t)]
-            if not chosen:
-                return Answer(f"No trial in these records {what}.", False, None, [], [], [], "cross_trial")
-            return Answer(f"{len(chosen)} trial(s) {what}:\n" + "\n".join(f"- {trial_label(t)}{'' if trial_label(t) == t.id else f' ({t.id})'}: {show(t)}"
-                                                                        for t in chosen),
-                          True, None, [t.id for t in chosen], [], [], "cross_trial")
+    filt = field_filter(q.text, strong_only=bool(q.concepts or q.analytes))
+    if filt is not None:
+        chosen = [t for t in trials if filt.keep(t)]
+        if not chosen:
+            return Answer(f"No trial in these records {filt.what}.", False, None, [], [], [], "cross_trial")
+        return Answer(f"{len(chosen)} trial(s) {filt.what}:\n" + "\n".join(f"- {_name(t)}: {filt.show(t)}" for t in chosen),
+                      True, None, [t.id for t in chosen], [], [], "cross_trial")
+    if q.concepts and V.cross_about.search(q.text) and not q.asks_excl:
+        about = _about(q, trials)
+        if about:
+            return about
     matched: list[tuple[Trial, Criterion]] = []
     allow = bool(V.asks_allow.search(q.text)) and not q.asks_excl
+    requires = bool(V.cross_requires.search(q.text)) and not q.asks_excl
+    # "Which trials require the tumour to carry an EGFR mutation?": a criterion naming every concept
+    # asked about, when any trial has one.
+    every = len(q.concepts) > 1 and any(q.concepts <= _named(c) for t in trials for c in t.criteria)
     for t in trials:
         # Criteria that state the asked polarity first: "Pregnant women" states an exclusion more
         # plainly than an inclusion requiring a negative pregnancy test.
         ordered = sorted(t.criteria, key=lambda c: 0 if (polarity(c) == "exclusion") == q.asks_excl else 1)
         for c in ordered:
-            names = {e.concept for e in c.entities if e.label == "CONDITION" and not e.hedged}
+            names = _named(c)
             labs = {e.analyte for e in c.entities if e.analyte}
+            if every and not q.concepts <= names:
+                continue
             if not ((q.concepts and names & q.concepts) or (q.analytes and labs & q.analytes)):
                 continue
             neg = any(e.negated for e in c.entities if e.label == "CONDITION" and e.concept in q.concepts)
@@ -44,7 +51,7 @@ def cross_trial_answer(qa: TrialStore, q: Question, trials: list[Trial]) -> Answ
                 continue
             if allow and role == "Exclusion" and not V.allowance.search(c.text):
                 continue  # "Which trials allow brain metastases?": a plain exclusion does not
-            if q.asks_incl and not q.asks_excl and role != "Inclusion":
+            if (requires or (q.asks_incl and not q.asks_excl)) and role != "Inclusion":
                 continue
             matched.append((t, c))
             break
@@ -85,46 +92,31 @@ def _cross_patient(q: Question, trials: list[Trial]) -> Answer:
     return Answer(text, bool(chosen), None, [t.id for t in chosen], unique_citations(cites), [], "cross_trial")
 
 
-def _name_words(name: str) -> set[str]:
-    """The significant words of an organisation's name, lower case ("the Children's Oncology Group")."""
-    return {w for w in re.findall(r"[a-z0-9][a-z0-9'&.-]*", name.lower()) if w not in TITLE_STOP and len(w) > 1}
+def _name(t: Trial) -> str:
+    label = trial_label(t)
+    return label if label == t.id else f"{label} ({t.id})"
 
 
-def _field_filter(question: str):
-    """A structured-field question across trials: (what, predicate, shown value) or None."""
-    ql = question.lower()
-    by = V.sponsored_by.search(question)
-    if by:
-        want = _name_words(by.group(2))
-        funded = by.group(1).lower() in ("funded", "supported", "financed")
+def _named(c: Criterion) -> set[str]:
+    return {e.concept for e in c.entities if e.label == "CONDITION" and not e.hedged}
 
-        def orgs(t: Trial) -> list[str]:
-            return [t.sponsor or ""] + (list(t.collaborators) if funded else [])
-        return (f"are {by.group(1)} by {by.group(2)}", lambda t: any(want and want <= _name_words(o) for o in orgs(t)),
-                lambda t: "; ".join(o for o in orgs(t) if o))
-    phase = re.search(r"\bphase\s*(i{1,3}|iv|\d)\b", ql)
-    if phase:
-        n = {"i": "1", "ii": "2", "iii": "3", "iv": "4"}.get(phase.group(1), phase.group(1))
-        return f"are phase {n}", lambda t: f"PHASE{n}" in t.phases, lambda t: "/".join(t.phases)
-    if re.search(r"\b(upper|maximum|max)\s+age\b|\bage limit\b|\bolder than\b", ql):
-        return "state a maximum age", lambda t: t.max_age is not None, lambda t: f"maximum age {t.max_age.text if t.max_age and t.max_age.source == 'structured' else fmt(t.max_age.value) + ' ' + t.max_age.unit}"
-    if re.search(r"\b(children|minors|under 18|younger than 18|pediatric|paediatric|adolescents)\b", ql):
-        return "accept patients under 18", lambda t: t.min_age is None or t.min_age.years < 18, \
-            lambda t: f"minimum age {t.min_age.text if t.min_age and t.min_age.source == 'structured' else (fmt(t.min_age.value) + ' ' + t.min_age.unit) if t.min_age else 'none stated'}"
-    if re.search(r"\b(stopped|ended|closed) early\b|\bstopped\b|\bhalted\b", ql):
-        return "were stopped early", lambda t: t.status in ("TERMINATED", "WITHDRAWN", "SUSPENDED"), \
-            lambda t: f"{t.status}" + (f" ({t.why_stopped})" if t.why_stopped else "")
-    for word, status in (("not yet recruiting", "NOT_YET_RECRUITING"), ("recruiting", "RECRUITING"), ("completed", "COMPLETED"),
-                         ("terminated", "TERMINATED"), ("withdrawn", "WITHDRAWN"), ("suspended", "SUSPENDED")):
-        if re.search(rf"\b{word}\b", ql):
-            return f"are {word}", lambda t, s=status: t.status == s, lambda t: str(t.status)
-    country = re.search(r"\b(?:in|from)\s+((?:the\s+)?[a-z]+(?:\s(?:states|kingdom|korea|zealand|africa|arabia))?)\s*\??$", ql)
-    if re.search(r"\b(sites?|located|countr\w*|run in|held in|conducted in|take place in)\b", ql) and country:
-        name = re.sub(r"^the\s+", "", country.group(1).lower())
-        return (f"have sites in {name.title()}",
-                lambda t: any(name in (loc.country or "").lower() or name in (loc.city or "").lower() for loc in t.locations)
-                or name in t.design.get("countries", "").lower(),
-                lambda t: "; ".join(loc.label() for loc in t.locations[:3]))
-    if re.search(r"\bhealthy volunteers?\b", ql):
-        return "accept healthy volunteers", lambda t: t.healthy_volunteers is True, lambda t: "yes"
-    return None
+
+def _about(q: Question, trials: list[Trial]) -> Answer | None:
+    """"Which trials treat people with chronic hepatitis C / enroll kidney transplant recipients?":
+    the trials whose conditions or titles name the concept (with its children), cited."""
+    r = rules()
+    chosen = []
+    for t in trials:
+        for key, text in (("conditions", "; ".join(t.conditions)), ("title", t.title or ""), ("official_title", t.official_title or "")):
+            named = {e.concept for e in r.extract(text) if e.label == "CONDITION" and not e.negated}
+            named |= {a for c in named for a in ancestors(c)}
+            if named & q.concepts:
+                chosen.append((t, key, text))
+                break
+    if not chosen:
+        return None
+    cites = [c for t, key, text in chosen for c in cite_field(t, "conditions[0]" if key == "conditions" else key,
+                                                               t.conditions[0] if key == "conditions" else text)]
+    lines = [f"- {_name(t)}: {key.replace('_', ' ')}: {text}" for t, key, text in chosen]
+    return Answer(f"{len(chosen)} trial(s) are about {', '.join(sorted(q.concepts))}:\n" + "\n".join(lines), True, None,
+                  [t.id for t, _, _ in chosen], cites, [], "cross_trial")
