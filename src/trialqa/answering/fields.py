@@ -75,11 +75,94 @@ def _age(t: Trial, q: Question) -> Answer | None:
 
 
 def _enrollment(t: Trial, q: Question) -> Answer:
+    planned = bool(V.planned.search(q.text)) and t.enrollment_type != "ESTIMATED"
+    stated = _planned_size(t) if planned or t.enrollment is None else None
+    if stated is not None:
+        n, key, sentence, a, b = stated
+        actual = f" Actual enrollment: {t.enrollment} participants." if t.enrollment is not None else ""
+        return Answer(f"{trial_label(t)}: planned enrollment {fmt(n)} participants ({key}: \u201c{sentence}\u201d).{actual}", True,
+                      None, [t.id], [Citation(t.id, key, sentence, a, b)] + cite_field(t, "enrollment", str(t.enrollment)),
+                      [], "enrollment")
     if t.enrollment is None:
         return not_stated(t, "the enrollment", "enrollment", q)
     kind = {"ESTIMATED": " (anticipated)", "ACTUAL": " (actual)"}.get(t.enrollment_type or "", "")
     return Answer(f"{trial_label(t)}: enrollment {t.enrollment} participants{kind}.", True, None, [t.id],
                   cite_field(t, "enrollment", str(t.enrollment)))
+
+
+_PEOPLE = re.compile(r"(?:patients|participants|subjects|children|women|men|volunteers|individuals|people|persons|adults|infants)\b",
+                     re.I)
+# Words that may stand between a count and whom it counts ("336 eligible patients"), never a unit or a
+# preposition ("12 more months for patients").
+_FILLER = re.compile(r"(?!(?:for|of|with|in|on|per|at|to|and|or|more|months?|weeks?|days?|years?|hours?|mg)\b)[A-Za-z-]+\s+", re.I)
+
+
+def _count(r, phrase: str) -> float | None:
+    """"336", "1,500", "Fifty", "Four hundred", "one hundred eighty" -> the number."""
+    if phrase[0].isdigit():
+        return r.number(phrase.replace(",", ""))
+    total, current = 0.0, None
+    for w in re.split(r"[\s-]+", phrase.lower()):
+        if w == "and":
+            continue
+        if w in ("hundred", "thousand"):
+            current = (current or 1.0) * (100 if w == "hundred" else 1000)
+            if w == "thousand":
+                total, current = total + current, None
+            continue
+        v = r.number(w)
+        if v is None:
+            return None
+        current = (current or 0.0) + v
+    return total + (current or 0.0) if (total or current) else None
+
+
+def _headcounts(text: str):
+    """(number, start, end) of each "N [adjectives] patients" in ``text``."""
+    r = rules()
+    for m in re.finditer(r"\b(\d[\d,]*|[A-Za-z]+(?:[\s-]+(?:hundred|thousand|and|[a-z]+ty|[a-z]+teen|one|two|three|four|five|six|seven|eight|nine))*)\s+", text):
+        n = _count(r, m.group(1))
+        if n is None or re.search(r"\b(?:(?:groups?|cohorts?) of|of up to|\d+ of)\s+[\d-]*$", text[:m.start()], re.I):
+            continue  # "groups of 3-6 patients", "2 of up to 6 patients": not how many take part
+        pos = m.end()
+        for _ in range(3):
+            people = _PEOPLE.match(text, pos)
+            if people:
+                yield n, m.start(), people.end()
+                break
+            filler = _FILLER.match(text, pos)
+            if not filler:
+                break
+            pos = filler.end()
+
+
+def _planned_size(t: Trial) -> tuple[float, str, str, int, int] | None:
+    """A sample size the summary or description states ("336 eligible patients will be randomly
+    assigned", "Fifty patients will have to be enrolled"): (number, field, sentence, start, end)."""
+    # Sentences that say "will be enrolled / a total of" first, then those that merely name the study.
+    for cue in (V.accrual, V.accrual_weak):
+        found = _sentence_count(t, cue)
+        if found:
+            return found
+    return None
+
+
+def _sentence_count(t: Trial, cue: re.Pattern) -> tuple[float, str, str, int, int] | None:
+    for key in ("summary", "description"):
+        mt = t.texts.get(key)
+        if mt is None:
+            continue
+        for sent in re.finditer(r"[^.;]+[.;]?", mt.text):
+            if not cue.search(sent.group(0)) or re.match(r"\s*if\b", sent.group(0), re.I):
+                continue  # "If six patients in either group ..." is a rule, not the sample size
+            for n, start, end in _headcounts(sent.group(0)):
+                if n < 2 or 1900 <= n <= 2100 or re.search(r"\b(?:first|last|initial|next|remaining)\s+$", sent.group(0)[:start], re.I):
+                    continue
+                if re.match(r"\s*(?:per|in each|each|in every)\b", sent.group(0)[end:]):
+                    continue  # "240 subjects per treatment group" is not the sample size
+                a, b = mt.raw_span(sent.start() + len(sent.group(0)) - len(sent.group(0).lstrip()), sent.end())
+                return n, key, span_text(t.source_text(), t.format, a, b), a, b
+    return None
 
 
 def _status(t: Trial, q: Question) -> Answer:
