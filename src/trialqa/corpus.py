@@ -16,10 +16,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from . import config, lexicons
+from . import lexicons
 from .errors import CorpusError, CorpusErrors
 from .records import Age, Contact, Criterion, Identifier, Intervention, Location, Outcome, Trial
 from .sections import fold, split_eligibility
+from .sources import decode_bytes, detect_format, read_text, span_text, unescape_markdown  # noqa: F401 (re-exported)
 from .spans import JSONPosError, JStr, MappedText, XNode, parse_json, parse_xml
 
 log = logging.getLogger(__name__)
@@ -43,54 +44,6 @@ class Corpus(list):
 
 
 # --- files ---------------------------------------------------------------------------------------
-
-def read_text(path: str | os.PathLike) -> str:
-    """Read a record file as text; refuses empty, oversized and binary files with a clear reason."""
-    p = Path(path)
-    try:
-        size = p.stat().st_size
-    except OSError as exc:
-        raise CorpusError(str(p), f"cannot read file: {exc.strerror or exc}") from None
-    limit = config.max_record_bytes()
-    if size > limit:
-        raise CorpusError(str(p), f"file is {size / 1048576:.1f} MB, over the {limit / 1048576:.0f} MB limit "
-                                  "for one record file (raise TRIALQA_MAX_RECORD_MB or split the file)")
-    data = p.read_bytes()
-    if not data.strip():
-        raise CorpusError(str(p), "file is empty")
-    return decode_bytes(data, str(p))
-
-
-@lru_cache(maxsize=64)
-def _cached_text(path: str, mtime: float) -> str:
-    return read_text(path)
-
-
-def decode_bytes(data: bytes, name: str) -> str:
-    if b"\x00" in data[:8192]:
-        raise CorpusError(name, "binary file (contains NUL bytes), not a trial record")
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        text = data.decode("cp1252", errors="replace")
-    sample = text[:8192]
-    controls = sum(1 for ch in sample if ord(ch) < 32 and ch not in "\r\n\t\f")
-    if sample and controls / len(sample) > 0.05:
-        raise CorpusError(name, "binary or corrupted file (control characters), not a trial record")
-    return text
-
-
-def detect_format(text: str) -> str:
-    """``ctgov_json``, ``ctgov_xml`` or ``registry_text``, from the content."""
-    head = text.lstrip()[:2000]
-    if head[:1] in "{[":
-        return "ctgov_json"
-    if head.startswith("<"):
-        return "ctgov_xml"
-    return "registry_text"
-
 
 def read_records(path: str | os.PathLike) -> list[Trial]:
     """Read one file into its trials (a JSON file may hold many)."""
@@ -267,14 +220,6 @@ def _trimmed(mt: MappedText) -> tuple[str, tuple[int, int]] | None:
     return fold(text[a:b]), mt.raw_span(a, b)
 
 
-_MD_ESCAPE = re.compile(r"\\([<>*_#\[\]()`~|\\-])")
-
-
-def unescape_markdown(text: str) -> str:
-    """Registry pages saved from markdown escape ``<``, ``>``, ``*``: ``\\< 1,500`` reads ``< 1,500``."""
-    return _MD_ESCAPE.sub(r"\1", text)
-
-
 def _attach_criteria(trial: Trial, mt: MappedText, clean: Callable[[str], str] | None = None) -> None:
     trial.eligibility_text = clean(mt.text) if clean else mt.text
     counters = {"inclusion": 0, "exclusion": 0}
@@ -292,28 +237,6 @@ def _finish(trial: Trial) -> Trial:
     if not trial.criteria:
         trial.warnings.append("no eligibility criteria in record")
     return trial
-
-
-def span_text(source: str, fmt: str, start: int, end: int) -> str:
-    """The text a source span stands for, escapes decoded and whitespace folded.
-
-    For any criterion ``c`` of trial ``t``: ``span_text(t.source_text(), t.format, c.start, c.end) == c.text``.
-    """
-    raw = source[start:end]
-    if fmt == "ctgov_xml":
-        import html
-
-        raw = html.unescape(raw)
-    elif fmt == "ctgov_json":
-        import json
-
-        try:
-            raw = json.loads('"' + raw.replace("\n", "\\n") + '"') if "\\" in raw else raw
-        except ValueError:
-            pass
-    else:
-        raw = unescape_markdown(raw)
-    return fold(raw)
 
 
 # --- ClinicalTrials.gov legacy XML ---------------------------------------------------------------
