@@ -272,7 +272,9 @@ def test_how_many_weeks_is_a_time_question_not_enrollment():
 
 
 def test_do_not_allow_asks_for_exclusions(nsclc_qa):
-    from trialqa.answering import ALLOWANCE
+    from trialqa.answering.vocabulary import V
+
+    ALLOWANCE = V.allowance
 
     a = nsclc_qa.ask("Which trials do not allow brain metastases?")
     assert "NCT04646330" in a.trials  # "Has known active central nervous system (CNS) metastases"

@@ -1,0 +1,156 @@
+"""Criteria answers: the criteria that state what a question names (concepts, analytes, a kind of
+threshold), with their values, role (inclusion or exclusion) and a verdict for yes/no questions."""
+
+from __future__ import annotations
+
+import re
+
+from ..extraction import CriterionEntity, rules, unit_factor
+from ..records import Criterion, Trial
+from .passages import passages_answer
+from .polarity import criterion_role
+from .question import Question
+from .results import Answer, cite, fmt, trial_label, not_stated
+from .store import TrialStore
+from .vocabulary import V
+
+
+def _matching_criteria(q: Question, t: Trial) -> list[tuple[Criterion, list[CriterionEntity]]]:
+    matches = []
+    analytes = rules().related_analytes(q.analytes)  # a question about AST reads "transaminases <= 3 x ULN"
+    for c in t.criteria:
+        hit = [e for e in c.entities
+               if (e.label == "CONDITION" and e.concept in q.concepts)
+               or (e.analyte and e.analyte in analytes)
+               or (q.kind and e.label == q.kind and not q.analytes and e.label != "CONDITION"
+                   and (q.anchor is None or e.anchor == q.anchor))]
+        if hit:
+            matches.append((c, hit))
+    if q.kind == "TIME_WINDOW":
+        timed = [(c, h) for c, h in matches if any(e.label == "TIME_WINDOW" for e in c.entities)]
+        if q.concepts:
+            both = [(c, h) for c, h in timed if any(e.label == "CONDITION" and e.concept in q.concepts for e in c.entities)]
+            timed = both or timed
+        matches = timed or matches
+    # Criteria that name more of the question's targets first.
+    matches.sort(key=lambda m: -len({e.concept or e.analyte for e in m[1]}))
+    return matches
+
+
+
+def criteria_answer(qa: TrialStore, q: Question, t: Trial) -> Answer | None:
+    if not (q.yes_no or q.kind or V.eligibility_words.search(q.text)):
+        return passages_answer(qa, q, t)  # "what response rate was observed?" is not an eligibility question
+    matches = _matching_criteria(q, t)
+    if matches and not q.yes_no and q.kind in ("PERCENT", "LAB"):
+        # A percentage may come as a LAB in percent (ejection fraction, HbA1c).
+        valued = [(c, h) for c, h in matches
+                  if any(e.label == q.kind or (q.kind == "PERCENT" and e.unit == "%") for e in c.entities)]
+        if not valued:
+            what = " / ".join(sorted(q.concepts | q.analytes)) or q.kind.lower()
+            return Answer(f"{trial_label(t)}: the record states no {'percentage' if q.kind == 'PERCENT' else 'value'} threshold for {what}.",
+                          False, None, [t.id], [], [], "criteria")
+        matches = valued
+    unvalued = False
+    if not matches and q.analytes:
+        # "Total bilirubin: within normal institutional limits" states a requirement with no number.
+        matches = [(c, []) for c in analyte_mentions(q.analytes, t)]
+        unvalued = bool(matches)
+    if not matches:
+        passages = passages_answer(qa, q, t, quiet=True)
+        if passages is not None:
+            return passages
+        what = " / ".join(sorted(q.concepts | q.analytes)) or "this"
+        return Answer(f"{trial_label(t)}: the record does not state a criterion about {what}.", False,
+                      "unknown" if q.yes_no else None, [t.id], [], [], "criteria")
+    lines, cites, ents = [], [], []
+    roles = []
+    asked_unit = _asked_unit(q.text)
+    # "Is a pregnancy test required?" asks about the test, which a criterion requiring a negative
+    # result requires all the same: the negation of the condition does not turn it into an exclusion.
+    asks_test = any(e.label == "CONDITION" and (V.test_noun.search(e.text) or V.test_noun.match(q.text, e.end))
+                    for e in q.entities)
+    for c, hit in matches[:4]:
+        cites.append(cite(t, c))
+        ents.extend(hit)
+        neg = any(e.label == "CONDITION" for e in hit) and all(e.negated for e in hit if e.label == "CONDITION")
+        role = criterion_role(c, neg and not asks_test)
+        needs = required_concepts(c) - q.concepts
+        if needs:
+            role = f"{role} only with {', '.join(sorted(needs))}"
+        roles.append(role)
+        values = [_describe(e, asked_unit) for e in hit if e.label != "CONDITION"]
+        lines.append(f"{role}: \u201c{c.text}\u201d" + (f" \u2192 {'; '.join(values)}" if values else ""))
+    verdict = None
+    if q.yes_no:
+        is_excl, is_incl = "Exclusion" in roles, "Inclusion" in roles
+        if q.asks_excl and not q.asks_incl:
+            verdict = "yes" if is_excl else "no"
+        elif q.asks_incl and not q.asks_excl:
+            verdict = "yes" if is_incl else "no"
+        else:
+            verdict = "no" if is_excl else "yes"
+    if unvalued and verdict:
+        verdict = "unknown"  # "within normal limits" neither allows nor excludes "above the ULN" in so many words
+    prefix = {"yes": "Yes. ", "no": "No. "}.get(verdict or "", "")
+    note = f" no numeric limit for {' / '.join(sorted(q.analytes))} is stated; the criteria that name it" if unvalued else ""
+    return Answer(f"{prefix}{trial_label(t)}:{note}\n" + "\n".join(f"- {line}" for line in lines), True, verdict, [t.id], cites, ents,
+                  "criteria")
+
+
+def analyte_mentions(analytes: set[str], t: Trial) -> list[Criterion]:
+    """Criteria that name one of the analytes (or a group or member of one), with or without a value."""
+    r = rules()
+    analytes = r.related_analytes(analytes)
+    return [c for c in t.criteria if any(name in analytes for _, _, name in r.analyte_gaz.find(c.text))]
+
+
+def _asked_unit(question: str) -> str | None:
+    """The unit a question asks the answer in ("What is the neutrophil threshold in cells/mm3?")."""
+    m = re.search(r"\b(?:in|as|into|expressed in)\s+([^\s?]{1,20}(?:\s[^\s?]{1,8})?)\s*\??\s*$", question, re.I)
+    if not m:
+        return None
+    r = rules()
+    for cand in (m.group(1), m.group(1).split()[0]):
+        info = r.unit_canon.get(r._ukey(cand))
+        if info:
+            return info["canonical"]
+    return None
+
+
+def _describe(e: CriterionEntity, asked_unit: str | None = None) -> str:
+    val = fmt(e.value) + (f"\u2013{fmt(e.value2)}" if e.value2 is not None else "")
+    if e.label == "TIME_WINDOW":
+        return f"{e.op} {val} {e.unit} {e.direction or ''} {e.anchor_text or e.anchor or ''}".replace("  ", " ").strip()
+    what = e.analyte or e.label.lower()
+    s = f"{what} {e.op} {val} {e.unit or ''}".strip()
+    if rules().implausible(e):
+        return s + f" (not a plausible {what} limit in {e.unit}: probably a unit error in the record, not converted)"
+    if e.label == "LAB" and e.norm_unit and e.norm_unit != e.unit and e.norm_value is not None:
+        nv = fmt(e.norm_value) + (f"\u2013{fmt(e.norm_value2)}" if e.norm_value2 is not None else "")
+        s += f" (= {nv} {'x ' if e.norm_unit.startswith('10^') else ''}{e.norm_unit})"
+    if e.label == "LAB" and asked_unit and e.unit and e.analyte and asked_unit not in (e.unit, e.norm_unit) \
+            and e.value is not None:
+        factor = unit_factor(e.analyte, e.unit, asked_unit)
+        if factor is not None:
+            conv = fmt(round(e.value * factor, 6)) + (f"\u2013{fmt(round(e.value2 * factor, 6))}" if e.value2 is not None else "")
+            s += f" (= {conv} {asked_unit})"
+    return s
+
+
+def list_criteria(t: Trial, which: str) -> Answer:
+    crits = t.exclusion if which == "exclusion" else t.inclusion if which == "inclusion" else t.criteria
+    if not crits:
+        return not_stated(t, f"{which} criteria", "criteria")
+    return Answer(f"{trial_label(t)}: {len(crits)} {which} criteria:\n" + "\n".join(f"- {c.text}" for c in crits), True, None,
+                  [t.id], [cite(t, c) for c in crits], [], "criteria")
+
+
+
+def required_concepts(c: Criterion) -> set[str]:
+    """Concepts a criterion requires together: those after a causal link ("induced by X")."""
+    m = V.causal.search(c.text)
+    if not m:
+        return set()
+    return {e.concept for e in c.entities if e.label == "CONDITION" and e.start >= m.end() and e.concept not in V.population}
+

@@ -1,0 +1,92 @@
+"""Passage answers: the retrieved passages of one trial that cover the question's content words."""
+
+from __future__ import annotations
+
+import re
+
+from ..extraction import rules
+from ..records import Trial
+from .polarity import polarity
+from .question import Question
+from .results import Answer, Citation, trial_label
+from .store import TrialStore
+from .vocabulary import V
+
+GENERIC_WORDS = frozenset("""summary record protocol trial study studies quoted reported listed mentioned described according
+stated states state say says said observed patient patients participant participants subject subjects what which who whom
+how when where why does do did is are was were be been the a an of for to in on at by with and or this that these those
+there their it its as from into than any all some give list tell me please about per long soon many much must should
+required require requirement allowed time rationale purpose reason aim goal objective happens happen define defined definition
+explain describe background hypothesis kind type history exclusionary take part already lead""".split())
+
+
+def stem(w: str) -> str:
+    for suffix in ("ations", "ation", "ings", "ing", "ies", "ied", "ary", "ed", "es", "s"):
+        if len(w) > len(suffix) + 3 and w.endswith(suffix):
+            return w[: -len(suffix)]
+    return w
+
+
+def content_words(text: str) -> set[str]:
+    return {stem(w) for w in re.findall(r"[a-z0-9][a-z0-9-]+", text.lower()) if w not in GENERIC_WORDS and len(w) > 2}
+
+
+PROSE = ("summary", "description", "design", "intervention", "results", "adverse_events", "title", "conditions")
+
+
+STUDY_ANCHORS = {"inclusion", "randomization", "treatment start", "now"}
+
+
+def passages_answer(qa: TrialStore, q: Question, t: Trial, quiet: bool = False, prose_first: bool = False) -> Answer | None:
+    """The best passages when they cover the question's content words; otherwise not stated."""
+    hits = qa.retriever.search(q.text, k=5, trial=t.id, sections=PROSE) if prose_first else []
+    hits = hits + [h for h in qa.retriever.search(q.text, k=5, trial=t.id) if h.chunk_id not in {x.chunk_id for x in hits}]
+    if q.kind == "TIME_WINDOW" and q.anchor and q.anchor not in STUDY_ANCHORS:
+        # "How long after surgery ...?" is answered only by a passage about that event (the study's
+        # own start is worded too many ways: "prior to study", "before day 1").
+        rx = next((rx for name, rx in rules().anchor_list if name == q.anchor), None)
+        hits = [h for h in hits if rx is None or rx.search(h.text)]
+    want = content_words(q.text)
+    # The trial's own topic words (its drug, its condition) say nothing about which passage answers.
+    topic = content_words(" ".join([t.title or "", t.acronym or "", *[i.name for i in t.interventions], *t.conditions]))
+    want = (want - topic) or want
+    cue_only = not want
+    if cue_only:
+        # "What is the hypothesis?": the cue word itself is what a passage must state.
+        want = {stem(w.lower()) for w in V.descriptive.findall(q.text) if len(w) > 3}
+    r = rules()
+    good = []
+    for h in hits:
+        have = content_words(h.text) if not cue_only else {stem(w) for w in re.findall(r"[a-z0-9-]+", h.text.lower())}
+        # Concepts count as covered when the passage names them with any synonym.
+        covered = {w for w in want if w in have}
+        concept_words = {w for c in q.concepts for w in content_words(c)}
+        for e in r.extract(h.text):
+            if e.label == "CONDITION" and e.concept in q.concepts:
+                covered |= {w for w in want if w in content_words(e.text) or w in concept_words}
+        # Half of the words, and both of two ("response rate" is not answered by "mortality rate").
+        if want and len(covered) >= (len(want) if len(want) <= 2 else len(want) / 2):
+            good.append((len(covered) / len(want), h))
+    if not good:
+        if quiet:
+            return None
+        return Answer(f"{trial_label(t)}: the record does not state this.", False, "unknown" if q.yes_no else None,
+                      [t.id], [], [], "descriptive")
+    good = [h for _, h in sorted(good, key=lambda x: -x[0])][:3]
+    verdict = None
+    if q.yes_no and good[0].section in ("inclusion", "exclusion"):
+        crit = next((c for c in t.criteria if c.start == good[0].start and c.end == good[0].end), None)
+        if crit is not None:
+            is_excl = polarity(crit) == "exclusion"
+            if q.asks_excl and not q.asks_incl:
+                verdict = "yes" if is_excl else "no"
+            elif q.asks_incl and not q.asks_excl:
+                verdict = "no" if is_excl else "yes"
+            else:
+                verdict = "no" if is_excl else "yes"
+    if verdict:
+        return Answer(f"{'Yes' if verdict == 'yes' else 'No'}. {trial_label(t)}:\n" + "\n".join(f"- {h.text}" for h in good), True, verdict,
+                      [t.id], [Citation(h.trial_id, h.section, h.text, h.start, h.end) for h in good], [], "criteria")
+    return Answer(f"{trial_label(t)}:\n" + "\n".join(f"- {h.text}" for h in good), True, None, [t.id],
+                  [Citation(h.trial_id, h.section, h.text, h.start, h.end) for h in good], [], "descriptive")
+

@@ -1,0 +1,124 @@
+"""How a question travels.
+
+``answer_question`` analyses the question once (``question.analyse``) and resolves its scope
+(``scope.resolve_trials``): a reference that matches no trial is answered as out of scope; a
+question about trials in general ("Which trials ...?") or about several trials it did not name
+goes to ``cross_trial``. Otherwise each trial in scope is answered by the first route of
+``ROUTES`` that applies and gives an answer, in this order:
+
+1. ``patient``: the question describes a patient (age, values, times, conditions): each fact
+   against the trial's criteria.
+2. ``descriptive``: it asks for a summary, rationale, definition ("describe", "according to"):
+   prose passages that cover its words.
+3. ``field``: it asks for a record field with a strong cue (phase, sponsor, enrollment, ...), or
+   names no criteria target: the field's value, cited.
+4. ``time passages``: a time question with no target or anchor ("How long is follow-up?").
+5. ``listing``: "List the inclusion criteria".
+6. ``criteria``: it names concepts, analytes or a kind of threshold: the criteria that state them.
+7. ``field (weak)``: a field cue left over once criteria gave nothing.
+8. ``passages``: the passages that cover its content words, else "not stated".
+
+Nothing is borrowed across trials: every route reads only the trial it is given.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from ..errors import QueryError
+from ..records import Trial
+from .criteria import criteria_answer, list_criteria
+from .cross_trial import cross_trial_answer
+from .fields import FIELD_HANDLERS, detect_field, is_strong
+from .passages import passages_answer
+from .patient import patient_answer
+from .question import Question, analyse
+from .results import Answer
+from .scope import resolve_trials
+from .store import TrialStore
+from .vocabulary import V
+
+MAX_QUESTION_CHARS = 2000
+
+
+@dataclass
+class Context:
+    """One question about one trial, with the field cue read once."""
+
+    qa: TrialStore
+    q: Question
+    t: Trial
+    field: str | None
+
+    @property
+    def targets(self) -> bool:
+        return bool(self.q.concepts or self.q.analytes or self.q.kind)
+
+
+@dataclass(frozen=True)
+class Route:
+    name: str
+    applies: Callable[[Context], bool]
+    answer: Callable[[Context], Answer | None]
+
+
+def _field_answer(c: Context) -> Answer | None:
+    ans = FIELD_HANDLERS[c.field](c.t, c.q)
+    if ans is not None:
+        ans.intent = c.field
+    return ans
+
+
+def _listing(c: Context) -> Answer:
+    return list_criteria(c.t, V.listing.search(c.q.text).group(2).lower())
+
+
+ROUTES: tuple[Route, ...] = (
+    Route("patient", lambda c: bool(c.q.patient) and bool(set(c.q.patient) - {"lacks"}),
+          lambda c: patient_answer(c.q, c.t)),
+    Route("descriptive", lambda c: bool(V.descriptive.search(c.q.text)),
+          lambda c: passages_answer(c.qa, c.q, c.t, quiet=True, prose_first=True)),
+    Route("field", lambda c: bool(c.field) and (is_strong(c.field, c.q) or not c.targets), _field_answer),
+    Route("time passages", lambda c: c.q.kind == "TIME_WINDOW" and not (c.q.concepts or c.q.analytes or c.q.anchor),
+          lambda c: passages_answer(c.qa, c.q, c.t, quiet=True)),
+    Route("listing", lambda c: bool(V.listing.search(c.q.text)), _listing),
+    Route("criteria", lambda c: c.targets, lambda c: criteria_answer(c.qa, c.q, c.t)),
+    Route("field (weak)", lambda c: bool(c.field), _field_answer),
+    Route("passages", lambda c: True, lambda c: passages_answer(c.qa, c.q, c.t)),
+)
+
+
+def answer_question(qa: TrialStore, question: str, trial: str | None = None) -> Answer:
+    """Answer ``question`` (optionally about one ``trial``) from the records of ``qa``."""
+    if not isinstance(question, str) or not question.strip():
+        raise QueryError("the question is empty")
+    question = question.strip()[:MAX_QUESTION_CHARS]
+    q = analyse(question)
+    try:
+        trials, named = resolve_trials(qa, question, trial, q)
+    except QueryError as exc:
+        return Answer(f"{exc}.", False, None, [], [], [], "out_of_scope")
+    if V.cross_trial.search(question) or (len(trials) > 1 and not named):
+        return cross_trial_answer(qa, q, trials)
+    parts = [answer_one(qa, q, t) for t in trials]
+    return parts[0] if len(parts) == 1 else _merge(parts)
+
+
+def answer_one(qa: TrialStore, q: Question, t: Trial) -> Answer:
+    """The answer of the first route in ``ROUTES`` that applies to this trial and gives one."""
+    ctx = Context(qa, q, t, detect_field(q))
+    for route in ROUTES:
+        if route.applies(ctx):
+            ans = route.answer(ctx)
+            if ans is not None:
+                return ans
+    raise AssertionError("the last route always answers")
+
+
+def _merge(parts: list[Answer]) -> Answer:
+    verdicts = {p.verdict for p in parts if p.verdict}
+    return Answer("\n".join(p.text for p in parts), any(p.found for p in parts),
+                  verdicts.pop() if len(verdicts) == 1 else (None if not verdicts else "unknown"),
+                  [t for p in parts for t in p.trials], [c for p in parts for c in p.citations],
+                  [e for p in parts for e in p.entities], parts[0].intent)
