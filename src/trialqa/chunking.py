@@ -84,7 +84,7 @@ def chunk_trial(trial: Trial) -> list[Chunk]:
         add("title", trial.title, *trial.spans["title"])
     for c in trial.criteria:
         add(c.section, c.text, c.start, c.end, c.group)
-    from .corpus import unescape_markdown
+    from .sources import unescape_markdown
 
     clean = unescape_markdown if trial.format == "registry_text" else (lambda x: x)
     def add_prose(section: str, mt, group: str | None = None) -> None:

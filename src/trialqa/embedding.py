@@ -25,6 +25,7 @@ import numpy as np
 
 from . import config
 from .errors import ModelError
+from .storage import atomic_write
 
 log = logging.getLogger(__name__)
 
@@ -302,8 +303,6 @@ class EmbeddingCache:
     def save(self) -> None:
         if not self._dirty:
             return
-        from .index import atomic_write
-
         self.dir.mkdir(parents=True, exist_ok=True)
         keys = list(self.vectors)
         mat = np.stack([self.vectors[k] for k in keys]) if keys else np.zeros((0, self.dim), np.float32)

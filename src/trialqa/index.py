@@ -25,6 +25,7 @@ import numpy as np
 from .chunking import CHUNKING_VERSION, Chunk, chunk_corpus, text_key
 from .embedding import EmbeddingCache, Encoder, model_slug
 from .errors import IndexError_
+from .storage import atomic_write, file_sha256
 
 FORMAT_VERSION = 1
 APPROX_THRESHOLD = 200_000  # chunks above which an approximate (IVF) index replaces exact search
@@ -36,31 +37,6 @@ APPROX_THRESHOLD = 200_000  # chunks above which an approximate (IVF) index repl
 IVF_MIN_LISTS, IVF_MAX_LISTS = 16, 4096
 IVF_TRAIN_PER_LIST = 40  # training sample: this many vectors per list (faiss warns below 39)
 IVF_NPROBE = 64
-
-
-def atomic_write(path: Path, write: Callable) -> None:
-    """Write a file through a temporary file in the same directory, then rename it into place."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def corpus_fingerprint(trials) -> str:

@@ -170,7 +170,7 @@ class Trial:
 
     def source_text(self) -> str:
         """The record file as text: the string that every span indexes."""
-        from .corpus import read_text
+        from .sources import read_text
 
         return read_text(self.source)
 
