@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 from .records import Trial
 from .sections import fold
 
-CHUNKING_VERSION = 3  # raise when chunk_trial makes other chunks from the same record (2: outcomes, 3: by sentence)
+CHUNKING_VERSION = 4  # raise when chunk_trial makes other chunks from the same record (2: outcomes, 3: by sentence, 4: intervention and arm descriptions)
 SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]?\s+(?=[A-Z0-9(\"'])")
 MAX_CHUNK_CHARS = 600  # longer prose sentences are cut at clause boundaries
 PROSE_SECTIONS = ("summary", "description", "design", "intervention", "results", "adverse_events")
@@ -96,6 +96,13 @@ def chunk_trial(trial: Trial) -> list[Chunk]:
     for key in PROSE_SECTIONS:
         if trial.texts.get(key) is not None:
             add_prose(key, trial.texts[key])
+    # Intervention and arm descriptions state doses and schedules ("90 mg brigatinib once daily").
+    for i, iv in enumerate(trial.interventions):
+        if trial.texts.get(f"intervention[{i}]") is not None:
+            add_prose("intervention", trial.texts[f"intervention[{i}]"], iv.name)
+    for i, arm in enumerate(trial.arms):
+        if trial.texts.get(f"arm[{i}]") is not None:
+            add_prose("intervention", trial.texts[f"arm[{i}]"], arm.label)
     for i, o in enumerate(trial.outcomes):
         # The kind goes into what the encoder sees: "primary outcome: Objective Response Rate".
         add("outcome", o.measure, o.start, o.end, f"{o.kind} outcome")

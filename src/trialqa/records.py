@@ -69,6 +69,16 @@ class Intervention:
 
 
 @dataclass
+class Arm:
+    """An arm (group) of a trial: its label, type (experimental, placebo comparator ...) and description."""
+
+    label: str
+    type: str | None = None
+    description: str | None = None
+    interventions: list[str] = field(default_factory=list)
+
+
+@dataclass
 class Location:
     facility: str | None = None
     city: str | None = None
@@ -132,6 +142,7 @@ class Trial:
     conditions: list[str] = field(default_factory=list)
     keywords: list[str] = field(default_factory=list)
     interventions: list[Intervention] = field(default_factory=list)
+    arms: list[Arm] = field(default_factory=list)
     design: dict[str, str] = field(default_factory=dict)
     summary: str | None = None
     description: str | None = None
@@ -194,6 +205,7 @@ class Trial:
             "conditions": list(self.conditions),
             "keywords": list(self.keywords),
             "interventions": [asdict(i) for i in self.interventions],
+            "arms": [asdict(a) for a in self.arms],
             "design": dict(self.design),
             "summary": self.summary,
             "description": self.description,

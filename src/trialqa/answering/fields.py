@@ -384,19 +384,54 @@ def _interventions(t: Trial, q: Question) -> Answer:
     return Answer(f"{trial_label(t)}: interventions: {'; '.join(parts)}.", True, None, [t.id], [])
 
 
+_MASS = re.compile(r"\b(?:micrograms?|mcg|\u00b5g|ug|milligrams?|mg|grams?|nanograms?)\b", re.I)
+
+
+def _dose_texts(t: Trial) -> list[tuple[str, str, str, object]]:
+    """(what, text read for doses, description, mapped source text or None) for each intervention
+    and each arm with a description."""
+    out = []
+    for i, iv in enumerate(t.interventions):
+        out.append((iv.name, f"{iv.name}. {iv.description or ''}", iv.description or "", t.texts.get(f"intervention[{i}]")))
+    for i, arm in enumerate(t.arms):
+        if arm.description:
+            out.append((arm.label, arm.description, arm.description, t.texts.get(f"arm[{i}]")))
+    return out
+
+
+def _dose_sentence(t: Trial, mt, text: str, e) -> Citation | None:
+    """The sentence of ``mt`` that states the dose ``e`` (found in ``text``), cited."""
+    if mt is None:
+        return None
+    at = mt.text.find(e.text.strip())
+    if at < 0:
+        return None
+    start = max(mt.text.rfind(".", 0, at) + 1, mt.text.rfind("\n", 0, at) + 1, 0)
+    ends = [i for i in (mt.text.find(". ", at), mt.text.find("\n", at)) if i >= 0]
+    end = min(ends) + 1 if ends else len(mt.text)
+    while start < end and mt.text[start].isspace():
+        start += 1
+    a, b = mt.raw_span(start, end)
+    return Citation(t.id, "intervention", span_text(t.source_text(), t.format, a, b), a, b)
+
+
 def _dose(t: Trial, q: Question) -> Answer | None:
     r = rules()
     rows = []
-    for iv in t.interventions:
-        doses = [e for e in r.extract(f"{iv.name}. {iv.description or ''}") if e.label == "DOSE"]
+    for name, text, desc, mt in _dose_texts(t):
+        doses = [e for e in r.extract(text) if e.label == "DOSE"]
         if doses:
             e = doses[0]
             extra = ", ".join(x for x in (e.route, e.frequency) if x)
-            rows.append((iv, f"{iv.name}: {e.text.strip()}" + (f" ({extra})" if extra else ""), doses))
+            rows.append((name, text, f"{name}: {e.text.strip()}" + (f" ({extra})" if extra else ""), doses,
+                         _dose_sentence(t, mt, text, e), desc))
     if q.concepts:
-        named = [row for row in rows if r.concept_lookup(row[0].name.split(" (")[0]) in q.concepts
-                 or any(n.lower() in q.text.lower() for n in [row[0].name.split(" (")[0]])]
+        named = [row for row in rows if {c.concept for c in r.extract(row[1]) if c.label == "CONDITION"} & q.concepts
+                 or row[0].split(" (")[0].lower() in q.text.lower()]
         rows = named or rows
+    if rows and _MASS.search(q.text) and not any(_MASS.search(d.unit or "") for row in rows for d in row[3]):
+        # "How many micrograms ... in each dose?" is not answered by "0.5 mL".
+        return not_stated(t, f"a dose in {_MASS.search(q.text).group(0)}", "dose", q)
     if not rows and q.concepts:
         for c in t.criteria:
             doses = [e for e in c.entities if e.label == "DOSE"]
@@ -420,10 +455,11 @@ def _dose(t: Trial, q: Question) -> Answer | None:
         sentence = span_text(src, t.format, a, b)
         return Answer(f"{trial_label(t)}: {e.text.strip()} ({key}: \u201c{sentence}\u201d)", True, None, [t.id],
                       [Citation(t.id, key, sentence, a, b)], [x[0] for x in prose])
-    text = "; ".join(r_[1] for r_ in rows)
-    desc = " ".join(iv.description for iv, _, _ in rows[:2] if iv.description)
-    return Answer(f"{trial_label(t)}: {text}." + (f" {desc}" if desc else ""), True, None, [t.id], [],
-                  [d for _, _, ds in rows for d in ds])
+    text = "; ".join(row[2] for row in rows)
+    desc = " ".join(row[5] for row in rows[:2] if row[5])
+    cites = unique_citations([row[4] for row in rows if row[4] is not None])
+    return Answer(f"{trial_label(t)}: {text}." + (f" {desc}" if desc else ""), True, None, [t.id], cites,
+                  [d for row in rows for d in row[3]])
 
 
 def _sex(t: Trial, q: Question) -> Answer | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import CorpusError
-from ..records import Age, Contact, Identifier, Intervention, Location, Trial
+from ..records import Age, Arm, Contact, Identifier, Intervention, Location, Trial
 from ..sections import fold
 from ..spans import JSONPosError, JStr, parse_json
 from .nli4ct import nli4ct_trial
@@ -89,10 +89,18 @@ def _json_trial(ps: dict, name: str) -> Trial:
     t.keywords = [fold(k) for k in get("conditionsModule.keywords") or [] if isinstance(k, str) and k.strip()]
     for iv in get("armsInterventionsModule.interventions") or []:
         if isinstance(iv, dict) and iv.get("name"):
+            if isinstance(iv.get("description"), JStr):
+                t.texts[f"intervention[{len(t.interventions)}]"] = iv["description"].mapped
             t.interventions.append(Intervention(
                 name=fold(iv["name"]), type=norm_status(iv.get("type")),
                 description=fold(iv.get("description") or "") or None,
                 other_names=[fold(o) for o in iv.get("otherNames") or [] if isinstance(o, str)]))
+    for arm in get("armsInterventionsModule.armGroups") or []:
+        if isinstance(arm, dict) and isinstance(arm.get("label"), str):
+            if isinstance(arm.get("description"), JStr):
+                t.texts[f"arm[{len(t.arms)}]"] = arm["description"].mapped
+            t.arms.append(Arm(fold(arm["label"]), norm_status(arm.get("type")), fold(arm.get("description") or "") or None,
+                              [fold(n) for n in arm.get("interventionNames") or [] if isinstance(n, str)]))
     info = get("designModule.designInfo") or {}
     for src, dst in (("allocation", "allocation"), ("interventionModel", "intervention_model"),
                      ("primaryPurpose", "primary_purpose"), ("interventionModelDescription", "description")):

@@ -7,7 +7,7 @@ is the raw extent of its trimmed text in the XML source.
 from __future__ import annotations
 
 from ..errors import CorpusError
-from ..records import Age, Contact, Identifier, Intervention, Location, Trial
+from ..records import Age, Arm, Contact, Identifier, Intervention, Location, Trial
 from ..sections import fold
 from ..spans import XNode, parse_xml
 from .normalize import (NCT_RE, OUTCOME_KINDS, add_outcome, attach_criteria, content_id, finish_trial, norm_bool,
@@ -69,10 +69,21 @@ def _xml_trial(root: XNode, name: str) -> Trial:
             spans[f"conditions[{i}]"] = v[1]
     t.keywords = [k for k in (fold(n.text() or "") for n in root.findall("keyword")) if k]
     for n in root.findall("intervention"):
+        desc = n.find("description")
+        if desc is not None:
+            t.texts[f"intervention[{len(t.interventions)}]"] = desc.mapped()
         t.interventions.append(Intervention(
             name=fold(n.text("intervention_name") or ""), type=norm_status(n.text("intervention_type")),
             description=fold(n.text("description") or "") or None,
             other_names=[fold(o.text() or "") for o in n.findall("other_name")]))
+    for n in root.findall("arm_group"):
+        label = fold(n.text("arm_group_label") or "")
+        if not label:
+            continue
+        desc = n.find("description")
+        if desc is not None:
+            t.texts[f"arm[{len(t.arms)}]"] = desc.mapped()
+        t.arms.append(Arm(label, norm_status(n.text("arm_group_type")), fold(n.text("description") or "") or None))
     design = root.find("study_design_info")
     if design is not None:
         for child in design.children:
