@@ -4,10 +4,13 @@ In order: a trial passed in; NCT ids in the question (an id not in the records i
 then the words of the question that name trials. Each trial's names are its acronym, titles,
 interventions and their other names, conditions, sponsor and collaborators (with the initialisms
 people use: "NIAMS", "AP-HP", "BMS") and organisation and secondary ids. A word counts by how
-rare it is in the records (``log(N / trials whose text uses it)``): a word that only one record
-uses is decisive, "cancer" in an oncology corpus is not. A trial is named when its words add up
-to at least ``0.5 log N`` (as rare as a word in at most sqrt(N) records) and it scores within
-``CLOSE`` of the best; an acronym or id written as the record writes it counts ``log N`` more.
+rare it is (below): a word that names one trial and few records use is decisive, "cancer" in an
+oncology corpus is not. A drug or condition named by a synonym ("AZT") names the trial that
+calls it otherwise ("zidovudine"). A trial is named when its words add up
+to at least ``0.7 log N`` (what one decisive word scores) and within ``CLOSE`` of the best; an
+acronym or id written as the record writes it counts ``log N`` more. A word's weight is the
+geometric mean of how rare it is among the trials' names and in the records' text, so a word
+that names one trial but every record uses ("year") does not name it.
 """
 
 from __future__ import annotations
@@ -29,25 +32,33 @@ using new therapeutic target clinical phase versus vs by at from""".split())
 # Words that ask rather than name: never evidence of a topic.
 STOP_WORDS = TITLE_STOP | frozenset("""what which who whom whose when where why how does did can could may might must should
 would will shall is are was were be been this that these those there their they them it its as into than then any all
-some give list tell me please about per you your yours hello thanks thank today tomorrow""".split())
-CLOSE = 0.75  # a trial scoring at least this share of the best is named too
+some give list tell me please about per you your yours hello thanks thank today tomorrow trials only these those other
+such each every can't cannot""".split())
+CLOSE = 0.75
+MIN_SHARE = 0.7  # of log N: what a decisive word alone scores (sqrt(log N x 0.5 log N))  # a trial scoring at least this share of the best is named too
 _WORD = re.compile(r"[A-Za-z0-9\u00C0-\u024F]+(?:['\u2019-][A-Za-z0-9\u00C0-\u024F]+)*")
 _INITIALISM_SKIP = frozenset("of and for the on in de du des la le et für und der di del da y a an to at with".split())
 
 
-def words(text: str) -> set[str]:
-    """Lower-case words of ``text``; a hyphenated word also counts joined and by its parts
-    ("HPS2-THRIVE": hps2-thrive, hps2thrive, hps2, thrive)."""
-    out = set()
+def word_groups(text: str) -> list[set[str]]:
+    """For each word of ``text``, its lower-case forms: a hyphenated word also joined and by its
+    parts ("HPS2-THRIVE": hps2-thrive, hps2thrive, hps2, thrive)."""
+    out = []
     for m in _WORD.finditer(text or ""):
         w = m.group(0).lower().replace("\u2019", "'")
         if w.endswith("'s"):
             w = w[:-2]
-        out.add(w)
+        forms = {w}
         if "-" in w:
-            out.add(w.replace("-", ""))
-            out.update(p for p in w.split("-") if p)
+            forms.add(w.replace("-", ""))
+            forms.update(p for p in w.split("-") if p)
+        out.append(forms)
     return out
+
+
+def words(text: str) -> set[str]:
+    """Every form of every word of ``text`` (see ``word_groups``)."""
+    return set().union(*word_groups(text)) if text else set()
 
 
 def initialisms(name: str) -> set[str]:
@@ -65,18 +76,24 @@ def initialisms(name: str) -> set[str]:
     return {"".join(p[0] for p in parts).lower()}
 
 
+CONCEPT = "\u00a7"  # prefix of a concept among name words: "\u00a7zidovudine" is named by AZT, Retrovir, ...
+
+
 @dataclass
 class NameIndex:
-    """Which words name which trials, and how many trials' records use each word."""
+    """Which words name which trials (``name_df``), and how many records use each word at all (``df``)."""
 
     trials: list[Trial]
-    names: dict[str, set[str]] = field(default_factory=dict)  # trial id -> its name words
-    strong: dict[str, set[str]] = field(default_factory=dict)  # trial id -> acronyms, initialisms, ids as written
+    names: dict[str, set[str]] = field(default_factory=dict)  # trial id -> its name words and concepts
+    strong: dict[str, set[str]] = field(default_factory=dict)  # trial id -> acronyms, initialisms, ids, capitalised names
     df: Counter = field(default_factory=Counter)
+    name_df: Counter = field(default_factory=Counter)
+    caps: dict[str, set[str]] = field(default_factory=dict)  # while building: capitalised name words
 
     @classmethod
     def build(cls, trials: list[Trial]) -> "NameIndex":
         index = cls(trials)
+        r = rules()
         for t in trials:
             ivs = [n for iv in t.interventions for n in (iv.name, *iv.other_names)]
             orgs = [t.sponsor or "", *t.collaborators]
@@ -84,18 +101,45 @@ class NameIndex:
             name_text = [t.title or "", t.official_title or "", t.acronym or "", *ivs, *t.conditions, *orgs, *ids]
             names = set().union(*(words(x) for x in name_text)) - TITLE_STOP
             inits = set().union(*(initialisms(o) for o in orgs)) if orgs else set()
-            index.names[t.id] = names | inits
+            concepts = {CONCEPT + e.concept for x in name_text if x for e in r.extract(x)
+                        if e.label == "CONDITION" and e.concept_type in ("drug", "condition", "procedure")}
+            index.names[t.id] = names | inits | concepts
+            caps = {w for x in [t.title or "", t.official_title or "", *ivs, *orgs] for w in _WORD.findall(x)
+                    if len(w) >= 3 and (w.isupper() or (any(c.isdigit() for c in w) and any(c.isupper() for c in w)))}
             index.strong[t.id] = {s for s in [t.acronym or "", *ids] if s} | inits
+            index.caps[t.id] = caps
             body = [t.summary or "", t.description or "", *(c.text for c in t.criteria),
                     *(iv.description or "" for iv in t.interventions), *(o.measure for o in t.outcomes)]
-            index.df.update(index.names[t.id] | set().union(*(words(x) for x in body)))
+            mentioned = {CONCEPT + e.concept for c in t.criteria for e in c.entities if e.label == "CONDITION"}
+            index.df.update(index.names[t.id] | set().union(*(words(x) for x in body)) | mentioned)
+            index.name_df.update(index.names[t.id])
+        # Capitalised words of titles and sponsors ("NCI", "FMP2.1") are names when few records use
+        # them; "HIV" or "NSCLC" name a disease, not a trial.
+        rare = math.sqrt(len(trials))
+        for t in trials:
+            index.strong[t.id] |= {w for w in index.caps.pop(t.id) if index.df[w.lower()] <= rare and not r.concept_lookup(w)}
         return index
 
-    def idf(self, word: str) -> float:
-        return math.log(len(self.trials) / max(1, self.df[word]))
+    def weight(self, word: str) -> float:
+        """How much a word names a trial: rare among names and rare in the records' text (the
+        geometric mean of both inverse frequencies), so "zidovudine" beats "children"."""
+        n = len(self.trials)
+        return math.sqrt(math.log(n / max(1, self.name_df[word])) * math.log(n / max(1, self.df[word])))
 
-    def score(self, t: Trial, q_words: set[str], question: str) -> float:
-        total = sum(self.idf(w) for w in q_words & self.names[t.id])
+    def decisive(self, word: str) -> bool:
+        """A word that names one trial and few records use: it alone says which trial."""
+        n = len(self.trials)
+        return self.name_df[word] == 1 and not word.isdigit() and math.log(n / max(1, self.df[word])) >= 0.5 * math.log(n)
+
+    def score(self, t: Trial, q_words: list[set[str]], question: str) -> float:
+        # A word counts once, by its best form that names the trial ("once-daily" is not four words).
+        names = self.names[t.id]
+        total = sum(max((self.weight(w) for w in forms & names), default=0.0) for forms in q_words)
+        if self.strong_hit(t, question):
+            total += math.log(max(len(self.trials), 2))
+        return total
+
+    def strong_hit(self, t: Trial, question: str) -> bool:
         plain = question.replace("-", "").replace(".", "")
         for s in self.strong[t.id]:
             # An acronym or id as the record writes it ("AVERROES", "A5071", "NIAMS", "AP-HP"); a
@@ -108,9 +152,8 @@ class NameIndex:
                 flex = r"[\s-]?".join(re.escape(p) for p in re.findall(r"[A-Za-z]+|\d+", s))
                 hit = flex and re.search(rf"(?<![\w-]){flex}(?![\w-])", question, re.I)
             if hit:
-                total += math.log(max(len(self.trials), 2))
-                break
-        return total
+                return True
+        return False
 
 
 def name_index(qa: TrialStore) -> NameIndex:
@@ -125,7 +168,7 @@ def name_index(qa: TrialStore) -> NameIndex:
     return index
 
 
-def _question_words(question: str, q: Question | None) -> set[str]:
+def _question_words(question: str, q: Question | None) -> tuple[list[set[str]], str]:
     """The question's words that may name a trial. A condition it asks about is not a trial's name
     ("Which trials exclude interstitial lung disease?" over lung-cancer trials), unless it is part
     of a reference to a trial ("the indomethacin melanoma trial", "the MSC trial for Lyell syndrome")."""
@@ -135,7 +178,12 @@ def _question_words(question: str, q: Question | None) -> set[str]:
         if e.label == "CONDITION" and e.concept_type == "condition" and not any(a <= e.start < b for a, b in refs) \
                 and not V.trial_for.search(question, 0, e.start):
             named_text = named_text[:e.start] + " " * (e.end - e.start) + named_text[e.end:]
-    return {w for w in words(named_text) if len(w) > 1} - TITLE_STOP
+    groups = [{w for w in forms if len(w) > 1 and not w.isdigit()} - STOP_WORDS for forms in word_groups(named_text)]
+    # A drug or condition named by any synonym ("AZT" for zidovudine) names what the record calls it.
+    kept = [e for e in (q.entities if q is not None else rules().extract(question))
+            if e.label == "CONDITION" and e.concept_type in ("drug", "condition", "procedure") and named_text[e.start:e.end].strip()]
+    groups += [{CONCEPT + e.concept} for e in kept]
+    return [g for g in groups if g], named_text
 
 
 def unknown_reference(qa: TrialStore, question: str) -> str | None:
@@ -167,16 +215,21 @@ def resolve_trials(qa: TrialStore, question: str, trial: str | None, q: Question
     if not trials:
         return [], False
     index = name_index(qa)
-    q_words = _question_words(question, q)
-    scored = [(index.score(t, q_words, question), t) for t in trials]
+    q_words, named_text = _question_words(question, q)
+    decisive = {w for forms in q_words for w in forms if index.decisive(w)}
+    if decisive:
+        # "the pediatric zidovudine trial": the word that names one trial decides among the others.
+        trials = [t for t in trials if decisive & index.names[t.id]] or trials
+    scored = [(index.score(t, q_words, named_text), t) for t in trials]
     top = max(s for s, _ in scored)
-    if top > 0 and top >= 0.5 * math.log(len(trials)):
+    if top > 0 and top >= MIN_SHARE * math.log(len(qa.trials)):
         chosen = [t for s, t in scored if s >= CLOSE * top]
         if q is not None:
             # The words that named the trial say which trial, not what is asked about it.
-            q.naming = q_words & set().union(*(index.names[t.id] for t in chosen))
+            q.naming = {w for w in set().union(*q_words) & set().union(*(index.names[t.id] for t in chosen))
+                        if not w.startswith(CONCEPT)}
         return chosen, True
-    return trials, False
+    return list(qa.trials), False
 
 
 def off_topic(qa: TrialStore, q: Question, field: str | None) -> bool:
