@@ -19,7 +19,6 @@ from .errors import ConfigError, QueryError
 
 PRE_SCOPE_WORDS = 4  # how far a negation trigger reaches forward, in words
 CLAUSE_REACH = 400  # the farthest a clause boundary is looked for, in characters
-LABELS = ("AGE", "TIME_WINDOW", "PERCENT", "LAB", "DOSE", "CONDITION")
 MAX_TEXT = 1_000_000
 
 
@@ -27,7 +26,7 @@ MAX_TEXT = 1_000_000
 class CriterionEntity:
     """One extracted entity. Offsets are into the text given to the extractor."""
 
-    label: str
+    label: str  # AGE, TIME_WINDOW, PERCENT, LAB, DOSE or CONDITION
     text: str
     start: int
     end: int
@@ -624,11 +623,6 @@ class Rules:
                     break
             out.extend(self._normalized(replace(e, analyte=name)) for name in names[1:])
         return out
-
-    def analyte_lookup(self, s: str) -> str | None:
-        """The analyte a whole phrase names, if any."""
-        hits = self.analyte_gaz.find(s)
-        return hits[0][2] if len(hits) == 1 and hits[0][0] == 0 and hits[0][1] == len(s.strip()) else None
 
     def concept_lookup(self, s: str) -> str | None:
         """The concept a whole phrase names, if any."""
