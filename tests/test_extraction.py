@@ -175,7 +175,7 @@ def test_creatinine_in_molar_and_mass_units():
 
 
 def test_unit_conversion_helper():
-    r = rules()
+    r = rules().units
     assert convert("creatinine", 1.0, None, "mg/dL", r) == (1.0, None, "mg/dL")
     assert convert("creatinine", 88.4, None, "µmol/L", r)[0] == pytest.approx(1.0, abs=0.001)
     assert convert("platelets", 100_000, None, None, r) == (100.0, None, "10^9/L")  # bare count read in /mm3

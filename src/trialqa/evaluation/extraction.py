@@ -408,7 +408,7 @@ Extractor = Callable[[list[str]], list[list]]
 
 def default_extractor(lines: list[str]) -> list[list]:
     """The production path: the spaCy pipeline over criteria, as ``attach_entities`` runs it."""
-    from ..pipeline import nlp
+    from ..extraction.pipeline import nlp
 
     return [[s._.entity for s in doc.spans.get("criteria", [])] for doc in nlp().pipe(lines, batch_size=256)]
 
