@@ -14,8 +14,6 @@ from typing import Any
 from . import lexicons
 
 DAYS_PER = {"minute": 1 / 1440, "hour": 1 / 24, "day": 1.0, "week": 7.0, "month": 30.4375, "year": 365.25}
-# Until the week is unified with the table: the year has 52.1775 weeks in age limits.
-_WEEKS_PER_YEAR = 52.1775
 
 
 def time_unit(word: str) -> str | None:
@@ -39,8 +37,9 @@ def to_days(value: float, unit: str) -> float:
 
 def to_years(value: float, unit: str) -> float:
     """``value`` of a time unit (singular or plural) in years."""
+    # Divided by the units per year: exactly 12 months and 8766 hours, as ages always counted them.
     name = _known(unit)
-    return value / (_WEEKS_PER_YEAR if name == "week" else DAYS_PER["year"] / DAYS_PER[name])
+    return value / (DAYS_PER["year"] / DAYS_PER[name])
 
 
 # --- lab units -----------------------------------------------------------------------------------
