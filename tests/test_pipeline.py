@@ -6,7 +6,7 @@ from spacy.language import Language
 from spacy.tokens import Span
 
 from trialqa.extraction import CriterionEntity, attach_entities
-from trialqa.pipeline import nlp
+from trialqa.extraction.pipeline import nlp
 
 
 def test_pipeline_is_built_once_and_registered():

@@ -6,6 +6,8 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from . import units
+
 Span = tuple[int, int]
 
 
@@ -37,11 +39,10 @@ class Age:
     inclusive: bool = True
     source: str = "structured"  # or "criteria" when derived from a criterion's wording
 
-    _PER_YEAR = {"year": 1.0, "month": 12.0, "week": 52.1775, "day": 365.25, "hour": 8766.0, "minute": 525960.0}
-
     @property
     def years(self) -> float:
-        return self.value / self._PER_YEAR.get(self.unit.rstrip("s"), 1.0)
+        unit = units.time_unit(self.unit)
+        return units.to_years(self.value, unit) if unit else self.value  # an unknown unit reads as years
 
     @classmethod
     def parse(cls, text: str | None, source: str = "structured") -> "Age | None":

@@ -13,9 +13,10 @@ import spacy
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 
-from . import config
-from .errors import ModelError
-from .extraction import CriterionEntity, rules
+from .. import config
+from ..errors import ModelError
+from .entity import CriterionEntity
+from .rules import rules
 
 _USER_KEY = "trialqa_entities"
 
