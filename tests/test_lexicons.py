@@ -9,6 +9,7 @@ import re
 import pytest
 
 from trialqa import ConfigError, lexicons
+from trialqa.answering import vocabulary
 from trialqa.extraction import Rules
 
 
@@ -68,6 +69,7 @@ MISSPELT = [
     ("eligibility_headers", ["headers", 0], "section", "sections"),
     ("numbers", ["not_thresholds"], "after", "afer"),
     ("qualifiers", ["pairs", 0], "contradicted_by", "contradicted"),
+    ("questions", ["fields", 9], "strong_form", "strong_from"),
     ("registry_captions", ["boilerplate"], "imperatives", "imperative"),
     ("units", ["units", 0], "pint", "pints"),
 ]
@@ -125,3 +127,14 @@ def test_the_extractor_reads_validated_files(data_dir):
     rewrite(data_dir, "context", rename([], "terminators", "terminator"))
     with pytest.raises(ConfigError, match=re.escape("data/context.json: unknown key 'terminator'")):
         Rules()
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda d: d["patterns"].update(yes_noo="x"), "unknown key 'patterns.yes_noo'"),
+    (lambda d: d["patterns"].pop("listing"), "missing key 'patterns.listing'"),
+    (lambda d: d["patterns"].update(listing="(unclosed"), "patterns.listing is not a valid pattern"),
+])
+def test_the_question_vocabulary_checks_pattern_names_and_patterns(data_dir, change, message):
+    rewrite(data_dir, "questions", change)
+    with pytest.raises(ConfigError, match=re.escape(f"questions.json: {message}")):
+        vocabulary.load()

@@ -62,6 +62,9 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     "eligibility_headers": {"headers": [{"pattern": str, "section": str}]},
     "numbers": {"words": Map(float), "not_thresholds?": {"before": [str], "after": [str]}, "scale_words?": [str]},
     "qualifiers": {"pairs": [{"criterion": [str], "contradicted_by": [str]}]},
+    # Pattern names are checked against answering.vocabulary.PATTERNS, which reads them.
+    "questions": {"population": [str], "patterns": Map(str),
+                  "fields": [{"name": str, "pattern": str, "strong": bool, "strong_form?": str}]},
     "registry_captions": {
         "captions": [{"caption": str, "field": str | None, "kind": str, "overflow?": str}],
         "boilerplate": {"description?": str, "imperatives": [str]}, "attribute_prefixes": [str]},
