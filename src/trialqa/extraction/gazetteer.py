@@ -27,7 +27,7 @@ def suffix_match(words: list[str], j: int, table: dict[str, Any], max_len: int) 
 def alternation(phrases: Iterable[str], *, bound: bool = True) -> str:
     """Regex alternation, longest first; alphabetic edges get word boundaries, spaces match any run."""
     out = []
-    for p in sorted(set(phrases), key=len, reverse=True):
+    for p in sorted(set(phrases), key=lambda p: (-len(p), p)):  # ties by text: the same regex in every process
         esc = re.escape(p).replace(r"\ ", r"\s+").replace(r"\-", r"[\s\-‐]?")
         if bound and p[:1].isalnum():
             esc = r"(?<![\w])" + esc

@@ -62,7 +62,7 @@ def _reference_limit_patterns(before: dict[str, list[str]], refs: dict[str, list
                 continue  # comparators of ages and periods, or too loose to stand before a limit
             rx = r"\s*".join(re.escape(w) for w in ph.split())
             ops.append(rf"\b{rx}" if ph[0].isalnum() else rx)
-    op_alt = "|".join(sorted(set(ops), key=len, reverse=True))
+    op_alt = "|".join(sorted(set(ops), key=lambda p: (-len(p), p)))
     out = []
     for unit, patterns in refs.items():
         ref = "|".join(f"(?:{lexicons.compile_pattern(x, 'units.json reference_limits').pattern})" for x in patterns)

@@ -37,7 +37,7 @@ class Quantity:
 def _right_alternation(phrases: Iterable[str]) -> str:
     """Alternation for what follows a number: no left word boundary, so "18yrs" and "5mg" match."""
     out = []
-    for p in sorted(set(phrases), key=len, reverse=True):
+    for p in sorted(set(phrases), key=lambda p: (-len(p), p)):  # ties by text: the same regex in every process
         esc = re.escape(p).replace(r"\ ", r"\s*").replace(r"\-", r"[\s\-‐]?")
         if not p.startswith("/"):
             esc = re.sub(r"(?:\\s\*)?/(?:\\s\*)?", r"\\s*/\\s*", esc)  # "x 109 /L", "mg / dL"
