@@ -54,9 +54,21 @@ class Age:
             return None
         return cls(float(m.group(1)), m.group(2).lower() + "s", text.strip(), True, source)
 
+    def label(self) -> str:
+        """The limit as a reader says it: "18 years", "6 months"."""
+        return f"{self.value:g} {self.unit}"
+
     def to_dict(self) -> dict[str, Any]:
         return {"value": _num(self.value), "unit": self.unit, "years": _num(round(self.years, 3)),
                 "text": self.text, "inclusive": self.inclusive, "source": self.source}
+
+
+PHASE_NUMERALS = {"i": "1", "ii": "2", "iii": "3", "iv": "4"}
+
+
+def phase_number(numeral: str) -> str:
+    """A phase as a digit: "III" or "iii" -> "3"; a digit stays as it is."""
+    return PHASE_NUMERALS.get(numeral.lower(), numeral)
 
 
 @dataclass

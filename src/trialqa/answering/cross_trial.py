@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import re
 
-from ..records import Criterion, Trial
+from ..records import Criterion, Trial, phase_number
 from .patient import evaluate
 from .polarity import criterion_role, polarity
 from .question import Question
-from .results import Answer, Citation, cite, dedupe, fmt, trial_label, unique_citations
+from .results import Answer, Citation, cite, dedupe, trial_label, unique_citations
 from .scope import TITLE_STOP
 from .store import TrialStore
 from .vocabulary import V
@@ -104,13 +104,13 @@ def _field_filter(question: str):
                 lambda t: "; ".join(o for o in orgs(t) if o))
     phase = re.search(r"\bphase\s*(i{1,3}|iv|\d)\b", ql)
     if phase:
-        n = {"i": "1", "ii": "2", "iii": "3", "iv": "4"}.get(phase.group(1), phase.group(1))
+        n = phase_number(phase.group(1))
         return f"are phase {n}", lambda t: f"PHASE{n}" in t.phases, lambda t: "/".join(t.phases)
     if re.search(r"\b(upper|maximum|max)\s+age\b|\bage limit\b|\bolder than\b", ql):
-        return "state a maximum age", lambda t: t.max_age is not None, lambda t: f"maximum age {t.max_age.text if t.max_age and t.max_age.source == 'structured' else fmt(t.max_age.value) + ' ' + t.max_age.unit}"
+        return "state a maximum age", lambda t: t.max_age is not None, lambda t: f"maximum age {t.max_age.text if t.max_age and t.max_age.source == 'structured' else t.max_age.label()}"
     if re.search(r"\b(children|minors|under 18|younger than 18|pediatric|paediatric|adolescents)\b", ql):
         return "accept patients under 18", lambda t: t.min_age is None or t.min_age.years < 18, \
-            lambda t: f"minimum age {t.min_age.text if t.min_age and t.min_age.source == 'structured' else (fmt(t.min_age.value) + ' ' + t.min_age.unit) if t.min_age else 'none stated'}"
+            lambda t: f"minimum age {t.min_age.text if t.min_age and t.min_age.source == 'structured' else t.min_age.label() if t.min_age else 'none stated'}"
     if re.search(r"\b(stopped|ended|closed) early\b|\bstopped\b|\bhalted\b", ql):
         return "were stopped early", lambda t: t.status in ("TERMINATED", "WITHDRAWN", "SUSPENDED"), \
             lambda t: f"{t.status}" + (f" ({t.why_stopped})" if t.why_stopped else "")
