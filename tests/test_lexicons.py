@@ -70,6 +70,7 @@ MISSPELT = [
     ("numbers", ["not_thresholds"], "after", "afer"),
     ("qualifiers", ["pairs", 0], "contradicted_by", "contradicted"),
     ("questions", ["fields", 9], "strong_form", "strong_from"),
+    ("stopwords", [], "function_words", "function_word"),
     ("registry_captions", ["boilerplate"], "imperatives", "imperative"),
     ("units", ["units", 0], "pint", "pints"),
 ]
@@ -138,3 +139,13 @@ def test_the_question_vocabulary_checks_pattern_names_and_patterns(data_dir, cha
     rewrite(data_dir, "questions", change)
     with pytest.raises(ConfigError, match=re.escape(f"questions.json: {message}")):
         vocabulary.load()
+
+
+def test_one_stop_word_list_serves_every_use():
+    uses = ("retrieval", "trial_names", "passages")
+    function_words = frozenset(lexicons.load("stopwords")["function_words"])
+    for use in uses:
+        assert function_words <= lexicons.stop_words(use)
+    assert {"patients", "criteria"} <= lexicons.stop_words("retrieval")
+    with pytest.raises(ConfigError, match="no domain words for 'ranking'"):
+        lexicons.stop_words("ranking")

@@ -62,6 +62,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     "eligibility_headers": {"headers": [{"pattern": str, "section": str}]},
     "numbers": {"words": Map(float), "not_thresholds?": {"before": [str], "after": [str]}, "scale_words?": [str]},
     "qualifiers": {"pairs": [{"criterion": [str], "contradicted_by": [str]}]},
+    "stopwords": {"function_words": [str], "domain": Map([str], keys=("retrieval", "trial_names", "passages"))},
     # Pattern names are checked against answering.vocabulary.PATTERNS, which reads them.
     "questions": {"population": [str], "patterns": Map(str),
                   "fields": [{"name": str, "pattern": str, "strong": bool, "strong_form?": str}]},
@@ -160,3 +161,13 @@ def compile_pattern(pattern: str, where: str, flags: int = re.I) -> re.Pattern:
         return re.compile(pattern, flags)
     except re.error as exc:
         raise ConfigError(f"{where}: bad regex {pattern!r}: {exc}") from None
+
+
+@lru_cache(maxsize=None)
+def stop_words(use: str) -> frozenset[str]:
+    """The one stop-word list (``stopwords.json``): its function words plus the domain words of
+    ``use`` (retrieval, trial_names or passages)."""
+    data = load("stopwords")
+    if use not in data["domain"]:
+        raise ConfigError(f"data/stopwords.json: no domain words for {use!r}")
+    return frozenset(data["function_words"]) | frozenset(data["domain"][use])

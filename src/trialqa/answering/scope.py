@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from .. import lexicons
 from ..errors import QueryError
 from ..extraction import rules
 from ..records import Trial
@@ -12,8 +13,7 @@ from .store import TrialStore
 from .vocabulary import V
 
 
-TITLE_STOP = frozenset("""the a an of for in on with and or to trial study studies treatment patients patient
-using new therapeutic target clinical phase versus vs by at from""".split())
+TITLE_STOP = lexicons.stop_words("trial_names")
 
 
 def resolve_trials(qa: TrialStore, question: str, trial: str | None, q: Question | None = None) -> tuple[list[Trial], bool]:
