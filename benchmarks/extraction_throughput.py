@@ -30,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     from trialqa import load_corpus
     from trialqa.extraction import attach_entities, rules
-    from trialqa.pipeline import nlp
+    from trialqa.extraction.pipeline import nlp
 
     nlp()
     r = rules()  # build once, outside the timings

@@ -6,6 +6,7 @@ NSCLC API v2 set, the seeds). Values are what the text states, checked by hand.
 
 from __future__ import annotations
 
+import copy
 import json
 
 import pytest
@@ -174,7 +175,7 @@ def test_creatinine_in_molar_and_mass_units():
 
 
 def test_unit_conversion_helper():
-    r = rules()
+    r = rules().units
     assert convert("creatinine", 1.0, None, "mg/dL", r) == (1.0, None, "mg/dL")
     assert convert("creatinine", 88.4, None, "µmol/L", r)[0] == pytest.approx(1.0, abs=0.001)
     assert convert("platelets", 100_000, None, None, r) == (100.0, None, "10^9/L")  # bare count read in /mm3
@@ -351,8 +352,10 @@ def test_gazetteer_matches_across_hyphens_and_case():
 
 
 def with_lexicon(monkeypatch, which: str, change) -> None:
-    """Make ``lexicons.load(which)`` return ``change(copy of the real data)`` (replacing any earlier change)."""
-    monkeypatch.setattr(lexicons, "load", lambda name: change(dict(REAL_LOAD(name))) if name == which else REAL_LOAD(name))
+    """Make ``lexicons.load(which)`` return ``change(copy of the real data)``, validated like the file
+    (replacing any earlier change)."""
+    monkeypatch.setattr(lexicons, "load", lambda name: lexicons.validate(name, change(copy.deepcopy(REAL_LOAD(name))))
+                        if name == which else REAL_LOAD(name))
 
 
 def test_bad_lexicon_is_a_config_error(monkeypatch):
@@ -360,7 +363,7 @@ def test_bad_lexicon_is_a_config_error(monkeypatch):
     with pytest.raises(ConfigError):
         Rules()
     with_lexicon(monkeypatch, "comparators", lambda data: {**data, "before": {**data["before"], "≈": ["about"]}})
-    with pytest.raises(ConfigError, match="operator"):
+    with pytest.raises(ConfigError, match="comparators.json: unknown key 'before.≈'"):
         Rules()
 
 

@@ -6,7 +6,7 @@ from spacy.language import Language
 from spacy.tokens import Span
 
 from trialqa.extraction import CriterionEntity, attach_entities
-from trialqa.pipeline import nlp
+from trialqa.extraction.pipeline import nlp
 
 
 def test_pipeline_is_built_once_and_registered():
@@ -76,3 +76,28 @@ def test_empty_and_odd_texts():
     for text in ("", " ", "\n\n", "<<>>", "%%%", "1.2.3.4", "x" * 500):
         doc = nlp()(text)
         assert all(s._.entity is not None for s in doc.spans.get("criteria", []))
+
+
+def test_extraction_is_the_same_in_every_process(tmp_path):
+    """Regex alternations and scispaCy's abbreviation set once depended on the string hash seed: the
+    same record gave "40 mg/kg/d" or "40 mg/kg", and abbreviation mentions in another order."""
+    import json
+    import os
+    import subprocess
+    import sys
+    import tarfile
+
+    from tests.conftest import DATA, need
+
+    names = ["NCT00001959", "NCT00002785", "NCT00003960"]
+    with tarfile.open(need(DATA / "ctgov" / "ctgov_legacy_xml_6786.tgz")) as tf:
+        members = [m for m in tf.getmembers() if any(m.name.endswith(f"/{n}.xml") for n in names)]
+        for m in members:
+            m.name = os.path.basename(m.name)
+        tf.extractall(tmp_path, members=members, filter="data")
+    code = ("import json, sys; from trialqa import load_corpus; "
+            "print(json.dumps([t.to_dict() for t in load_corpus(sys.argv[1])], sort_keys=True, default=str))")
+    runs = {subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, check=True,
+                           env={**os.environ, "PYTHONHASHSEED": seed}).stdout for seed in ("1", "2", "3")}
+    assert len(runs) == 1
+    assert len(json.loads(runs.pop())) == 3

@@ -65,19 +65,12 @@ def cmd_trials(args) -> int:
         return 0
     rows = []
     for t in corpus:
-        ages = f"{_age(t.min_age)}-{_age(t.max_age)}"
+        ages = f"{t.min_age.label() if t.min_age else 'no minimum'} to {t.max_age.label() if t.max_age else 'no limit'}"
         rows.append([t.id, (t.title or "")[:70], t.status or "", "/".join(t.phases) or "", str(t.enrollment if t.enrollment is not None else ""),
                      ages, f"{len(t.inclusion)}/{len(t.exclusion)}", t.sponsor or ""])
     print(_table(rows, ["id", "title", "status", "phase", "n", "ages", "inc/exc", "sponsor"]))
     print(f"\n{len(corpus)} trial(s)" + (f", {len(corpus.errors)} file(s) with errors" if corpus.errors else ""))
     return 0
-
-
-def _age(a) -> str:
-    if a is None:
-        return "?"
-    y = a.years
-    return str(int(y)) if float(y).is_integer() else f"{y:.1f}"
 
 
 def cmd_validate(args) -> int:

@@ -6,6 +6,8 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from . import units
+
 Span = tuple[int, int]
 
 
@@ -37,11 +39,10 @@ class Age:
     inclusive: bool = True
     source: str = "structured"  # or "criteria" when derived from a criterion's wording
 
-    _PER_YEAR = {"year": 1.0, "month": 12.0, "week": 52.1775, "day": 365.25, "hour": 8766.0, "minute": 525960.0}
-
     @property
     def years(self) -> float:
-        return self.value / self._PER_YEAR.get(self.unit.rstrip("s"), 1.0)
+        unit = units.time_unit(self.unit)
+        return units.to_years(self.value, unit) if unit else self.value  # an unknown unit reads as years
 
     @classmethod
     def parse(cls, text: str | None, source: str = "structured") -> "Age | None":
@@ -53,9 +54,21 @@ class Age:
             return None
         return cls(float(m.group(1)), m.group(2).lower() + "s", text.strip(), True, source)
 
+    def label(self) -> str:
+        """The limit as a reader says it: "18 years", "6 months"."""
+        return f"{self.value:g} {self.unit}"
+
     def to_dict(self) -> dict[str, Any]:
         return {"value": _num(self.value), "unit": self.unit, "years": _num(round(self.years, 3)),
                 "text": self.text, "inclusive": self.inclusive, "source": self.source}
+
+
+PHASE_NUMERALS = {"i": "1", "ii": "2", "iii": "3", "iv": "4"}
+
+
+def phase_number(numeral: str) -> str:
+    """A phase as a digit: "III" or "iii" -> "3"; a digit stays as it is."""
+    return PHASE_NUMERALS.get(numeral.lower(), numeral)
 
 
 @dataclass

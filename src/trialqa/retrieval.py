@@ -30,6 +30,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from . import lexicons
 from .embedding import Encoder
 from .errors import QueryError
 from .index import ChunkIndex, top_indices
@@ -39,10 +40,7 @@ QUERY_CACHE = 512  # query embeddings kept per retriever
 CANDIDATES = 100
 MAX_QUERY_CHARS = 2000
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9+./-]*")
-_STOP = frozenset("""a an the of for to in on at by with and or is are was were be been this that these those
-what which who whom whose when where how why does do did can could may might must should would will shall
-it its as from into than then there their they them patient patients trial study subjects participant
-participants criteria criterion""".split())
+_STOP = lexicons.stop_words("retrieval")
 
 
 @dataclass

@@ -108,7 +108,7 @@ def render_trials(qa: TrialQA, query: str = "") -> str:
         def items(crits):
             return "".join(f"<li>{_esc(c.text)}<br>{''.join(_entity_tag(e) for e in c.entities)}</li>" for c in crits)
 
-        ages = f"{_age(t.min_age) or 'no minimum'} to {_age(t.max_age) or 'no maximum'}"
+        ages = f"{t.min_age.label() if t.min_age else 'no minimum'} to {t.max_age.label() if t.max_age else 'no maximum'}"
         cards.append(
             f"<div class='tq-answer tq-card'><b>{_esc(t.id)}</b> — {_esc(t.title)}<br>"
             f"status {_esc(t.status)} · phase {_esc('/'.join(t.phases) or 'n/a')} · enrollment {_esc(t.enrollment)} · "
@@ -116,12 +116,6 @@ def render_trials(qa: TrialQA, query: str = "") -> str:
             f"<details><summary>Inclusion ({len(t.inclusion)})</summary><ul>{items(t.inclusion)}</ul></details>"
             f"<details><summary>Exclusion ({len(t.exclusion)})</summary><ul>{items(t.exclusion)}</ul></details></div>")
     return "".join(cards) or "<i>No trial matches.</i>"
-
-
-def _age(a) -> str | None:
-    if a is None:
-        return None
-    return f"{a.value:g} {a.unit}"
 
 
 def trial_choices(qa: TrialQA, with_all: bool = True) -> list[tuple[str, str]]:

@@ -7,7 +7,7 @@ import re
 
 from ..corpus import span_text
 from ..extraction import rules
-from ..records import Trial
+from ..records import Trial, phase_number
 from .polarity import polarity
 from .question import Question, mask_trial_refs
 from .results import Answer, Citation, cite, cite_field, fmt, trial_label, not_stated, unique_citations
@@ -57,8 +57,8 @@ def _age(t: Trial, q: Question) -> Answer | None:
     cites = unique_citations(cites)
     want_max = bool(re.search(r"\b(max\w*|upper|oldest|older than|limit)\b", q.text, re.I))
     want_min = bool(re.search(r"\b(min\w*|lower|youngest|young)\b", q.text, re.I))
-    lo = f"{fmt(t.min_age.value)} {t.min_age.unit}{'' if t.min_age.inclusive else ' (exclusive)'}" if t.min_age else None
-    hi = f"{fmt(t.max_age.value)} {t.max_age.unit}{'' if t.max_age.inclusive else ' (exclusive)'}" if t.max_age else None
+    lo = f"{t.min_age.label()}{'' if t.min_age.inclusive else ' (exclusive)'}" if t.min_age else None
+    hi = f"{t.max_age.label()}{'' if t.max_age.inclusive else ' (exclusive)'}" if t.max_age else None
     if want_max and not want_min:
         if not hi:
             return Answer(f"{trial_label(t)}: no maximum age is stated" + (f" (minimum age {lo})." if lo else "."), False,
@@ -214,7 +214,7 @@ def _phase(t: Trial, q: Question) -> Answer:
     verdict = None
     if q.yes_no:
         asked = {m for m in re.findall(r"\bphase\s*(i{1,3}|iv|\d)\b", q.text, re.I)}
-        nums = {{"i": "1", "ii": "2", "iii": "3", "iv": "4"}.get(a.lower(), a) for a in asked}
+        nums = {phase_number(a) for a in asked}
         verdict = "yes" if nums and all(f"PHASE{n}" in t.phases for n in nums) else "no" if nums else None
     return Answer(f"{trial_label(t)}: {nice}.", True, verdict, [t.id], cite_field(t, "phases", nice))
 

@@ -10,12 +10,11 @@ import re
 from dataclasses import dataclass
 from typing import Callable
 
-from ..records import Age, Trial
+from ..records import Age, Trial, phase_number
 from .results import fmt
 from .scope import TITLE_STOP, words
 from .vocabulary import V
 
-PHASES = {"i": "1", "ii": "2", "iii": "3", "iv": "4"}
 STATUSES = (("not yet recruiting", "NOT_YET_RECRUITING"), ("recruiting", "RECRUITING"), ("completed", "COMPLETED"),
             ("terminated", "TERMINATED"), ("withdrawn", "WITHDRAWN"), ("suspended", "SUSPENDED"),
             ("active, not recruiting", "ACTIVE_NOT_RECRUITING"), ("enrolling by invitation", "ENROLLING_BY_INVITATION"))
@@ -30,15 +29,10 @@ class Filter:
     show: Callable[[Trial], str]
 
 
-def phase_number(numeral: str) -> str:
-    """"III" or "3" -> "3"."""
-    return PHASES.get(numeral.lower(), numeral)
-
-
 def _age_text(a: Age | None) -> str:
     if a is None:
         return "none stated"
-    return a.text if a.source == "structured" else f"{fmt(a.value)} {a.unit}"
+    return a.text if a.source == "structured" else a.label()
 
 
 def _org_words(name: str) -> set[str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from .. import lexicons
 from ..extraction import rules
 from ..records import Trial
 from .polarity import polarity
@@ -12,12 +13,7 @@ from .results import Answer, Citation, trial_label
 from .store import TrialStore
 from .vocabulary import V
 
-GENERIC_WORDS = frozenset("""summary record protocol trial study studies quoted reported listed mentioned described according
-stated states state say says said observed patient patients participant participants subject subjects what which who whom
-how when where why does do did is are was were be been the a an of for to in on at by with and or this that these those
-there their it its as from into than any all some give list tell me please about per long soon many much must should
-required require requirement allowed time rationale purpose reason aim goal objective happens happen define defined definition
-explain describe background hypothesis kind type history exclusionary take part already lead""".split())
+GENERIC_WORDS = lexicons.stop_words("passages")
 
 
 def stem(w: str) -> str:

@@ -101,7 +101,7 @@ def _age_results(t: Trial, age: float) -> list[CriterionResult]:
             continue  # the criterion it came from is checked below
         citation = (cite_field(t, "min_age" if which == "minimum" else "max_age", a.text) or
                     [Citation(t.id, "eligibility", a.text, 0, 0)])[0]
-        reason = f"age {fmt(age)} vs {which} age {fmt(a.value)} {a.unit}{' (inclusive)' if a.inclusive else ' (exclusive)'}"
+        reason = f"age {fmt(age)} vs {which} age {a.label()}{' (inclusive)' if a.inclusive else ' (exclusive)'}"
         res.append(CriterionResult(f"{which} age: {a.text}", "inclusion", "met" if ok else "not_met", reason, citation))
     for c in t.criteria:
         ages = [e for e in c.entities if e.label == "AGE" and not e.negated and e.norm_value is not None]

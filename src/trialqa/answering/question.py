@@ -9,11 +9,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..extraction import CriterionEntity, rules
+from ..units import to_days
 from .concepts import ancestors, qualifier_pairs
 from .vocabulary import V
 
 NCT = re.compile(r"\bNCT\d{8}\b", re.I)
-DAYS_PER = {"hour": 1 / 24, "day": 1.0, "week": 7.0, "month": 30.4375, "year": 365.25}
 
 
 @dataclass
@@ -94,7 +94,7 @@ def _patient_facts(q: Question) -> dict[str, Any]:
         n = rules().number(amount) if amount.lower() not in ("a", "an") else 1.0
         if n is None:
             continue
-        days = n * DAYS_PER[unit.lower().rstrip("s")]
+        days = to_days(n, unit)
         clause = clause_span(text, m.start(), m.end())
         near = {e.concept for e in q.entities if e.label == "CONDITION" and e.concept not in V.population
                 and clause[0] <= e.start < clause[1]}
@@ -112,7 +112,7 @@ def _patient_facts(q: Question) -> dict[str, Any]:
         if n is not None:
             tail = text[m.end():m.end() + 60]
             facts.setdefault("times", []).append({
-                "days": n * DAYS_PER[m.group(2).lower().rstrip("s")], "text": m.group(0),
+                "days": to_days(n, m.group(2)), "text": m.group(0),
                 "concepts": {rules().concept_lookup(m.group(0).split()[0]) or "hospitalization"},
                 "anchor": rules().find_anchor(tail)[0] or "symptom onset"})
     if framed and not V.wh_question.match(text):

@@ -20,6 +20,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
+from .. import lexicons
 from ..errors import QueryError
 from ..extraction import rules
 from ..records import Trial
@@ -27,15 +28,11 @@ from .question import NCT, Question, trial_ref_spans
 from .store import TrialStore
 from .vocabulary import V
 
-TITLE_STOP = frozenset("""the a an of for in on with and or to trial study studies treatment patients patient
-using new therapeutic target clinical phase versus vs by at from""".split())
+TITLE_STOP = lexicons.stop_words("trial_names")
 # Words that ask rather than name: never evidence of a topic.
-STOP_WORDS = TITLE_STOP | frozenset("""what which who whom whose when where why how does did can could may might must should
-would will shall is are was were be been this that these those there their they them it its as into than then any all
-some give list tell me please about per you your yours hello thanks thank today tomorrow trials only these those other
-such each every can't cannot""".split())
-CLOSE = 0.75
-MIN_SHARE = 0.7  # of log N: what a decisive word alone scores (sqrt(log N x 0.5 log N))  # a trial scoring at least this share of the best is named too
+STOP_WORDS = TITLE_STOP | lexicons.stop_words("asking")
+CLOSE = 0.75  # a trial scoring at least this share of the best is named too
+MIN_SHARE = 0.7  # of log N: what a decisive word alone scores (sqrt(log N x 0.5 log N))
 _WORD = re.compile(r"[A-Za-z0-9\u00C0-\u024F]+(?:['\u2019-][A-Za-z0-9\u00C0-\u024F]+)*")
 _INITIALISM_SKIP = frozenset("of and for the on in de du des la le et für und der di del da y a an to at with".split())
 

@@ -6,8 +6,9 @@ about which criterion answers it),
 ``patterns`` (named regular expressions, all matched case-insensitively) and ``fields`` (in
 order: the record field a question asks about, its cue pattern, whether the cue wins over criteria
 targets, and an optional ``strong_form`` that makes it win only when asked that explicitly).
-Loading checks every key: an unknown, missing or mistyped key, or a pattern that does not
-compile, is a ``ConfigError`` naming the file and the key.
+Loading checks every key (the file's schema is in ``lexicons.SCHEMAS``; pattern names against
+``PATTERNS``): an unknown, missing or mistyped key, or a pattern that does not compile, is a
+``ConfigError`` naming the file and the key.
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ PATTERNS = ("yes_no", "asks_excl", "asks_allow", "allowance", "asks_incl", "pati
             "anchor_lead", "patient_age", "admitted_after", "aspect", "cross_trial", "off_topic",
             "value_question", "filter_lead_sponsor", "filter_one_sex", "filter_age_over", "filter_age_under", "filter_year",
             "filter_enrollment", "filter_intervention_kind", "cross_about", "cross_requires", "planned", "accrual", "accrual_weak")
-FIELD_KEYS = {"name": str, "pattern": str, "strong": bool, "strong_form": str}
 
 
 @dataclass(frozen=True)
@@ -38,9 +38,7 @@ class FieldCue:
     strong_form: re.Pattern | None
 
 
-def _compile(pattern: object, where: str) -> re.Pattern:
-    if not isinstance(pattern, str):
-        raise ConfigError(f"{FILE}: {where} must be a string")
+def _compile(pattern: str, where: str) -> re.Pattern:
     try:
         return re.compile(pattern, re.I)
     except re.error as exc:
@@ -51,18 +49,7 @@ class Vocabulary:
     """The validated question vocabulary; patterns are attributes (``vocab.yes_no``)."""
 
     def __init__(self, data: dict) -> None:
-        if not isinstance(data, dict):
-            raise ConfigError(f"{FILE}: expected an object")
-        unknown = set(data) - {"description", "population", "framing_words", "patterns", "fields"}
-        if unknown:
-            raise ConfigError(f"{FILE}: unknown key {sorted(unknown)[0]!r}")
-        for key, kind in (("population", list), ("framing_words", list), ("patterns", dict), ("fields", list)):
-            if not isinstance(data.get(key), kind):
-                raise ConfigError(f"{FILE}: {key!r} is missing or not a {kind.__name__}")
-        if not all(isinstance(w, str) for w in data["population"]):
-            raise ConfigError(f"{FILE}: 'population' must list strings")
-        if not all(isinstance(w, str) for w in data["framing_words"]):
-            raise ConfigError(f"{FILE}: 'framing_words' must list strings")
+        # lexicons.load checked the file's structure; the names and the patterns are checked here.
         self.population = frozenset(data["population"])
         self.framing_words = frozenset(data["framing_words"])
         pats = data["patterns"]
@@ -75,18 +62,9 @@ class Vocabulary:
             setattr(self, name, _compile(pats[name], f"patterns.{name}"))
         self.fields: list[FieldCue] = []
         for i, f in enumerate(data["fields"]):
-            where = f"fields[{i}]"
-            if not isinstance(f, dict):
-                raise ConfigError(f"{FILE}: {where} must be an object")
-            for key in f:
-                if key not in FIELD_KEYS:
-                    raise ConfigError(f"{FILE}: unknown key '{where}.{key}'")
-            for key in ("name", "pattern", "strong"):
-                if not isinstance(f.get(key), FIELD_KEYS[key]):
-                    raise ConfigError(f"{FILE}: '{where}.{key}' is missing or not a {FIELD_KEYS[key].__name__}")
             form = f.get("strong_form")
-            self.fields.append(FieldCue(f["name"], _compile(f["pattern"], f"{where}.pattern"), f["strong"],
-                                        _compile(form, f"{where}.strong_form") if form is not None else None))
+            self.fields.append(FieldCue(f["name"], _compile(f["pattern"], f"fields[{i}].pattern"), f["strong"],
+                                        _compile(form, f"fields[{i}].strong_form") if form is not None else None))
         self.field = {f.name: f for f in self.fields}
 
 

@@ -6,7 +6,7 @@ import hashlib
 import re
 from typing import Any, Callable
 
-from ..records import Criterion, Outcome, Trial
+from ..records import Criterion, Outcome, Trial, phase_number
 from ..sections import fold, split_eligibility
 from ..spans import MappedText
 
@@ -35,7 +35,7 @@ def norm_phases(value: Any) -> list[str]:
         m = re.fullmatch(r"(EARLY_?)?PHASE_?(\d|I{1,3}|IV)", s)
         if not m:
             continue
-        num = {"I": "1", "II": "2", "III": "3", "IV": "4"}.get(m.group(2), m.group(2))
+        num = phase_number(m.group(2))
         out.append(("EARLY_PHASE" if m.group(1) else "PHASE") + num)
     return out
 

@@ -161,12 +161,6 @@ def parse_constraints(text: str) -> list[tuple[str, tuple[float, ...]]]:
     return out
 
 
-def parse_value_text(text: str) -> tuple[str, tuple[float, ...]]:
-    """The first constraint of a gold value span (see ``parse_constraints``), ``("=", ())`` if none."""
-    cons = parse_constraints(text)
-    return cons[0] if cons else ("=", ())
-
-
 def time_unit(text: str) -> str | None:
     m = _TIME_UNIT.search(text)
     if not m:
@@ -414,7 +408,7 @@ Extractor = Callable[[list[str]], list[list]]
 
 def default_extractor(lines: list[str]) -> list[list]:
     """The production path: the spaCy pipeline over criteria, as ``attach_entities`` runs it."""
-    from ..pipeline import nlp
+    from ..extraction.pipeline import nlp
 
     return [[s._.entity for s in doc.spans.get("criteria", [])] for doc in nlp().pipe(lines, batch_size=256)]
 

@@ -13,9 +13,10 @@ import spacy
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 
-from . import config
-from .errors import ModelError
-from .extraction import CriterionEntity, rules
+from .. import config
+from ..errors import ModelError
+from .entity import CriterionEntity
+from .rules import rules
 
 _USER_KEY = "trialqa_entities"
 
@@ -61,7 +62,8 @@ class CriteriaComponent:
         their long form, so later mentions of the short form are found even when no lexicon lists it."""
         covered = {(e.start, e.end) for e in ents}
         extra = []
-        for short in doc._.abbreviations:
+        # scispaCy keeps the abbreviations in a set: in text order, every run finds them alike.
+        for short in sorted(doc._.abbreviations, key=lambda sp: (sp.start_char, sp.end_char)):
             long_text = short._.long_form.text
             concept = self.rules.concept_lookup(long_text)
             if not concept:

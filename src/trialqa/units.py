@@ -1,0 +1,143 @@
+"""Unit conversion, the one place for it: time units (one table of days per unit) and lab units
+(pint, through an analyte's molar mass where mass and molar units meet).
+
+Time: ``to_days(2, "weeks")``, ``to_years(6, "months")``; ``time_unit`` names the unit a word
+stands for. Lab values: ``LabUnits`` is built from the ``units`` and ``analytes`` lexicons;
+``convert`` and ``unit_factor`` use the process-wide table unless given one.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from . import lexicons
+
+DAYS_PER = {"minute": 1 / 1440, "hour": 1 / 24, "day": 1.0, "week": 7.0, "month": 30.4375, "year": 365.25}
+
+
+def time_unit(word: str) -> str | None:
+    """The unit of ``DAYS_PER`` a unit name stands for ("Weeks" -> "week"), None for other words."""
+    w = word.strip().lower()
+    w = w[:-1] if w.endswith("s") else w
+    return w if w in DAYS_PER else None
+
+
+def _known(unit: str) -> str:
+    name = time_unit(unit)
+    if name is None:
+        raise ValueError(f"{unit!r} is not a time unit ({', '.join(DAYS_PER)})")
+    return name
+
+
+def to_days(value: float, unit: str) -> float:
+    """``value`` of a time unit (singular or plural) in days."""
+    return value * DAYS_PER[_known(unit)]
+
+
+def to_years(value: float, unit: str) -> float:
+    """``value`` of a time unit (singular or plural) in years."""
+    # Divided by the units per year: exactly 12 months and 8766 hours, as ages always counted them.
+    name = _known(unit)
+    return value / (DAYS_PER["year"] / DAYS_PER[name])
+
+
+# --- lab units -----------------------------------------------------------------------------------
+
+@lru_cache(maxsize=1)
+def _registry():
+    import pint  # slow to import: only when a conversion is first needed
+
+    return pint.UnitRegistry()
+
+
+class LabUnits:
+    """Conversion between the lab units of ``units.json`` for the analytes of ``analytes.json``."""
+
+    def __init__(self, units: list[dict[str, Any]], analytes: dict[str, dict[str, Any]]):
+        self.by_canonical = {u["canonical"]: u for u in units}
+        self.analytes = analytes
+        self._factors: dict[tuple[str, str, str], float | None] = {}
+
+    @classmethod
+    def from_lexicons(cls) -> "LabUnits":
+        return cls(lexicons.load("units")["units"], {a["name"]: a for a in lexicons.load("analytes")["analytes"]})
+
+    def factor(self, analyte: str, unit: str, target: str) -> float | None:
+        """Multiplier from ``unit`` to ``target`` for ``analyte``; None when pint cannot relate them
+        (multiples of ULN). Cached: pint parsing is slow and these units are all proportional."""
+        key = (analyte, unit, target)
+        if key not in self._factors:
+            self._factors[key] = self._pint_factor(analyte, unit, target)
+        return self._factors[key]
+
+    def _pint_factor(self, analyte: str, unit: str, target: str) -> float | None:
+        src, dst = self.by_canonical.get(unit, {}), self.by_canonical.get(target, {})
+        if not (src.get("pint") and dst.get("pint")):
+            return None
+        ureg = _registry()
+        q = ureg.Quantity(src.get("scale", 1.0), src["pint"])
+        try:
+            try:
+                out = q.to(dst["pint"])
+            except Exception:
+                mm = self.analytes.get(analyte, {}).get("molar_mass")
+                if not mm:
+                    raise
+                molar = ureg.Quantity(mm, "g/mol")
+                out = (q * molar).to(dst["pint"]) if src["kind"] == "molar_conc" else (q / molar).to(dst["pint"])
+            return float(out.magnitude) / dst.get("scale", 1.0)
+        except Exception:  # pint raises several unrelated types for units it cannot relate
+            return None
+
+    def plausible(self, analyte: str, unit: str, v1: float, v2: float | None = None) -> bool | None:
+        """Whether values in ``unit`` fall in the analyte's plausible range (None: no range or no conversion)."""
+        info = self.analytes.get(analyte, {})
+        lo_hi, target = info.get("plausible"), info.get("unit")
+        if not lo_hi or not target:
+            return None
+        factor = 1.0 if unit == target else self.factor(analyte, unit, target)
+        if factor is None:
+            return None
+        return all(lo_hi[0] <= v * factor <= lo_hi[1] for v in (v1, v2) if v is not None)
+
+    def convert(self, analyte: str, v1: float, v2: float | None,
+                unit: str | None) -> tuple[float | None, float | None, str | None]:
+        """A value of ``analyte`` from ``unit`` in the analyte's canonical unit.
+
+        Multiples of ULN and units pint cannot relate are kept as stated. A bare count for an analyte
+        with a ``default_unit`` is read in that unit when the value is large (``100,000`` platelets).
+        """
+        info = self.analytes.get(analyte, {})
+        target = info.get("unit")
+        if unit is None:
+            default = info.get("default_unit")
+            if not (default and v1 >= 50):
+                return v1, v2, None
+            if self.plausible(analyte, default, v1) is False and self.plausible(analyte, target, v1):
+                return v1, v2, target  # "platelets at least 100" counts thousands per mm3: 100 x 10^9/L
+            unit = default
+        if unit == target or target is None:
+            return v1, v2, unit
+        factor = self.factor(analyte, unit, target)
+        if factor is None:
+            return v1, v2, unit
+        return round(v1 * factor, 6), (None if v2 is None else round(v2 * factor, 6)), target
+
+
+@lru_cache(maxsize=1)
+def lab_units() -> LabUnits:
+    """The process-wide table, from the package lexicons."""
+    return LabUnits.from_lexicons()
+
+
+def convert(analyte: str, v1: float, v2: float | None, unit: str | None,
+            table: LabUnits | None = None) -> tuple[float | None, float | None, str | None]:
+    """``LabUnits.convert`` on ``table`` (default: the process-wide one)."""
+    return (table or lab_units()).convert(analyte, v1, v2, unit)
+
+
+def unit_factor(analyte: str, unit: str, target: str) -> float | None:
+    """The factor converting a value of ``analyte`` from ``unit`` to ``target`` (None when the
+    units cannot be related, e.g. multiples of ULN)."""
+    return lab_units().factor(analyte, unit, target)
