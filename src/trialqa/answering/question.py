@@ -30,6 +30,7 @@ class Question:
     patient: dict[str, Any]
     refs: list[tuple[int, int]] = field(default_factory=list)  # spans naming a trial (trial_ref_spans)
     naming: set[str] = field(default_factory=set)  # words that named the trials in scope (scope.resolve_trials)
+    name_spans: list[tuple[int, int]] = field(default_factory=list)  # phrases that named them (scope.name_phrases)
 
 
 def analyse(question: str) -> Question:
@@ -184,9 +185,10 @@ def trial_ref_spans(text: str) -> list[tuple[int, int]]:
 
 
 def mask_trial_refs(q: Question) -> str:
-    """The question with its trial references blanked out (see ``trial_ref_spans``)."""
+    """The question with its trial references and the phrases that named its trials blanked out
+    (see ``trial_ref_spans`` and ``scope.name_phrases``)."""
     text = q.text
-    for a, b in q.refs:
+    for a, b in [*q.refs, *q.name_spans]:
         text = text[:a] + " " * (b - a) + text[b:]
     return text
 

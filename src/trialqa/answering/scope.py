@@ -223,8 +223,9 @@ def resolve_trials(qa: TrialStore, question: str, trial: str | None, q: Question
         chosen = [t for s, t in scored if s >= CLOSE * top]
         if q is not None:
             # The words that named the trial say which trial, not what is asked about it.
-            q.naming = {w for w in set().union(*q_words) & set().union(*(index.names[t.id] for t in chosen))
-                        if not w.startswith(CONCEPT)}
+            named_words = set().union(*(index.names[t.id] for t in chosen))
+            q.naming = {w for w in set().union(*q_words) & named_words if not w.startswith(CONCEPT)}
+            name_phrases(q, named_words)
         return chosen, True
     return list(qa.trials), False
 
@@ -242,3 +243,39 @@ def off_topic(qa: TrialStore, q: Question, field: str | None) -> bool:
     index = name_index(qa)
     content = {w for w in words(q.text) if len(w) > 2 and not w.isdigit()} - STOP_WORDS
     return not content or sum(1 for w in content if index.df[w]) < 0.5 * len(content)
+
+
+_TRIAL_NOUN = re.compile(r"(?:trials?|stud(?:y|ies)|protocol|program(?:me)?|trail)\b", re.I)
+_LINK = frozenset("in for of on with the a an and or vs versus".split())
+
+
+def name_phrases(q: Question, named_words: set[str]) -> None:
+    """Mark the phrases of ``q`` that name a trial (``q.name_spans``) and drop the concepts mentioned
+    only there: a run of name words is a name when it holds two of them ("the ETOP afatinib trial")
+    or stands next to the trial noun ("the daratumumab trial", "the study in type 1 diabetes"); a
+    name word alone elsewhere is asked about ("What dose of apixaban ...?")."""
+    tokens = list(_WORD.finditer(q.text))
+    is_name = [bool(f & named_words) for f in word_groups(q.text)]
+    spans, i = [], 0
+    while i < len(tokens):
+        if not is_name[i]:
+            i += 1
+            continue
+        j = i
+        while j + 1 < len(tokens) and (is_name[j + 1] or (tokens[j + 1].group(0).lower() in _LINK and j + 2 < len(tokens) and is_name[j + 2])):
+            j += 1
+        start, end = tokens[i].start(), tokens[j].end()
+        count = sum(is_name[i:j + 1])
+        before = q.text[max(0, start - 30):start]
+        after = q.text[end:end + 30]
+        if count >= 2 or _TRIAL_NOUN.match(after.lstrip()) or re.search(
+                r"(?:trials?|stud(?:y|ies)|protocol)\s+(?:(?:in|for|of|on|with)\s+)?(?:the\s+)?$", before, re.I):
+            spans.append((start, end))
+        i = j + 1
+    q.name_spans = spans
+    inside = lambda e: any(a <= e.start and e.end <= b for a, b in spans)
+    mentions: dict[str, list[bool]] = {}
+    for e in q.entities:
+        if e.label == "CONDITION":
+            mentions.setdefault(e.concept, []).append(inside(e))
+    q.concepts = {c for c in q.concepts if not all(mentions.get(c, [False]))}
