@@ -7,7 +7,9 @@ from types import SimpleNamespace
 
 import pytest
 
+from tests.conftest import DATA, ROOT
 from trialqa.answering import Answer, Citation
+from trialqa.errors import ConfigError
 from trialqa.evaluation.qa import (GoldError, build_gold_corpus, evaluate, evaluate_gold, has_number, load_gold,
                                    numbers_in, percentile)
 from trialqa.evaluation.report import render_summary, write_report
@@ -301,6 +303,23 @@ def test_build_gold_corpus_copies_seeds_and_fixtures(tmp_path):
     assert {MSC_SEED.name, DARA_SEED.name} <= names
     assert {p.name for p in FIXTURES.joinpath("trials").iterdir()} <= names
     assert (out / MSC_SEED.name).read_bytes() == MSC_SEED.read_bytes()
+    # The records of the shared data the newer gold questions were written on.
+    members = (ROOT / "tests" / "gold" / "gold_members.txt").read_text().split()
+    assert len(members) == 20
+    assert {m.rsplit("/", 1)[-1].split(":")[-1].removesuffix(".xml") for m in members} <= {p.stem for p in out.iterdir()}
+    from trialqa import load_corpus
+
+    trials = load_corpus(out)
+    assert not trials.errors and len(trials) == len(names) == 36
+
+
+def test_build_gold_corpus_names_a_missing_member(tmp_path):
+    root = tmp_path / "repo"
+    for sub in ("corpus", "tests/fixtures/trials", "tests/gold"):
+        (root / sub).mkdir(parents=True)
+    (root / "tests" / "gold" / "gold_members.txt").write_text("api_v2_nsclc_100.json:NCT99999999\n")
+    with pytest.raises(ConfigError, match="NCT99999999 is not in"):
+        build_gold_corpus(tmp_path / "out", root=root, shared=DATA)
 
 
 def test_evaluate_rejects_bad_k():

@@ -523,9 +523,12 @@ def evaluate_gold(qa: Any, gold_path: str | Path, k: int = 5, *,
     return report
 
 
-def build_gold_corpus(dest_dir: str | Path, root: str | Path | None = None) -> Path:
+def build_gold_corpus(dest_dir: str | Path, root: str | Path | None = None, shared: str | Path | None = None) -> Path:
     """Copy the corpus the gold set was written against into ``dest_dir``: the default corpus
-    (``corpus/``, the two seed records) and ``tests/fixtures/trials/*``. Returns ``dest_dir``."""
+    (``corpus/``, the two seed records), ``tests/fixtures/trials/*`` and the records of the shared
+    data that ``tests/gold/gold_members.txt`` lists (``../shared/data`` unless ``shared``): a
+    member of the XML tarball by its name there, an API v2 study as ``api_v2_nsclc_100.json:NCT...``
+    (written as its own ``NCT....json``). Returns ``dest_dir``."""
     base = Path(root) if root else _REPO
     sources = [base / "corpus", base / "tests" / "fixtures" / "trials"]
     dest = Path(dest_dir)
@@ -541,4 +544,39 @@ def build_gold_corpus(dest_dir: str | Path, root: str | Path | None = None) -> P
                 raise ConfigError(f"gold corpus: {f} and {copied[f.name]} have the same name")
             shutil.copy2(f, dest / f.name)
             copied[f.name] = f
+    members = base / "tests" / "gold" / "gold_members.txt"
+    if members.is_file():
+        _copy_members([m.strip() for m in members.read_text("utf-8").splitlines() if m.strip()],
+                      Path(shared) if shared else base.parent / "shared" / "data", dest)
     return dest
+
+
+def _copy_members(members: list[str], shared: Path, dest: Path) -> None:
+    """Copy the listed records out of the shared data sets (see ``build_gold_corpus``)."""
+    import tarfile
+
+    xml = [m for m in members if ":" not in m]
+    api = [m.split(":", 1) for m in members if ":" in m]
+    if xml:
+        tgz = shared / "ctgov" / "ctgov_legacy_xml_6786.tgz"
+        if not tgz.is_file():
+            raise ConfigError(f"gold corpus source missing: {tgz}")
+        with tarfile.open(tgz) as tf:
+            for m in xml:
+                try:
+                    data = tf.extractfile(m).read()
+                except (KeyError, AttributeError):
+                    raise ConfigError(f"gold_members.txt: {m} is not in {tgz}") from None
+                (dest / Path(m).name).write_bytes(data)
+    by_file: dict[str, list[str]] = {}
+    for name, nct in api:
+        by_file.setdefault(name, []).append(nct)
+    for name, ids in by_file.items():
+        path = shared / "ctgov" / name
+        if not path.is_file():
+            raise ConfigError(f"gold corpus source missing: {path}")
+        studies = {s["protocolSection"]["identificationModule"]["nctId"]: s for s in json.loads(path.read_text("utf-8"))}
+        for nct in ids:
+            if nct not in studies:
+                raise ConfigError(f"gold_members.txt: {nct} is not in {path}")
+            (dest / f"{nct}.json").write_text(json.dumps(studies[nct], indent=1, ensure_ascii=False), "utf-8")
