@@ -36,9 +36,7 @@ def _excepted(c: Criterion, phrases: list[str]) -> bool:
 def patient_answer(q: Question, t: Trial) -> Answer | None:
     results = evaluate(t, q.patient)
     if not results:
-        if set(q.patient) <= {"has", "lacks"}:
-            return None  # no criterion on those conditions: let the criteria path say so
-        return Answer(f"{trial_label(t)}: the record states no criterion on these facts.", False, "unknown", [t.id], [], [], "patient")
+        return None  # no criterion on these facts: the criteria and passages routes may still find one
     failing = [r for r in results if r.status == "not_met"]
     unknown = [r for r in results if r.status == "unknown"]
     asks_excluded = bool(q.asks_excl)
