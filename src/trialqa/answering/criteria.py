@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 
 from ..extraction import CriterionEntity, rules, unit_factor
+from ..extraction.lexicon import unit_key
+from ..units import DAYS_PER, time_unit, to_days
 from ..records import Criterion, Trial
 from .passages import passages_answer
 from .polarity import criterion_role
@@ -106,22 +108,38 @@ def analyte_mentions(analytes: set[str], t: Trial) -> list[Criterion]:
 
 
 def _asked_unit(question: str) -> str | None:
-    """The unit a question asks the answer in ("What is the neutrophil threshold in cells/mm3?")."""
-    m = re.search(r"\b(?:in|as|into|expressed in)\s+([^\s?]{1,20}(?:\s[^\s?]{1,8})?)\s*\??\s*$", question, re.I)
-    if not m:
-        return None
+    """The unit a question asks the answer in ("What is the neutrophil threshold in cells/mm3?",
+    "What is that per mm3?", "Roughly how many months is that?"): a lab unit's canonical form or a
+    time unit (``units.DAYS_PER``); the last one the question names."""
     r = rules()
-    for cand in (m.group(1), m.group(1).split()[0]):
-        info = r.unit_canon.get(r._ukey(cand))
-        if info:
-            return info["canonical"]
-    return None
+    found = None
+    for m in re.finditer(r"\b(?:in|as|into|per)\s+([^\s?,.;]{1,20}(?:\s[^\s?,.;]{1,8})?)", question, re.I):
+        for cand in (m.group(1), m.group(1).split()[0]):
+            for form in (cand, "/" + cand) if m.group(0).lower().startswith("per") else (cand,):
+                info = r.unit_canon.get(unit_key(form))
+                if info:
+                    found = info["canonical"]
+                    break
+            else:
+                continue
+            break
+    times = list(re.finditer(r"\bhow many\s+(minutes|hours|days|weeks|months|years)\b|\bin\s+(minutes|hours|days|weeks|months|years)\b",
+                             question, re.I))
+    if times:
+        time = times[-1]  # "... gives its window in weeks. How many months is that?"
+        found = time_unit(time.group(1) or time.group(2))
+    return found
 
 
 def _describe(e: CriterionEntity, asked_unit: str | None = None) -> str:
     val = fmt(e.value) + (f"\u2013{fmt(e.value2)}" if e.value2 is not None else "")
     if e.label == "TIME_WINDOW":
-        return f"{e.op} {val} {e.unit} {e.direction or ''} {e.anchor_text or e.anchor or ''}".replace("  ", " ").strip()
+        out = f"{e.op} {val} {e.unit} {e.direction or ''} {e.anchor_text or e.anchor or ''}".replace("  ", " ").strip()
+        if asked_unit in DAYS_PER and e.unit and time_unit(e.unit) and time_unit(e.unit) != asked_unit and e.value is not None:
+            # "40 weeks" asked in months: about 9.2 months (a month is 30.4375 days).
+            conv = [round(to_days(v, e.unit) / DAYS_PER[asked_unit], 1) for v in (e.value, e.value2) if v is not None]
+            out += " (= about " + "\u2013".join(fmt(v) for v in conv) + f" {asked_unit}s)"
+        return out
     what = e.analyte or e.label.lower()
     s = f"{what} {e.op} {val} {e.unit or ''}".strip()
     if rules().implausible(e):

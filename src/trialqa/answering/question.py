@@ -81,7 +81,11 @@ def _patient_facts(q: Question) -> dict[str, Any]:
     m = V.patient_age.search(text)
     if m:
         facts["age"] = float(next(g for g in m.groups() if g))
+    # "The trial lists hemoglobin as 90 g/L. What's that in g/dL?" states the record's value, not a patient's.
+    converting = bool(V.conversion.search(text)) and not V.patient.search(text)
     for e in q.entities:
+        if converting:
+            break
         # A stated value ("at most 8%") is the patient's value: compare it as such.
         if e.label == "LAB" and e.analyte and e.value is not None and (e.op in ("=", None) or V.patient.search(text)):
             facts.setdefault("labs", []).append(e)
