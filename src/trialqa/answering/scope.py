@@ -34,6 +34,7 @@ STOP_WORDS = TITLE_STOP | lexicons.stop_words("asking")
 CLOSE = 0.75  # a trial scoring at least this share of the best is named too
 MIN_SHARE = 0.7  # of log N: what a decisive word alone scores (sqrt(log N x 0.5 log N))
 _WORD = re.compile(r"[A-Za-z0-9\u00C0-\u024F]+(?:['\u2019-][A-Za-z0-9\u00C0-\u024F]+)*")
+_GENERIC_TAIL = frozenset("diseases disease institute center centre foundation group inc ltd".split())
 _INITIALISM_SKIP = frozenset("of and for the on in de du des la le et für und der di del da y a an to at with".split())
 
 
@@ -70,7 +71,9 @@ def initialisms(name: str) -> set[str]:
         parts.extend(re.findall(r"[A-Z\u00C0-\u00DE][a-z\u00DF-\u00FF]+|[A-Z]+(?![a-z])|[a-z]+", token))
     if len(parts) < 3:
         return set()
-    return {"".join(p[0] for p in parts).lower()}
+    full = "".join(p[0] for p in parts).lower()
+    # "... Musculoskeletal and Skin Diseases" goes by NIAMS, "... Allergy and Infectious Diseases" by NIAID.
+    return {full, full[:-1]} if parts[-1].lower() in _GENERIC_TAIL and len(parts) > 3 else {full}
 
 
 CONCEPT = "\u00a7"  # prefix of a concept among name words: "\u00a7zidovudine" is named by AZT, Retrovir, ...
@@ -188,13 +191,15 @@ def unknown_reference(qa: TrialStore, question: str) -> str | None:
     uses at all, or None."""
     index = name_index(qa)
     spans = [m.span() for m in V.trial_ref.finditer(question)]
+    unknown = []
     for m in _WORD.finditer(question):
         w = m.group(0)
         in_ref = any(a <= m.start() < b for a, b in spans)
         code = bool(re.search(r"\d", w) and re.search(r"[A-Za-z]{2}", w)) or (w.isupper() and len(w) >= 3)
-        if (code or (in_ref and w[0].isupper() and m.start() > 0)) and not words(w) & set(index.df):
-            return w
-    return None
+        whole = {w.lower(), w.lower().replace("-", "")}  # "KEYNOTE-189" is unknown even if "189" is not
+        if (code or (in_ref and w[0].isupper() and m.start() > 0)) and not any(index.df[x] for x in whole):
+            unknown.append((not in_ref, w))  # a word inside "the ... trial" first
+    return min(unknown)[1] if unknown else None
 
 
 def resolve_trials(qa: TrialStore, question: str, trial: str | None, q: Question | None = None) -> tuple[list[Trial], bool]:
