@@ -1,0 +1,61 @@
+"""Record-field answers on real records: planned sample sizes from the description, conversions asked
+in another unit, and record-field filters across trials."""
+
+from __future__ import annotations
+
+import os
+import tarfile
+
+import pytest
+
+from tests.conftest import DATA, need
+from trialqa.answering.criteria import _asked_unit
+from trialqa.answering.fields import _planned_size
+from trialqa.answering.filters import field_filter
+
+MEMBERS = {"NCT00003589": 450, "NCT00000744": 400, "NCT00003868": 40, "NCT00003267": 214, "NCT00006343": 850}
+
+
+@pytest.fixture(scope="module")
+def trials(tmp_path_factory):
+    from trialqa import load_corpus
+
+    out = tmp_path_factory.mktemp("planned")
+    with tarfile.open(need(DATA / "ctgov" / "ctgov_legacy_xml_6786.tgz")) as tf:
+        members = [m for m in tf.getmembers() if os.path.basename(m.name).removesuffix(".xml") in MEMBERS]
+        for m in members:
+            m.name = os.path.basename(m.name)
+        tf.extractall(out, members=members, filter="data")
+    return {t.nct_id: t for t in load_corpus(out, extract=False)}
+
+
+def test_planned_sample_size_from_the_description(trials):
+    assert set(trials) == set(MEMBERS)
+    for nct, n in MEMBERS.items():
+        got = _planned_size(trials[nct])
+        assert got is not None and got[0] == n, (nct, got)
+        value, key, sentence, start, end = got
+        assert trials[nct].source_text()[start:end].split()[:3] == sentence.split()[:3]
+
+
+def test_the_unit_a_question_asks_for():
+    assert _asked_unit("NCT00496483 excludes WBC below 2.8 x 10^9/L. What is that per mm3?") == "/mm3"
+    assert _asked_unit("What's that in 10^9/L?") == "10^9/L"
+    assert _asked_unit("It gives its window in weeks. Roughly how many months is that?") == "month"
+    assert _asked_unit("What is the minimum age?") is None
+
+
+@pytest.mark.parametrize("question, what", [
+    ("Which of these trials were terminated or withdrawn?", "are terminated or withdrawn"),
+    ("Which trials enrolled more than 2,000 participants?", "enrolled more than 2000 participants"),
+    ("Which of these studies started in 2007?", "started in 2007"),
+    ("Which trials accept patients over 80?", "accept patients over 80"),
+    ("Which of these trials enroll only women?", "enroll female participants only"),
+    ("Which trials have the National Cancer Institute as lead sponsor?", "are led by National Cancer Institute"),
+    ("Which of these trials test a vaccine?", "test a vaccine"),
+    ("Which of these are phase 3 trials?", "are phase 3"),
+])
+def test_record_field_filters(question, what):
+    f = field_filter(question)
+    assert f is not None and f.what == what
+    assert field_filter("Which trials exclude pregnant women?") is None
