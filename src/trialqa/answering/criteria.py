@@ -10,7 +10,8 @@ from ..extraction.lexicon import unit_key
 from ..units import DAYS_PER, time_unit, to_days
 from ..records import Criterion, Trial
 from .passages import passages_answer
-from .polarity import criterion_role
+from .polarity import allows, criterion_role
+from .polarity import verdict as decide
 from .question import Question
 from .results import Answer, cite, fmt, trial_label, not_stated
 from .store import TrialStore
@@ -77,6 +78,9 @@ def criteria_answer(qa: TrialStore, q: Question, t: Trial) -> Answer | None:
         ents.extend(hit)
         neg = any(e.label == "CONDITION" for e in hit) and all(e.negated for e in hit if e.label == "CONDITION")
         role = criterion_role(c, neg and not asks_test)
+        named = {e.text.lower() for e in hit if e.label == "CONDITION"}
+        if role == "Exclusion" and named and allows(c, named):
+            role = "Allowed"  # the exclusion admits it by exception
         needs = required_concepts(c) - q.concepts
         if needs:
             role = f"{role} only with {', '.join(sorted(needs))}"
@@ -85,13 +89,7 @@ def criteria_answer(qa: TrialStore, q: Question, t: Trial) -> Answer | None:
         lines.append(f"{role}: \u201c{c.text}\u201d" + (f" \u2192 {'; '.join(values)}" if values else ""))
     verdict = None
     if q.yes_no:
-        is_excl, is_incl = "Exclusion" in roles, "Inclusion" in roles
-        if q.asks_excl and not q.asks_incl:
-            verdict = "yes" if is_excl else "no"
-        elif q.asks_incl and not q.asks_excl:
-            verdict = "yes" if is_incl else "no"
-        else:
-            verdict = "no" if is_excl else "yes"
+        verdict = decide(q, "Exclusion" in roles, "Inclusion" in roles)
     if unvalued and verdict:
         verdict = "unknown"  # "within normal limits" neither allows nor excludes "above the ULN" in so many words
     prefix = {"yes": "Yes. ", "no": "No. "}.get(verdict or "", "")

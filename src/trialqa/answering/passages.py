@@ -7,7 +7,8 @@ import re
 from .. import lexicons
 from ..extraction import rules
 from ..records import Trial
-from .polarity import polarity
+from .polarity import allows, polarity
+from .polarity import verdict as decide
 from .question import Question
 from .results import Answer, Citation, trial_label
 from .store import TrialStore
@@ -91,13 +92,9 @@ def passages_answer(qa: TrialStore, q: Question, t: Trial, quiet: bool = False, 
     if q.yes_no and good[0].section in ("inclusion", "exclusion"):
         crit = next((c for c in t.criteria if c.start == good[0].start and c.end == good[0].end), None)
         if crit is not None:
-            is_excl = polarity(crit) == "exclusion"
-            if q.asks_excl and not q.asks_incl:
-                verdict = "yes" if is_excl else "no"
-            elif q.asks_incl and not q.asks_excl:
-                verdict = "no" if is_excl else "yes"
-            else:
-                verdict = "no" if is_excl else "yes"
+            is_excl = polarity(crit) == "exclusion" and not allows(crit, {w for w in re.findall(r"[a-z0-9-]{4,}", q.text.lower())
+                                                                           if stem(w) in want_criteria})
+            verdict = decide(q, is_excl, not is_excl)
     if verdict:
         return Answer(f"{'Yes' if verdict == 'yes' else 'No'}. {trial_label(t)}:\n" + "\n".join(f"- {h.text}" for h in good), True, verdict,
                       [t.id], [Citation(h.trial_id, h.section, h.text, h.start, h.end) for h in good], [], "criteria")

@@ -23,3 +23,22 @@ def criterion_role(c: Criterion, negated: bool) -> str:
         return "Inclusion" if negated else "Exclusion"
     return "Exclusion" if negated else "Inclusion"
 
+
+def verdict(q, excludes: bool, includes: bool) -> str:
+    """A yes/no verdict from what the cited criteria do: "Is X excluded?" is yes when one excludes,
+    "Is X required?" when one includes, and "Can a patient with X join?" unless one excludes."""
+    if q.asks_excl and not q.asks_incl:
+        return "yes" if excludes else "no"
+    if q.asks_incl and not q.asks_excl:
+        return "yes" if includes else "no"
+    return "no" if excludes else "yes"
+
+
+def allows(c: Criterion, words: set[str]) -> bool:
+    """Whether an exclusion makes an exception that admits what the question asks about ("Patients
+    in methadone programs may participate", "positive HIV test ... are eligible provided ...")."""
+    low = c.text.lower()
+    for m in V.exception_clause.finditer(c.text):
+        if any(w in low[m.start():m.end()] for w in words):
+            return True
+    return False

@@ -1,0 +1,38 @@
+"""Verdicts from what the cited criteria do, on criterion texts of records outside the question sets."""
+
+from __future__ import annotations
+
+import pytest
+
+from trialqa.answering import analyse
+from trialqa.answering.polarity import allows, verdict
+from trialqa.records import Criterion
+
+
+def crit(text: str, section: str = "exclusion") -> Criterion:
+    return Criterion(text, section, 0, len(text))
+
+
+@pytest.mark.parametrize("text, words, expected", [
+    # exclusions that admit what is asked by exception (XML and API v2 records)
+    ("Active CNS metastases; patients with treated brain metastases are eligible if stable for 4 weeks", {"brain metastases"}, True),
+    ("Abuse drugs or alcohol. Patients in methadone programs may participate.", {"methadone"}, True),
+    ("DSM-IV diagnosis of substance dependence within 6 months except nicotine and marijuana", {"marijuana"}, True),
+    ("Prior chemotherapy is not allowed", {"chemotherapy"}, False),
+    ("Any other malignancy within 5 years, other than basal cell carcinoma of the skin", {"basal cell carcinoma"}, True),
+])
+def test_an_exclusion_that_admits_by_exception(text, words, expected):
+    assert allows(crit(text), words) is expected
+
+
+@pytest.mark.parametrize("question, excludes, expected", [
+    ("Are patients with brain metastases excluded?", True, "yes"),
+    ("Does a prior myocardial infarction rule someone out of the study?", True, "yes"),
+    ("Would warfarin keep her out of the study?", True, "yes"),
+    ("Is a negative pregnancy test required?", False, "yes"),
+    ("Can patients with hepatitis B join?", True, "no"),
+    ("Can patients with hepatitis B join?", False, "yes"),
+])
+def test_verdict_follows_what_is_asked(question, excludes, expected):
+    q = analyse(question)
+    assert verdict(q, excludes, not excludes) == expected
