@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 from .records import Trial
 from .sections import fold
 
-CHUNKING_VERSION = 4  # raise when chunk_trial makes other chunks from the same record (2: outcomes, 3: by sentence, 4: intervention and arm descriptions)
+CHUNKING_VERSION = 5  # raise when chunk_trial makes other chunks from the same record (2: outcomes, 3: by sentence, 4: intervention and arm descriptions, 5: no label-only passages)
 SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]?\s+(?=[A-Z0-9(\"'])")
 MAX_CHUNK_CHARS = 600  # longer prose sentences are cut at clause boundaries
 PROSE_SECTIONS = ("summary", "description", "design", "intervention", "results", "adverse_events")
@@ -72,6 +72,14 @@ def _sentences(text: str) -> list[tuple[int, int]]:
     return [(a, b) for a, b in out if text[a:b].strip()]
 
 
+_ROMAN = re.compile(r"\b[IVXLivxl]+\b")
+
+
+def has_content(text: str) -> bool:
+    """Whether a passage has a word in it: "II.", "3." or "D." alone are list labels, not evidence."""
+    return bool(re.search(r"[^\W\d_]{2,}", _ROMAN.sub("", text)))
+
+
 def chunk_trial(trial: Trial) -> list[Chunk]:
     chunks: list[Chunk] = []
 
@@ -89,6 +97,8 @@ def chunk_trial(trial: Trial) -> list[Chunk]:
     clean = unescape_markdown if trial.format == "registry_text" else (lambda x: x)
     def add_prose(section: str, mt, group: str | None = None) -> None:
         for a, b in _sentences(mt.text):
+            if not has_content(mt.text[a:b]):
+                continue  # outline numbering ("II.", "3.") cut off by the sentence splitter
             lead = len(mt.text[a:b]) - len(mt.text[a:b].lstrip())
             s, e = mt.raw_span(a + lead, b)
             add(section, clean(mt.text[a:b]), s, e, group)
