@@ -34,7 +34,7 @@ def _excepted(c: Criterion, phrases: list[str]) -> bool:
 
 
 def patient_answer(q: Question, t: Trial) -> Answer | None:
-    results = evaluate(t, q.patient)
+    results = any_of_groups(t, evaluate(t, q.patient))
     if not results:
         return None  # no criterion on these facts: the criteria and passages routes may still find one
     failing = [r for r in results if r.status == "not_met"]
@@ -49,6 +49,33 @@ def patient_answer(q: Question, t: Trial) -> Answer | None:
     head = "Not eligible" if failing else "Undetermined" if unknown else "Meets the stated criteria"
     text = f"{head} for {trial_label(t)}:\n" + "\n".join(f"- {r.status.replace('_', ' ')}: {r.reason}" for r in results)
     return Answer(text, True, verdict, [t.id], unique_citations([r.citation for r in results]), [], "patient")
+
+
+def any_of_groups(t: Trial, results: list[CriterionResult]) -> list[CriterionResult]:
+    """Inclusion criteria listed under "at least 1 of the following risk factors": one met member
+    satisfies the group, so the others neither fail nor leave the patient undetermined; with none
+    met, a member that is not met leaves the group undetermined while another is unknown."""
+    group_of = {(c.start, c.end): c.group for c in t.criteria
+                if c.section == "inclusion" and c.group and V.any_of_group.search(c.group)}
+    members: dict[str, list[CriterionResult]] = {}
+    for r in results:
+        g = group_of.get((r.citation.start, r.citation.end))
+        if g and r.citation.trial_id == t.id:
+            members.setdefault(g, []).append(r)
+    out = []
+    for r in results:
+        g = group_of.get((r.citation.start, r.citation.end))
+        group = members.get(g, []) if g else []
+        if group and r.status != "met":
+            met = next((m for m in group if m.status == "met"), None)
+            if met is not None:
+                r = CriterionResult(r.criterion, r.section, "met", f"not needed: \u201c{met.criterion}\u201d meets \u201c{g}\u201d",
+                                    r.citation)
+            elif r.status == "not_met" and any(m.status == "unknown" for m in group):
+                r = CriterionResult(r.criterion, r.section, "unknown", f"{r.reason}; another of \u201c{g}\u201d may hold",
+                                    r.citation)
+        out.append(r)
+    return out
 
 
 def evaluate(t: Trial, facts: dict[str, Any]) -> list[CriterionResult]:
@@ -369,6 +396,7 @@ def check_eligibility(qa: TrialStore, patient: dict, t: Trial) -> EligibilityRep
     for c in t.criteria:
         if c.text not in covered:
             results.append(CriterionResult(c.text, c.section, "unknown", "no patient fact given for this criterion", cite(t, c)))
+    results = any_of_groups(t, results)
     verdict = ("not eligible" if any(x.status == "not_met" for x in results)
                else "eligible" if results and all(x.status == "met" for x in results) else "undetermined")
     return EligibilityReport(t.id, verdict, results)

@@ -1,0 +1,40 @@
+"""A patient against a trial's criteria: groups of alternatives."""
+
+from __future__ import annotations
+
+from trialqa.answering.patient import any_of_groups
+from trialqa.answering.results import Citation, CriterionResult
+from trialqa.records import Criterion, Trial
+
+GROUP = "At least one of the following risk factors"
+
+
+def trial() -> Trial:
+    t = Trial(id="T1", source="t.txt", format="registry_text")
+    texts = [("Age of 50 years or older", None), ("Prior stroke", GROUP), ("Age of 75 years or older", GROUP),
+             ("Diabetes mellitus", GROUP)]
+    pos = 0
+    for text, group in texts:
+        t.criteria.append(Criterion(text, "inclusion", pos, pos + len(text), group=group))
+        pos += len(text) + 1
+    return t
+
+
+def result(t: Trial, i: int, status: str) -> CriterionResult:
+    c = t.criteria[i]
+    return CriterionResult(c.text, c.section, status, "reason", Citation(t.id, c.section, c.text, c.start, c.end))
+
+
+def test_one_met_alternative_satisfies_the_group():
+    t = trial()
+    out = any_of_groups(t, [result(t, 0, "met"), result(t, 2, "not_met"), result(t, 3, "met"), result(t, 1, "unknown")])
+    assert [r.status for r in out] == ["met", "met", "met", "met"]
+    assert "not needed" in out[1].reason
+
+
+def test_no_met_alternative_leaves_the_group_open_or_failed():
+    t = trial()
+    assert [r.status for r in any_of_groups(t, [result(t, 2, "not_met"), result(t, 1, "unknown")])] == ["unknown", "unknown"]
+    assert [r.status for r in any_of_groups(t, [result(t, 2, "not_met"), result(t, 3, "not_met")])] == ["not_met", "not_met"]
+    # A criterion outside any group is never relaxed.
+    assert any_of_groups(t, [result(t, 0, "not_met"), result(t, 3, "met")])[0].status == "not_met"
