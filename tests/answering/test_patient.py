@@ -38,3 +38,18 @@ def test_no_met_alternative_leaves_the_group_open_or_failed():
     assert [r.status for r in any_of_groups(t, [result(t, 2, "not_met"), result(t, 3, "not_met")])] == ["not_met", "not_met"]
     # A criterion outside any group is never relaxed.
     assert any_of_groups(t, [result(t, 0, "not_met"), result(t, 3, "met")])[0].status == "not_met"
+
+
+def test_a_dose_is_compared_only_with_limits_on_the_same_drug():
+    from trialqa.answering import analyse
+    from trialqa.answering.patient import evaluate
+    from trialqa.extraction import attach_entities
+
+    t = Trial(id="T2", source="t.txt", format="registry_text")
+    for i, text in enumerate(["Aspirin > 325 mg/day", "Methotrexate > 25 mg per week"]):
+        t.criteria.append(Criterion(text, "exclusion", i * 40, i * 40 + len(text)))
+    attach_entities([t])
+    q = analyse("My patient takes aspirin 100 mg daily. Can he join?")
+    assert [d.concept for d in q.patient.get("doses", [])] == ["aspirin"]
+    results = evaluate(t, q.patient)
+    assert [r.criterion for r in results if "100 mg" in r.reason] == ["Aspirin > 325 mg/day"]

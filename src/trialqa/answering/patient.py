@@ -9,7 +9,7 @@ from typing import Any
 from ..errors import QueryError
 from ..extraction import CriterionEntity, rules
 from ..records import Criterion, Trial
-from .concepts import concept_parents, qualifier_pairs
+from .concepts import ancestors, concept_parents, qualifier_pairs
 from .criteria import analyte_mentions, required_concepts
 from .polarity import criterion_role, polarity
 from .question import Question, within
@@ -98,7 +98,8 @@ def evaluate(t: Trial, facts: dict[str, Any]) -> list[CriterionResult]:
         # "HbA1c of 8.5%" is a LAB in percent in the criteria.
         out.extend(_threshold_results(t, "LAB", fact, lambda e, f=fact: e.unit == "%" and e.analyte == f.analyte, settled))
     for fact in facts.get("doses", []):
-        out.extend(_threshold_results(t, "DOSE", fact, lambda e, f=fact: e.norm_unit == f.norm_unit, settled))
+        out.extend(_threshold_results(t, "DOSE", fact, lambda e, f=fact: e.norm_unit == f.norm_unit, settled,
+                                      drug=fact.concept))
     for fact in facts.get("windows", []):
         out.extend(_threshold_results(t, "TIME_WINDOW", fact, lambda e, f=fact: e.anchor == f.anchor))
     for fact in facts.get("times", []):
@@ -152,11 +153,14 @@ def _age_results(t: Trial, age: float) -> list[CriterionResult]:
 
 
 def _threshold_results(t: Trial, label: str, fact: CriterionEntity, same,
-                       settled: list[tuple[str, int, int]] | None = None) -> list[CriterionResult]:
+                       settled: list[tuple[str, int, int]] | None = None, drug: str | None = None) -> list[CriterionResult]:
     """The patient's value against every comparable threshold; ``settled`` collects the thresholds
-    compared (criterion text, start, end)."""
+    compared (criterion text, start, end); a ``drug``'s dose only against criteria naming that drug."""
     res = []
     for c in t.criteria:
+        if drug is not None and not any(x.label == "CONDITION" and (x.concept == drug or drug in ancestors(x.concept))
+                                        for x in c.entities):
+            continue
         for e in c.entities:
             if e.label != label or not same(e) or e.negated:
                 continue

@@ -5,7 +5,7 @@ spans that name a trial, and the patient facts it states)."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..extraction import CriterionEntity, rules
@@ -92,7 +92,12 @@ def _patient_facts(q: Question) -> dict[str, Any]:
         elif e.label == "PERCENT" and e.value is not None and (e.op in ("=", None) or V.patient.search(text)):
             facts.setdefault("percents", []).append(e)
         elif e.label == "DOSE" and e.value is not None and e.op in ("=", None) and V.patient.search(text):
-            facts.setdefault("doses", []).append(e)
+            # A dose is a dose of a drug: "simvastatin 40 mg" is compared only with limits on simvastatin.
+            a, b = clause_span(text, e.start, e.end)
+            drugs = [x for x in q.entities if x.label == "CONDITION" and x.concept_type == "drug" and a <= x.start < b]
+            if drugs:
+                near = min(drugs, key=lambda x: abs(x.start - e.start))
+                facts.setdefault("doses", []).append(replace(e, concept=near.concept))
     framed = bool(V.patient.search(text))
     for m in V.ago.finditer(text):
         amount, unit = (m.group(1), m.group(2)) if m.group(1) else (m.group(3), m.group(4))
