@@ -51,7 +51,8 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     "comparators": {
         "before": Map([str], keys=_OPERATORS), "after": Map([str], keys=_OPERATORS),
         "age_cues": {"before": [str], "after": [str], "intrinsic": [str], "population": [str],
-                     "population_links": [str], "approximators": [str], "units?": [str], "not_age?": [str]}},
+                     "population_links": [str], "approximators": [str], "units?": [str], "not_age?": [str],
+                     "other_person?": [str], "definition?": [str]}},
     "concept_parents": {"parents": Map([str])},
     "concepts": {"variants?": Map(str), "concepts": [{"name": str, "type": str, "synonyms": [str],
                                                       "case_sensitive?": [str]}]},

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from ..corpus import span_text
-from ..extraction import rules
+from ..extraction import enrollment_age, rules
 from ..records import Trial, phase_number
 from .polarity import polarity
 from .question import Question, mask_trial_refs
@@ -41,6 +41,17 @@ def _yn(q: Question, value: bool) -> str | None:
 
 
 def _age(t: Trial, q: Question) -> Answer | None:
+    other = rules().lex.other_person
+    asked = other.search(q.text) if other is not None else None
+    if asked:
+        # "What's the maximum donor age?" asks about someone else's age, stated only in the criteria.
+        who = asked.group(0).lower()
+        crits = [c for c in t.criteria if who.rstrip("s") in c.text.lower()
+                 and any(e.label == "AGE" and not enrollment_age(c.text, e) for e in c.entities)]
+        if not crits:
+            return not_stated(t, f"an age limit for the {who}", "age", q)
+        return Answer(f"{trial_label(t)}: " + "; ".join(f"\u201c{c.text}\u201d ({polarity(c)})" for c in crits), True, None,
+                      [t.id], [cite(t, c) for c in crits], [e for c in crits for e in c.entities if e.label == "AGE"], "age")
     cites: list[Citation] = []
     for key, a in (("min_age", t.min_age), ("max_age", t.max_age)):
         if a is None:

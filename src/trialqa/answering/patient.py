@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 from ..errors import QueryError
-from ..extraction import CriterionEntity, rules
+from ..extraction import CriterionEntity, enrollment_age, rules
 from ..records import Criterion, Trial
 from .concepts import ancestors, concept_parents, qualifier_pairs
 from .criteria import analyte_mentions, required_concepts
@@ -130,7 +130,8 @@ def _age_results(t: Trial, age: float) -> list[CriterionResult]:
         reason = f"age {fmt(age)} vs {which} age {a.label()}{' (inclusive)' if a.inclusive else ' (exclusive)'}"
         res.append(CriterionResult(f"{which} age: {a.text}", "inclusion", "met" if ok else "not_met", reason, citation))
     for c in t.criteria:
-        ages = [e for e in c.entities if e.label == "AGE" and not e.negated and e.norm_value is not None]
+        ages = [e for e in c.entities if e.label == "AGE" and not e.negated and e.norm_value is not None
+                and enrollment_age(c.text, e)]
         if not ages:
             continue
         inside = True

@@ -11,10 +11,10 @@ and ``quantities``, ``rules``, ``pipeline``, ``annotate``.
 """
 
 from ..units import convert, unit_factor
-from .annotate import ages_from_criteria, attach_entities, extract_criteria
+from .annotate import ages_from_criteria, attach_entities, enrollment_age, extract_criteria
 from .entity import CriterionEntity
 from .gazetteer import Gazetteer
 from .rules import Rules, rules
 
-__all__ = ["CriterionEntity", "Gazetteer", "Rules", "ages_from_criteria", "attach_entities", "convert",
+__all__ = ["CriterionEntity", "Gazetteer", "Rules", "ages_from_criteria", "attach_entities", "convert", "enrollment_age",
            "extract_criteria", "rules", "unit_factor"]

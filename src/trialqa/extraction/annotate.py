@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from typing import Iterable
 
 from ..errors import QueryError
@@ -79,6 +81,29 @@ def attach_entities(trials: Iterable) -> None:
             e.polarity = c.section
 
 
+def enrollment_age(text: str, e) -> bool:
+    """Whether the age ``e`` in criterion ``text`` limits who may enrol: not someone else's age
+    named just before it ("Donor age <= 45 years", "consent of parent or guardian if under 18") and
+    not an age inside a definition or a history in its clause ("post-menopausal defined as aged more
+    than 50 years", "under 1 at diagnosis"). The clause is the parenthesis holding the age, or else
+    its sentence without parenthesized asides."""
+    lex = rules().lex
+    start = max(text.rfind(sep, 0, e.start) for sep in (".", ";", "\n")) + 1
+    ends = [i for i in (text.find(sep, e.end) for sep in (". ", ";", "\n")) if i >= 0]
+    end = min(ends) if ends else len(text)
+    opened, closed = text.rfind("(", start, e.start), text.find(")", e.end, end)
+    if opened > text.rfind(")", start, e.start) and closed >= 0:
+        clause = text[opened + 1:closed]
+        at = e.start - opened - 1
+    else:
+        clause = re.sub(r"\([^()]*\)", lambda m: " " * len(m.group(0)), text[start:end])
+        at = e.start - start
+    window = " ".join(clause[:at].split()[-5:])
+    if lex.other_person is not None and lex.other_person.search(window):
+        return False
+    return not (lex.age_definition is not None and lex.age_definition.search(clause))
+
+
 def ages_from_criteria(trial) -> tuple[Age | None, Age | None]:
     """Minimum and maximum age stated in inclusion criteria, for records with no structured ages."""
     lo = hi = None
@@ -86,7 +111,7 @@ def ages_from_criteria(trial) -> tuple[Age | None, Age | None]:
     for c in trial.inclusion:
         lead = _lead_in(c)
         for e in (c.entities or _shift(r.extract(lead + c.text, c.section), len(lead))):
-            if e.label != "AGE" or e.negated or e.norm_value is None:
+            if e.label != "AGE" or e.negated or e.norm_value is None or not enrollment_age(lead + c.text, e):
                 continue
             unit = e.unit if e.unit in ("years", "months", "weeks", "days", "hours") else "years"
 

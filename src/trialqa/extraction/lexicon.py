@@ -105,6 +105,9 @@ class Lexicon:
                            for k in table)
         self.age_after = re.compile(r"[\s\-‐,]*(?:" + alternation(cues["after"]) + ")", re.I)
         self.not_age = {token_key(w) for w in cues.get("not_age", [])}
+        # Ages that are not the participant's enrollment age: someone else's, or inside a definition.
+        self.other_person = re.compile(alternation(cues["other_person"]), re.I) if cues.get("other_person") else None
+        self.age_definition = re.compile(alternation(cues["definition"]), re.I) if cues.get("definition") else None
 
     def _numbers(self, data: dict[str, Any]) -> None:
         # Articles count things ("a history of") but never stand for a threshold value.

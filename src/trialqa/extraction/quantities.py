@@ -221,6 +221,8 @@ class QuantityReader:
         if j > 0 and words[j - 1] in ("between", "from"):
             between = True
             j -= 1
+            if words[max(0, j - 3):j] == ["equal", "to", "or"]:
+                j -= 3  # "age equal to or between 18 and 65 years"
             start = toks[j][1]
         if not age:
             jj = skip_punct(j)
