@@ -84,3 +84,29 @@ def test_a_reference_that_matches_nothing_and_off_topic_questions(store):
                      "Write me a poem about statins."):
         assert off_topic(store, analyse(question), None), question
     assert not off_topic(store, analyse("Which trials exclude pregnant women?"), None)
+
+
+def test_words_that_only_look_like_names_are_no_unknown_reference(store):
+    for question in ("Can a 45-year-old woman with diabetes join?", "Is a 3rd line of therapy allowed?",
+                     "What HbA1c is required?", "What ECOG performance status is required?"):
+        assert unknown_reference(store, question) is None, question
+    assert unknown_reference(store, "What PD-L1 level does KEYNOTE-189 require?") == "KEYNOTE-189"
+
+
+def test_organisation_initialisms_keep_their_words():
+    assert "cog" in initialisms("Children's Oncology Group")
+    assert "rtog" in initialisms("Radiation Therapy Oncology Group")
+
+
+def test_one_trial_is_always_in_scope(store):
+    one = Store(store.trials[:1])
+    assert resolve_trials(one, "Who is the principal investigator?", None, analyse("Who is the principal investigator?")) \
+        == ([one.trials[0]], True)
+
+
+def test_a_question_about_trials_in_general_is_not_narrowed(store):
+    from trialqa.answering import answer_question
+
+    a = answer_question(store, "Which of these trials are phase 2?")
+    assert a.intent == "cross_trial"
+    assert set(a.trials) == {t.id for t in store.trials if "PHASE2" in t.phases}

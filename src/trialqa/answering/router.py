@@ -1,9 +1,10 @@
 """How a question travels.
 
 ``answer_question`` analyses the question once (``question.analyse``) and resolves its scope
-(``scope.resolve_trials``): a reference that matches no trial is answered as out of scope; a
-question about trials in general ("Which trials ...?") or about several trials it did not name
-goes to ``cross_trial``. Otherwise each trial in scope is answered by the first route of
+(``scope.resolve_trials``). Out of scope, with ``found=False``: an NCT id that is not in the
+records, a reference to a trial no record matches ("the KEYNOTE-189 trial"), and a question about
+something else than trial records (``scope.off_topic``). A question about trials in general
+("Which trials ...?") or about several trials it did not name goes to ``cross_trial``. Otherwise each trial in scope is answered by the first route of
 ``ROUTES`` that applies and gives an answer, in this order:
 
 1. ``patient``: the question describes a patient (age, values, times, conditions): each fact
@@ -33,7 +34,7 @@ from .cross_trial import cross_trial_answer
 from .fields import FIELD_HANDLERS, detect_field, is_strong
 from .passages import passages_answer
 from .patient import patient_answer
-from .question import Question, analyse
+from .question import NCT, Question, analyse
 from .results import Answer
 from .scope import off_topic, resolve_trials, unknown_reference
 from .store import TrialStore
@@ -99,11 +100,17 @@ def answer_question(qa: TrialStore, question: str, trial: str | None = None) -> 
         trials, named = resolve_trials(qa, question, trial, q)
     except QueryError as exc:
         return _out_of_scope(f"{exc}.")
-    if not named:
+    if not trials:
+        return Answer("There are no trial records to answer from.", False, None, [], [], [], "out_of_scope")
+    if V.cross_trial.search(question) and trial is None and not NCT.search(question):
+        # "Which studies test a vaccine?" is about all the trials, whatever its words name.
+        trials, named = list(qa.trials), False
+    if not named or len(qa.trials) == 1:
         ref = unknown_reference(qa, question)
         if ref:
             return _out_of_scope(f"No trial in these records matches \u201c{ref}\u201d.")
-        if off_topic(qa, q, detect_field(q)):
+        # With one trial, word counts say nothing about topics: only the off-topic requests count.
+        if off_topic(qa, q, detect_field(q)) if not named else bool(V.off_topic.search(q.text)):
             return _out_of_scope("This question is not about the trial records, so TrialQA cannot answer it.")
     if V.cross_trial.search(question) or (len(trials) > 1 and not named):
         return cross_trial_answer(qa, q, trials)

@@ -32,9 +32,10 @@ TITLE_STOP = lexicons.stop_words("trial_names")
 # Words that ask rather than name: never evidence of a topic.
 STOP_WORDS = TITLE_STOP | lexicons.stop_words("asking")
 CLOSE = 0.75  # a trial scoring at least this share of the best is named too
+MAX_CANDIDATES = 4  # close candidates answered each; more and the question is not about one trial
 MIN_SHARE = 0.7  # of log N: what a decisive word alone scores (sqrt(log N x 0.5 log N))
 _WORD = re.compile(r"[A-Za-z0-9\u00C0-\u024F]+(?:['\u2019-][A-Za-z0-9\u00C0-\u024F]+)*")
-_GENERIC_TAIL = frozenset("diseases disease institute center centre foundation group inc ltd".split())
+_GENERIC_TAIL = frozenset("diseases disease institute center centre foundation inc ltd".split())
 _INITIALISM_SKIP = frozenset("of and for the on in de du des la le et für und der di del da y a an to at with".split())
 
 
@@ -64,7 +65,7 @@ def initialisms(name: str) -> set[str]:
     and Skin Diseases" -> niams, "Assistance Publique - Hôpitaux de Paris" -> aphp, "Bristol-Myers
     Squibb" -> bms, "GlaxoSmithKline" -> gsk. Only names of three words or more make one."""
     parts = []
-    for token in re.findall(r"[A-Za-z\u00C0-\u024F]+", name or ""):
+    for token in re.findall(r"[A-Za-z\u00C0-\u024F]+", re.sub(r"['\u2019]s\b", "", name or "")):
         if token.lower() in _INITIALISM_SKIP:
             continue
         # CamelCase names are several words ("GlaxoSmithKline").
@@ -89,6 +90,8 @@ class NameIndex:
     df: Counter = field(default_factory=Counter)
     name_df: Counter = field(default_factory=Counter)
     caps: dict[str, set[str]] = field(default_factory=dict)  # while building: capitalised name words
+    inits: dict[str, set[str]] = field(default_factory=dict)  # while building: organisations' initialisms
+    patterns: dict[str, tuple] = field(default_factory=dict)  # trial id -> (exact-case, loose) strong-name patterns
 
     @classmethod
     def build(cls, trials: list[Trial]) -> "NameIndex":
@@ -101,9 +104,11 @@ class NameIndex:
             name_text = [t.title or "", t.official_title or "", t.acronym or "", *ivs, *t.conditions, *orgs, *ids]
             names = set().union(*(words(x) for x in name_text)) - TITLE_STOP
             inits = set().union(*(initialisms(o) for o in orgs)) if orgs else set()
-            concepts = {CONCEPT + e.concept for x in name_text if x for e in r.extract(x)
-                        if e.label == "CONDITION" and e.concept_type in ("drug", "condition", "procedure")}
+            # The concept gazetteer alone: a full extraction of every title costs seconds on a registry.
+            concepts = {CONCEPT + name for x in name_text if x for _, _, name in r.concept_gaz.find(x)
+                        if r.concepts[name]["type"] in ("drug", "condition", "procedure")}
             index.names[t.id] = names | inits | concepts
+            index.inits[t.id] = inits
             caps = {w for x in [t.title or "", t.official_title or "", *ivs, *orgs] for w in _WORD.findall(x)
                     if len(w) >= 3 and (w.isupper() or (any(c.isdigit() for c in w) and any(c.isupper() for c in w)))}
             index.strong[t.id] = {s for s in [t.acronym or "", *ids] if s} | inits
@@ -113,12 +118,32 @@ class NameIndex:
             mentioned = {CONCEPT + e.concept for c in t.criteria for e in c.entities if e.label == "CONDITION"}
             index.df.update(index.names[t.id] | set().union(*(words(x) for x in body)) | mentioned)
             index.name_df.update(index.names[t.id])
-        # Capitalised words of titles and sponsors ("NCI", "FMP2.1") are names when few records use
-        # them; "HIV" or "NSCLC" name a disease, not a trial.
+        # Capitalised words of titles and sponsors ("NCI", "FMP2.1") and organisations' initialisms are
+        # names when few records use them; "HIV" or "NSCLC" name a disease, "ECOG" a scale.
         rare = math.sqrt(len(trials))
         for t in trials:
+            common = {w for w in index.inits.pop(t.id) if index.df[w] > rare + index.name_df[w]}
+            index.names[t.id] -= common
+            index.strong[t.id] -= common
             index.strong[t.id] |= {w for w in index.caps.pop(t.id) if index.df[w.lower()] <= rare and not r.concept_lookup(w)}
+        index._compile()
         return index
+
+    def _compile(self) -> None:
+        """One pattern per trial for its strong names, built once (re's cache cannot hold a registry's)."""
+        for tid, forms in self.strong.items():
+            exact, loose = [], []
+            for s in sorted(forms):
+                if s.isalpha():
+                    form = s.upper() if s.islower() else s
+                    exact.append(re.escape(form))
+                else:
+                    # "BARI2D" is also written "BARI 2D", "HPS2-THRIVE" "HPS2 THRIVE".
+                    flex = r"[\s-]?".join(re.escape(p) for p in re.findall(r"[A-Za-z]+|\d+", s))
+                    if flex:
+                        loose.append(flex)
+            self.patterns[tid] = (re.compile(rf"(?<!\w)(?:{'|'.join(exact)})(?!\w)") if exact else None,
+                                  re.compile(rf"(?<![\w-])(?:{'|'.join(loose)})(?![\w-])", re.I) if loose else None)
 
     def weight(self, word: str) -> float:
         """How much a word names a trial: rare among names and rare in the records' text (the
@@ -140,26 +165,18 @@ class NameIndex:
         return total
 
     def strong_hit(self, t: Trial, question: str) -> bool:
+        """An acronym or id as the record writes it ("AVERROES", "A5071", "NIAMS", "AP-HP"); a
+        word-like acronym only in capitals ("ELDER" is a trial, "an elder patient" is not)."""
+        exact, loose = self.patterns.get(t.id, (None, None))
         plain = question.replace("-", "").replace(".", "")
-        for s in self.strong[t.id]:
-            # An acronym or id as the record writes it ("AVERROES", "A5071", "NIAMS", "AP-HP"); a
-            # word-like acronym only in capitals ("ELDER" is a trial, "an elder patient" is not).
-            if s.isalpha():
-                form = s.upper() if s.islower() else s
-                hit = re.search(rf"(?<!\w){re.escape(form)}(?!\w)", question) or re.search(rf"(?<!\w){re.escape(form)}(?!\w)", plain)
-            else:
-                # "BARI2D" is also written "BARI 2D", "HPS2-THRIVE" "HPS2 THRIVE".
-                flex = r"[\s-]?".join(re.escape(p) for p in re.findall(r"[A-Za-z]+|\d+", s))
-                hit = flex and re.search(rf"(?<![\w-]){flex}(?![\w-])", question, re.I)
-            if hit:
-                return True
-        return False
+        return bool((exact and (exact.search(question) or exact.search(plain))) or (loose and loose.search(question)))
 
 
 def name_index(qa: TrialStore) -> NameIndex:
-    """The store's name index, built once for its current trials."""
+    """The store's name index, built once for its current trials (again when the list is replaced
+    or changes length; a store that takes no attributes builds it for every question)."""
     index = getattr(qa, "_name_index", None)
-    if index is None or index.trials is not qa.trials:
+    if index is None or index.trials is not qa.trials or len(index.trials) != len(qa.trials):
         index = NameIndex.build(qa.trials)
         try:
             qa._name_index = index
@@ -191,15 +208,20 @@ def unknown_reference(qa: TrialStore, question: str) -> str | None:
     uses at all, or None."""
     index = name_index(qa)
     spans = [m.span() for m in V.trial_ref.finditer(question)]
-    unknown = []
+    inside, codes = [], []
     for m in _WORD.finditer(question):
         w = m.group(0)
-        in_ref = any(a <= m.start() < b for a, b in spans)
-        code = bool(re.search(r"\d", w) and re.search(r"[A-Za-z]{2}", w)) or (w.isupper() and len(w) >= 3)
+        if re.search(r"\d", w) and re.search(r"(?i)\b\d+(?:\.\d+)?-?(?:years?|yrs?|months?|weeks?|days?)\b|\d(?:st|nd|rd|th)\b", w):
+            continue  # "45-year-old", "3rd": not names
         whole = {w.lower(), w.lower().replace("-", "")}  # "KEYNOTE-189" is unknown even if "189" is not
-        if (code or (in_ref and w[0].isupper() and m.start() > 0)) and not any(index.df[x] for x in whole):
-            unknown.append((not in_ref, w))  # a word inside "the ... trial" first
-    return min(unknown)[1] if unknown else None
+        if any(index.df[x] for x in whole):
+            continue
+        if any(a <= m.start() < b for a, b in spans) and (w[0].isupper() or re.search(r"\d", w)) and m.start() > 0:
+            inside.append(w)
+        elif re.fullmatch(r"[A-Z]{2,}[A-Za-z]*-\d+[A-Za-z0-9-]*", w):
+            codes.append(w)  # shaped like a trial code ("KEYNOTE-189", "CA184-042")
+    # A word inside "the ... trial" first, then a code; in the order of the question.
+    return (inside or codes or [None])[0]
 
 
 def resolve_trials(qa: TrialStore, question: str, trial: str | None, q: Question | None = None) -> tuple[list[Trial], bool]:
@@ -214,8 +236,8 @@ def resolve_trials(qa: TrialStore, question: str, trial: str | None, q: Question
     if ids:
         raise QueryError(f"{', '.join(sorted(ids))} is not in these trial records")
     trials = list(qa.trials)
-    if not trials:
-        return [], False
+    if len(trials) <= 1:
+        return trials, bool(trials)  # one trial: "this trial" and every question mean it
     index = name_index(qa)
     q_words, named_text = _question_words(question, q)
     decisive = {w for forms in q_words for w in forms if index.decisive(w)}
@@ -225,7 +247,7 @@ def resolve_trials(qa: TrialStore, question: str, trial: str | None, q: Question
     scored = [(index.score(t, q_words, named_text), t) for t in trials]
     top = max(s for s, _ in scored)
     if top > 0 and top >= MIN_SHARE * math.log(len(qa.trials)):
-        chosen = [t for s, t in scored if s >= CLOSE * top]
+        chosen = [t for s, t in sorted(scored, key=lambda x: -x[0]) if s >= CLOSE * top][:MAX_CANDIDATES]
         if q is not None:
             # The words that named the trial say which trial, not what is asked about it.
             named_words = set().union(*(index.names[t.id] for t in chosen))
@@ -250,17 +272,19 @@ def off_topic(qa: TrialStore, q: Question, field: str | None) -> bool:
     return not content or sum(1 for w in content if index.df[w]) < 0.5 * len(content)
 
 
-_TRIAL_NOUN = re.compile(r"(?:trials?|stud(?:y|ies)|protocol|program(?:me)?|trail)\b", re.I)
+_TRIAL_NOUN = re.compile(r"(?:trials?|stud(?:y|ies)|protocol|program(?:me)?)\b", re.I)
 _LINK = frozenset("in for of on with the a an and or vs versus".split())
 
 
 def name_phrases(q: Question, named_words: set[str]) -> None:
     """Mark the phrases of ``q`` that name a trial (``q.name_spans``) and drop the concepts mentioned
-    only there: a run of name words is a name when it holds two of them ("the ETOP afatinib trial")
-    or stands next to the trial noun ("the daratumumab trial", "the study in type 1 diabetes"); a
-    name word alone elsewhere is asked about ("What dose of apixaban ...?")."""
+    only there: a run of name words is a name when it stands next to the trial noun ("the ETOP
+    afatinib trial", "the study in type 1 diabetes") or inside a reference to a trial ("the
+    'Solitary Islet Transplantation ...' study"); a name word elsewhere is asked about ("What dose of
+    apixaban ...?", "... exclude patients with ocular hypertension")."""
     tokens = list(_WORD.finditer(q.text))
     is_name = [bool(f & named_words) for f in word_groups(q.text)]
+    refs = [m.span() for m in V.trial_ref.finditer(q.text)]
     spans, i = [], 0
     while i < len(tokens):
         if not is_name[i]:
@@ -270,10 +294,10 @@ def name_phrases(q: Question, named_words: set[str]) -> None:
         while j + 1 < len(tokens) and (is_name[j + 1] or (tokens[j + 1].group(0).lower() in _LINK and j + 2 < len(tokens) and is_name[j + 2])):
             j += 1
         start, end = tokens[i].start(), tokens[j].end()
-        count = sum(is_name[i:j + 1])
         before = q.text[max(0, start - 30):start]
         after = q.text[end:end + 30]
-        if count >= 2 or _TRIAL_NOUN.match(after.lstrip()) or re.search(
+        in_ref = any(a <= start and end <= b for a, b in refs)
+        if in_ref or _TRIAL_NOUN.match(after.lstrip()) or re.search(
                 r"(?:trials?|stud(?:y|ies)|protocol)\s+(?:(?:in|for|of|on|with)\s+)?(?:the\s+)?$", before, re.I):
             spans.append((start, end))
         i = j + 1
