@@ -81,6 +81,9 @@ def criteria_answer(qa: TrialStore, q: Question, t: Trial) -> Answer | None:
         named = {e.text.lower() for e in hit if e.label == "CONDITION"}
         if role == "Exclusion" and named and allows(c, named):
             role = "Allowed"  # the exclusion admits it by exception
+        elif role == "Inclusion" and any(e.label == "CONDITION" and V.allowance.search(c.text[e.end:e.end + 40].split(".")[0])
+                                         for e in hit):
+            role = "Allowed"  # "Patients with brain metastases are allowed provided they are stable"
         needs = required_concepts(c) - q.concepts
         if needs:
             role = f"{role} only with {', '.join(sorted(needs))}"
@@ -89,7 +92,10 @@ def criteria_answer(qa: TrialStore, q: Question, t: Trial) -> Answer | None:
         lines.append(f"{role}: \u201c{c.text}\u201d" + (f" \u2192 {'; '.join(values)}" if values else ""))
     verdict = None
     if q.yes_no:
-        verdict = decide(q, "Exclusion" in roles, "Inclusion" in roles)
+        # The criterion that best states the asked thing, when it allows it, answers "Is it allowed /
+        # can they join?" whatever other criteria exclude in other forms ("symptomatic brain metastases").
+        allowed = roles[0] == "Allowed" and not q.asks_excl
+        verdict = "yes" if allowed else decide(q, "Exclusion" in roles, "Inclusion" in roles or "Allowed" in roles)
     if unvalued and verdict:
         verdict = "unknown"  # "within normal limits" neither allows nor excludes "above the ULN" in so many words
     prefix = {"yes": "Yes. ", "no": "No. "}.get(verdict or "", "")
