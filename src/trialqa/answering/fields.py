@@ -167,7 +167,8 @@ def _sentence_count(t: Trial, cue: re.Pattern) -> tuple[float, str, str, int, in
             if not cue.search(sent.group(0)) or re.match(r"\s*if\b", sent.group(0), re.I):
                 continue  # "If six patients in either group ..." is a rule, not the sample size
             for n, start, end in _headcounts(sent.group(0)):
-                if n < 2 or 1900 <= n <= 2100 or re.search(r"\b(?:first|last|initial|next|remaining)\s+$", sent.group(0)[:start], re.I):
+                year = 1900 <= n <= 2100 and re.search(r"\b(?:in|since|during|from|by|until|of)\s+$", sent.group(0)[:start], re.I)
+                if n < 2 or year or re.search(r"\b(?:first|last|initial|next|remaining)\s+$", sent.group(0)[:start], re.I):
                     continue
                 if re.match(r"\s*(?:per|in each|each|in every)\b", sent.group(0)[end:]):
                     continue  # "240 subjects per treatment group" is not the sample size
@@ -347,7 +348,7 @@ def _design(t: Trial, q: Question) -> Answer:
                           "yes" if blinded else "no", [t.id], [])
         if re.search(r"placebo|comparator|control arm|control group", ql):
             model = d.get("intervention_model", "")
-            arms = d.get("arms", "")
+            arms = d.get("arms", "") + " ".join(f"{a.label} {a.type or ''} {a.description or ''}" for a in t.arms)
             has = bool(re.search(r"placebo|comparator|control", arms + " " + d.get("description", ""), re.I)) and "SINGLE" not in model.upper()
             if not model and not arms:
                 return not_stated(t, "the arms", "design", q)
@@ -438,7 +439,7 @@ def _dose(t: Trial, q: Question) -> Answer | None:
                          _dose_sentence(t, mt, text, e), desc))
     if q.concepts:
         named = [row for row in rows if {c.concept for c in r.extract(row[1]) if c.label == "CONDITION"} & q.concepts
-                 or row[0].split(" (")[0].lower() in q.text.lower()]
+                 or re.search(rf"(?<!\w){re.escape(row[0].split(' (')[0].lower())}(?!\w)", q.text.lower())]
         rows = named or rows
     if rows and _MASS.search(q.text) and not any(_MASS.search(d.unit or "") for row in rows for d in row[3]):
         # "How many micrograms ... in each dose?" is not answered by "0.5 mL".

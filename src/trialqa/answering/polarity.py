@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from ..records import Criterion
 from .vocabulary import V
 
@@ -38,7 +40,5 @@ def allows(c: Criterion, words: set[str]) -> bool:
     """Whether an exclusion makes an exception that admits what the question asks about ("Patients
     in methadone programs may participate", "positive HIV test ... are eligible provided ...")."""
     low = c.text.lower()
-    for m in V.exception_clause.finditer(c.text):
-        if any(w in low[m.start():m.end()] for w in words):
-            return True
-    return False
+    pattern = re.compile(r"(?<!\w)(?:" + "|".join(re.escape(w) for w in sorted(words, key=lambda w: (-len(w), w)) if w) + r")(?!\w)")
+    return any(pattern.search(low, m.start(), m.end()) for m in V.exception_clause.finditer(c.text)) if words else False

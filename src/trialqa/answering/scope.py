@@ -185,15 +185,17 @@ def name_index(qa: TrialStore) -> NameIndex:
     return index
 
 
-def _question_words(question: str, q: Question | None) -> tuple[list[set[str]], str]:
+def _question_words(question: str, q: Question | None, index: NameIndex) -> tuple[list[set[str]], str]:
     """The question's words that may name a trial. A condition it asks about is not a trial's name
     ("Which trials exclude interstitial lung disease?" over lung-cancer trials), unless it is part
-    of a reference to a trial ("the indomethacin melanoma trial", "the MSC trial for Lyell syndrome")."""
+    of a reference to a trial ("the indomethacin melanoma trial", "the MSC trial for Lyell syndrome")
+    or, right before the trial noun, names one trial alone ("the retinopathy study")."""
     refs = q.refs if q is not None else trial_ref_spans(question)
     named_text = question
     for e in (q.entities if q is not None else rules().extract(question)):
+        decisive_name = _TRIAL_NOUN.match(question[e.end:].lstrip()) and any(index.decisive(w) for w in words(e.text))
         if e.label == "CONDITION" and e.concept_type == "condition" and not any(a <= e.start < b for a, b in refs) \
-                and not V.trial_for.search(question, 0, e.start):
+                and not V.trial_for.search(question, 0, e.start) and not decisive_name:
             named_text = named_text[:e.start] + " " * (e.end - e.start) + named_text[e.end:]
     groups = [{w for w in forms if len(w) > 1 and not w.isdigit()} - STOP_WORDS for forms in word_groups(named_text)]
     # A drug or condition named by any synonym ("AZT" for zidovudine) names what the record calls it.
@@ -239,7 +241,7 @@ def resolve_trials(qa: TrialStore, question: str, trial: str | None, q: Question
     if len(trials) <= 1:
         return trials, bool(trials)  # one trial: "this trial" and every question mean it
     index = name_index(qa)
-    q_words, named_text = _question_words(question, q)
+    q_words, named_text = _question_words(question, q, index)
     decisive = {w for forms in q_words for w in forms if index.decisive(w)}
     if decisive:
         # "the pediatric zidovudine trial": the word that names one trial decides among the others.
