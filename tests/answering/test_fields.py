@@ -59,3 +59,25 @@ def test_record_field_filters(question, what):
     f = field_filter(question)
     assert f is not None and f.what == what
     assert field_filter("Which trials exclude pregnant women?") is None
+
+
+def test_a_filter_asked_the_other_way_round(trials):
+    f = field_filter("Which trials do not accept patients over 65?", excluding=True)
+    assert f.what == "do not accept patients over 65"
+    for t in trials.values():
+        assert f.keep(t) == (t.max_age is not None and t.max_age.years <= 65)
+    assert field_filter("Which trials exclude children?", excluding=True).what == "do not accept patients under 18"
+    assert field_filter("Which of these studies started in 2007?", excluding=True) is None
+
+
+def test_country_and_intervention_kind_match_whole_names():
+    from trialqa.records import Intervention, Location, Trial
+
+    indiana = Trial(id="A", source="a", format="ctgov_xml", locations=[Location(city="Indianapolis", state="Indiana", country="United States")])
+    india = Trial(id="B", source="b", format="ctgov_xml", locations=[Location(city="Mumbai", country="India")])
+    f = field_filter("Which trials have sites in India?")
+    assert [t.id for t in (indiana, india) if f.keep(t)] == ["B"]
+    us = field_filter("Which trials are conducted in the US?")
+    assert us.keep(indiana) and not us.keep(india)
+    supp = Trial(id="C", source="c", format="ctgov_xml", interventions=[Intervention("Vitamin D3", type="DIETARY_SUPPLEMENT")])
+    assert field_filter("Which trials test a dietary supplement?").keep(supp)

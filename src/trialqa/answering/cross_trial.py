@@ -17,7 +17,7 @@ from .vocabulary import V
 def cross_trial_answer(qa: TrialStore, q: Question, trials: list[Trial]) -> Answer:
     if q.patient and (set(q.patient) - {"has", "lacks"}):
         return _cross_patient(q, trials)
-    filt = field_filter(q.text, strong_only=bool(q.concepts or q.analytes))
+    filt = field_filter(q.text, strong_only=bool(q.concepts or q.analytes), excluding=q.asks_excl)
     if filt is not None:
         chosen = [t for t in trials if filt.keep(t)]
         if not chosen:

@@ -143,8 +143,11 @@ def _intervention_kind(question: str) -> Filter | None:
     stems = {kind, kind + "s", kind + "es"}
 
     def keep(t: Trial) -> bool:
+        # The intervention's type ("BIOLOGICAL", "DIETARY_SUPPLEMENT") or a word of its names and titles.
+        if any((iv.type or "").lower().replace("_", " ").startswith(kind[:6]) for iv in t.interventions):
+            return True
         text = " ".join([t.title or "", t.official_title or "", *(iv.name for iv in t.interventions),
-                         *(n for iv in t.interventions for n in iv.other_names), *(iv.type or "" for iv in t.interventions)])
+                         *(n for iv in t.interventions for n in iv.other_names)])
         return bool(stems & words(text))
     return Filter(f"test a {kind}", keep, lambda t: "; ".join(iv.name for iv in t.interventions[:3]) or (t.title or ""))
 
@@ -155,9 +158,12 @@ def _country(question: str) -> Filter | None:
     if not (re.search(r"\b(sites?|located|countr\w*|run in|held in|conducted in|take place in)\b", ql) and country):
         return None
     name = re.sub(r"^the\s+", "", country.group(1).lower())
+    name = {"us": "united states", "usa": "united states", "america": "united states", "uk": "united kingdom",
+            "britain": "united kingdom"}.get(name, name)
+    rx = re.compile(rf"(?<!\w){re.escape(name)}(?!\w)", re.I)  # "India" is not "Indiana"
     return Filter(f"have sites in {name.title()}",
-                  lambda t: any(name in (loc.country or "").lower() or name in (loc.city or "").lower() for loc in t.locations)
-                  or name in t.design.get("countries", "").lower(),
+                  lambda t: any(rx.search(loc.country or "") or rx.search(loc.city or "") for loc in t.locations)
+                  or bool(rx.search(t.design.get("countries", ""))),
                   lambda t: "; ".join(loc.label() for loc in t.locations[:3]))
 
 
@@ -173,10 +179,21 @@ FILTERS: tuple[Callable[[str], Filter | None], ...] = (
 STRONG = (_sponsor, _sex, _started, _enrolled, _intervention_kind)  # win over condition words in the question
 
 
-def field_filter(question: str, strong_only: bool = False) -> Filter | None:
-    """The first filter whose cue the question holds (only the strong ones when ``strong_only``)."""
+NEGATABLE = (_older, _younger, _sex, _healthy)  # "accept X" filters a question may ask the other way round
+
+
+def field_filter(question: str, strong_only: bool = False, excluding: bool = False) -> Filter | None:
+    """The first filter whose cue the question holds (only the strong ones when ``strong_only``);
+    ``excluding`` ("Which trials exclude children / do not accept patients over 65?") keeps the
+    trials an acceptance filter leaves out."""
     for make in (STRONG if strong_only else FILTERS):
         f = make(question)
-        if f is not None:
-            return f
+        if f is None:
+            continue
+        if excluding:
+            if make not in NEGATABLE:
+                return None  # "Which trials exclude ... started in 2007" is no field question
+            return Filter(f"do not {f.what}" if f.what.startswith("accept") else f"are not among those that {f.what}",
+                          lambda t, keep=f.keep: not keep(t), f.show)
+        return f
     return None
