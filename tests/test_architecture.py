@@ -120,3 +120,27 @@ def test_one_package_per_stage():
     for stage in ("corpus", "extraction", "answering"):
         assert (PACKAGE / stage / "__init__.py").is_file(), stage
         assert not (PACKAGE / f"{stage}.py").exists(), stage
+
+
+BOTTOM = {"errors", "config", "sources", "storage", "spans", "units", "lexicons", "records", "sections"}
+NEVER = {  # a stage never reaches up into the stages that use it
+    "extraction": {"corpus", "answering", "qa", "cli", "ui", "index", "retrieval"},
+    "corpus": {"answering", "qa", "cli", "ui", "index", "retrieval"},
+    "answering": {"qa", "cli", "ui"},
+}
+
+
+def _top(module: str) -> str:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else ""
+
+
+def test_layers():
+    graph = import_graph()
+    for mod, targets in graph.items():
+        top = _top(mod)
+        reached = {_top(t) for t in targets}
+        if top in BOTTOM:
+            assert reached <= BOTTOM, f"{mod} imports {sorted(reached - BOTTOM)}"
+        if top in NEVER:
+            assert not reached & NEVER[top], f"{mod} imports {sorted(reached & NEVER[top])}"

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import re
 
-from ..extraction import CriterionEntity, rules, unit_factor
+from ..extraction import CriterionEntity, rules
 from ..extraction.lexicon import unit_key
-from ..units import DAYS_PER, time_unit, to_days
+from ..units import DAYS_PER, time_unit, to_days, unit_factor
 from ..records import Criterion, Trial
 from .passages import passages_answer
 from .polarity import allows, criterion_role

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from ..corpus import span_text
+from ..sources import span_text
 from ..extraction import enrollment_age, rules
 from ..records import Trial, phase_number
 from .polarity import polarity
