@@ -170,7 +170,7 @@ def context_html(source: str, start: int, end: int, width: int = CONTEXT_CHARS) 
         + _esc(source[end:b]) + ("…" if b < len(source) else "")
 
 
-@lru_cache(maxsize=32)
+@lru_cache(maxsize=8)
 def _read_source(path: str, stamp: tuple[int, int]) -> str:
     from .sources import read_text
 
