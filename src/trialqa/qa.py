@@ -13,7 +13,7 @@ from . import config
 from .chunking import CHUNKING_VERSION
 from .corpus import Corpus, load_corpus
 from .embedding import Encoder, get_encoder
-from .errors import IndexError_, QueryError
+from .errors import CorpusError, IndexError_, QueryError
 from .index import ChunkIndex, build_index, corpus_fingerprint, index_name, load_index, read_manifest
 from .records import Trial
 from .retrieval import HybridRetriever, Hit
@@ -29,12 +29,13 @@ class TrialQA:
     """
 
     def __init__(self, trials: Corpus, index: ChunkIndex, encoder: Encoder | None, *,
-                 corpus_dir: Path, index_dir: Path, index_status: str):
+                 corpus_dir: Path, index_dir: Path, index_status: str, uploads_dir: Path | None = None):
         self.trials: list[Trial] = list(trials)
         self.corpus_errors = list(getattr(trials, "errors", []))
         self.index = index
         self.encoder = encoder
         self.corpus_dir = corpus_dir
+        self.uploads_dir = uploads_dir or config.uploads_dir(corpus_dir)  # records added with add_trial
         self.index_dir = index_dir
         self.index_status = index_status
         self.retriever = HybridRetriever(index, encoder)
@@ -50,13 +51,14 @@ class TrialQA:
         """Load the corpus and a fresh index (defaults: ``TRIALQA_CORPUS``, ``TRIALQA_INDEX``, ``TRIALQA_MODEL``)."""
         cdir = config.corpus_dir(corpus_dir)
         idir = config.index_dir(index_dir)
-        trials = load_corpus(cdir)
+        udir = config.uploads_dir(cdir)
+        trials = _load_with_uploads(cdir, udir)
         for err in trials.errors:
             log.warning("skipped %s", err)
         enc = encoder or get_encoder(model)
         name = index_name(cdir, enc.name)
         index, status = cls._fresh_index(trials, enc, idir, name, rebuild, progress)
-        return cls(trials, index, enc, corpus_dir=cdir, index_dir=idir, index_status=status)
+        return cls(trials, index, enc, corpus_dir=cdir, index_dir=idir, index_status=status, uploads_dir=udir)
 
     @staticmethod
     def _fresh_index(trials, enc: Encoder, idir: Path, name: str, rebuild: bool, progress) -> tuple[ChunkIndex, str]:
@@ -87,45 +89,52 @@ class TrialQA:
 
     # --- corpus changes ---------------------------------------------------------------------------
 
-    def add_trial(self, path: str | Path) -> list[Trial]:
-        """Validate a record file, copy it into the corpus and index it.
+    def add_trial(self, path: str | Path, *, name: str | None = None,
+                  progress: Callable[[int, int], None] | None = None) -> list[Trial]:
+        """Validate a record file, copy it into the uploads directory and index it.
 
-        A bad file raises ``CorpusError`` and changes nothing; a record whose id is already in the
-        corpus raises ``QueryError``. Unchanged chunks are not re-embedded (vectors are cached).
+        ``name`` is the file name as the user gave it (default: the file's own name); it names the
+        copy and every error. A file the loader would skip (hidden, README, a document suffix) or a
+        bad record raises ``CorpusError`` and changes nothing; a record whose id is already loaded
+        raises ``QueryError``. ``progress(done, total)`` follows the embedding of new chunks, and
+        unchanged chunks are not re-embedded (vectors are cached).
         """
         import shutil
         import tempfile
 
-        from .corpus import read_records
-
-        new = read_records(path)
+        src = Path(path)
+        shown = Path(name or src.name).name or src.name
+        _check_record_name(shown)
         with self._lock:
-            clash = [t.id for t in new if t.id in self._by_id]
-            if clash:
-                raise QueryError(f"trial {', '.join(clash)} is already in the corpus")
-            src = Path(path)
-            dest = self.corpus_dir / src.name
-            n = 1
-            while dest.exists():
-                dest = self.corpus_dir / f"{src.stem}-{n}{src.suffix}"
-                n += 1
-            self.corpus_dir.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.corpus_dir, prefix=".upload-")
+            self.uploads_dir.mkdir(parents=True, exist_ok=True)
+            # A hidden name: the loader skips it, so a crash here never leaves a half-read record.
+            fd, tmp = tempfile.mkstemp(dir=self.uploads_dir, prefix=".upload-")
             os.close(fd)
-            shutil.copyfile(src, tmp)
-            os.replace(tmp, dest)
+            tmp = Path(tmp)
+            dest = None
             try:
-                trials = load_corpus(self.corpus_dir)
+                shutil.copyfile(src, tmp)
+                new = _read_upload(tmp, shown)
+                clash = [t.id for t in new if t.id in self._by_id]
+                if clash:
+                    raise QueryError(f"{shown}: trial {', '.join(clash)} is already in the corpus (or among the uploads)")
+                dest = _free_name(self.uploads_dir, shown)
+                os.replace(tmp, dest)
+                for t in new:
+                    t.source = str(dest)
+                trials = Corpus(self.trials + list(new), self.corpus_errors)
                 index, status = self._fresh_index(trials, self.encoder, self.index_dir,
-                                                  index_name(self.corpus_dir, self.encoder.name), False, None)
+                                                  index_name(self.corpus_dir, self.encoder.name), False, progress)
             except BaseException:
-                dest.unlink(missing_ok=True)  # the corpus stays as it was
+                tmp.unlink(missing_ok=True)
+                if dest is not None:
+                    dest.unlink(missing_ok=True)  # the uploads stay as they were
                 raise
             retriever = HybridRetriever(index, self.encoder)
             # One assignment each; a concurrent reader sees the old or the new state, never a mix.
             self.trials, self.index, self.retriever, self.index_status = list(trials), index, retriever, status
             self._by_id = {t.id: t for t in self.trials}
-        return [self._by_id[t.id] for t in new if t.id in self._by_id]
+        return list(new)
 
     # --- queries ---------------------------------------------------------------------------------
 
@@ -153,3 +162,59 @@ class TrialQA:
         from .answering import check_eligibility
 
         return check_eligibility(self, patient, self.trial(trial))
+
+
+# --- helpers of load and add_trial ---------------------------------------------------------------
+
+def _load_with_uploads(corpus_dir: Path, uploads_dir: Path) -> Corpus:
+    """The corpus, then the records added to ``uploads_dir`` (a trial id already read is skipped)."""
+    trials = load_corpus(corpus_dir)
+    inside = uploads_dir.resolve().is_relative_to(corpus_dir.resolve())
+    if inside or not uploads_dir.is_dir():
+        return trials  # nothing added yet, or already read as part of the corpus
+    added = load_corpus(uploads_dir)
+    trials.errors.extend(added.errors)
+    seen = {t.id: t.source for t in trials}
+    for t in added:
+        if t.id in seen:
+            trials.errors.append(CorpusError(t.source, f"duplicate trial id {t.id} (already read from {seen[t.id]}); skipped"))
+        else:
+            seen[t.id] = t.source
+            trials.append(t)
+    return trials
+
+
+def _check_record_name(name: str) -> None:
+    """Refuse a name the corpus loader would skip: the copy would never be loaded."""
+    from .corpus.load import SKIP_SUFFIXES
+
+    suffix = Path(name).suffix.lower()
+    if name.startswith("."):
+        reason = "a file whose name starts with '.' is hidden and never loaded; rename it"
+    elif name.upper().startswith("README"):
+        reason = "files named README... are documentation and never loaded as records; rename it"
+    elif suffix in SKIP_SUFFIXES:
+        reason = (f"{suffix} files are not loaded as records; upload the ClinicalTrials.gov JSON or XML, "
+                  "or the registry page saved as text (.json, .xml, .txt)")
+    else:
+        return
+    raise CorpusError(name, reason)
+
+
+def _read_upload(path: Path, name: str) -> Corpus:
+    """The trials of one uploaded file, read like a corpus file; errors name the file as ``name``."""
+    try:
+        return load_corpus(path)
+    except CorpusError as exc:  # "<tmp> (study #2)" reads "<name> (study #2)"
+        raise CorpusError(exc.path.replace(str(path), name), exc.reason.replace(str(path), name), exc.line) from None
+    except Exception as exc:  # a reader bug: still the user's file name, not a server path
+        raise CorpusError(name, f"unexpected error while reading: {type(exc).__name__}") from None
+
+
+def _free_name(folder: Path, name: str) -> Path:
+    """``folder/name``, or ``folder/stem-N.suffix`` when that exists."""
+    dest, n = folder / name, 1
+    while dest.exists():
+        dest = folder / f"{Path(name).stem}-{n}{Path(name).suffix}"
+        n += 1
+    return dest
