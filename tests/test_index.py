@@ -142,7 +142,7 @@ def test_add_trial_validates_copies_and_indexes(corpus_dir, tmp_path):
     before = enc.encoded
     record = sorted((FIXTURES / "trials").glob("*.json"))[0]
     added = qa.add_trial(record)
-    assert len(added) == 1 and (corpus_dir / record.name).exists()
+    assert len(added) == 1 and (qa.uploads_dir / record.name).exists() and not (corpus_dir / record.name).exists()
     assert added[0].id in {t.id for t in qa.trials}
     assert enc.encoded - before == len({c.embed_text for c in qa.index.chunks if c.trial_id == added[0].id} - {
         c.embed_text for c in qa.index.chunks if c.trial_id != added[0].id})
