@@ -1,0 +1,249 @@
+"""Bad input from a demanding user: record fields of the wrong type, damaged indexes, text that is
+not valid Unicode, impossible patient facts, lab values in scientific notation, builds killed midway."""
+
+from __future__ import annotations
+
+import copy
+import json
+import shutil
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from trialqa import CorpusError, load_corpus
+from trialqa.chunking import chunk_corpus
+from trialqa.corpus import read_records
+
+from .conftest import DATA, FIXTURES, MSC_SEED, need
+
+API_V2 = DATA / "ctgov" / "api_v2_nsclc_100.json"
+
+
+def _studies() -> list[dict]:
+    return json.loads(need(API_V2).read_text(encoding="utf-8"))
+
+
+def _set(obj, path: list, value) -> None:
+    for key in path[:-1]:
+        obj = obj[key]
+    obj[path[-1]] = value
+
+
+def _dotted(path: list) -> str:
+    out = ""
+    for key in path:
+        out += f"[{key}]" if isinstance(key, int) else (f".{key}" if out else key)
+    return out
+
+
+# --- 1. fields of the wrong type --------------------------------------------------------------
+
+API_V2_FIELDS = [
+    ["identificationModule", "nctId"], ["identificationModule", "briefTitle"], ["identificationModule", "officialTitle"],
+    ["identificationModule", "acronym"], ["identificationModule", "orgStudyIdInfo", "id"],
+    ["identificationModule", "secondaryIdInfos", 0, "id"], ["statusModule", "overallStatus"], ["statusModule", "whyStopped"],
+    ["statusModule", "startDateStruct", "date"], ["statusModule", "completionDateStruct"],
+    ["statusModule", "lastUpdateSubmitDate"], ["designModule", "studyType"], ["designModule", "phases"],
+    ["designModule", "phases", 0], ["designModule", "enrollmentInfo", "count"], ["designModule", "enrollmentInfo", "type"],
+    ["designModule", "designInfo", "allocation"], ["designModule", "designInfo", "maskingInfo", "masking"],
+    ["conditionsModule", "conditions"], ["conditionsModule", "conditions", 0], ["conditionsModule", "keywords", 0],
+    ["armsInterventionsModule", "interventions", 0], ["armsInterventionsModule", "interventions", 0, "name"],
+    ["armsInterventionsModule", "interventions", 0, "description"], ["armsInterventionsModule", "interventions", 0, "otherNames"],
+    ["armsInterventionsModule", "armGroups", 0, "label"], ["armsInterventionsModule", "armGroups", 0, "interventionNames", 0],
+    ["outcomesModule", "primaryOutcomes", 0, "measure"], ["outcomesModule", "primaryOutcomes", 0, "timeFrame"],
+    ["outcomesModule", "secondaryOutcomes"], ["sponsorCollaboratorsModule", "leadSponsor", "name"],
+    ["sponsorCollaboratorsModule", "leadSponsor", "class"], ["sponsorCollaboratorsModule", "collaborators", 0, "name"],
+    ["sponsorCollaboratorsModule", "responsibleParty", "type"], ["contactsLocationsModule", "locations", 0, "city"],
+    ["contactsLocationsModule", "locations", 0, "facility"], ["contactsLocationsModule", "centralContacts", 0, "name"],
+    ["contactsLocationsModule", "centralContacts", 0, "email"], ["contactsLocationsModule", "overallOfficials", 0, "affiliation"],
+    ["eligibilityModule", "eligibilityCriteria"], ["eligibilityModule", "minimumAge"], ["eligibilityModule", "sex"],
+    ["eligibilityModule", "healthyVolunteers"], ["eligibilityModule"], ["descriptionModule", "briefSummary"],
+]
+
+
+LEAVES = {"count": 120, "healthyVolunteers": False, "phases": ["PHASE2"], "conditions": ["Lung Cancer"],
+          "otherNames": ["other"], "completionDateStruct": {"date": "2026-01"},
+          "secondaryOutcomes": [{"measure": "Survival"}], "eligibilityModule": {}}
+
+
+def _rich_study() -> dict:
+    """A real API v2 study with every field of ``API_V2_FIELDS`` present (missing ones filled in)."""
+    study = copy.deepcopy(_studies()[0])
+    for path in API_V2_FIELDS:
+        node = study["protocolSection"]
+        for key, nxt in zip(path, path[1:]):
+            empty = [] if isinstance(nxt, int) else {}
+            if isinstance(key, int):
+                while len(node) <= key:
+                    node.append(empty)
+            node = node.setdefault(key, empty) if isinstance(node, dict) else node[key]
+        last = path[-1]
+        if isinstance(last, int):
+            while len(node) <= last:
+                node.append("text")
+        else:
+            node.setdefault(last, LEAVES.get(last, "text"))
+    return study
+
+
+def _has(obj, path) -> bool:
+    for key in path:
+        try:
+            obj = obj[key]
+        except (KeyError, IndexError, TypeError):
+            return False
+    return True
+
+
+def _same_type(a, b) -> bool:
+    return isinstance(a, bool) == isinstance(b, bool) and (isinstance(a, type(b)) or isinstance(b, type(a)))
+
+
+@pytest.mark.parametrize("path", API_V2_FIELDS, ids=_dotted)
+def test_api_v2_field_of_wrong_type_names_the_file_and_field(tmp_path, path):
+    original = _rich_study()["protocolSection"]
+    for key in path:
+        original = original[key]
+    for wrong in (12345678, ["a", "list"], {"an": "object"}, True):
+        if _same_type(wrong, original) or (path[-1] == "healthyVolunteers" and wrong is True):
+            continue
+        study = _rich_study()
+        _set(study["protocolSection"], path, wrong)
+        f = tmp_path / "bad.json"
+        f.write_text(json.dumps(study), encoding="utf-8")
+        with pytest.raises(CorpusError) as info:
+            read_records(f)
+        assert info.value.path == str(f)
+        assert f'"protocolSection.{_dotted(path)}' in info.value.reason and "should be" in info.value.reason, wrong
+
+
+def test_wrong_type_in_a_list_of_studies_names_the_study(tmp_path):
+    studies = _studies()[:3]
+    studies[1]["protocolSection"]["identificationModule"]["nctId"] = 4
+    f = tmp_path / "many.json"
+    f.write_text(json.dumps({"studies": studies}), encoding="utf-8")
+    with pytest.raises(CorpusError, match=r'"studies\[1\]\.protocolSection\.identificationModule\.nctId" should be '
+                                          r"a string, not a number \(4\)"):
+        read_records(f)
+
+
+def test_a_bad_field_fails_its_file_and_the_rest_of_the_corpus_loads(tmp_path):
+    for f in (FIXTURES / "trials").iterdir():
+        shutil.copy(f, tmp_path / f.name)
+    study = _studies()[0]
+    study["protocolSection"]["identificationModule"]["briefTitle"] = ["not", "text"]
+    (tmp_path / "listy.json").write_text(json.dumps(study), encoding="utf-8")
+    corpus = load_corpus(tmp_path, extract=False)
+    assert len(corpus) == len(list((FIXTURES / "trials").iterdir()))
+    [err] = corpus.errors
+    assert err.path == str(tmp_path / "listy.json") and "briefTitle" in err.reason and "unexpected" not in err.reason
+
+
+@pytest.mark.parametrize("report, field", [
+    ({"Clinical Trial ID": 12345678, "Eligibility": ["Age > 18"]}, '"Clinical Trial ID"'),
+    ({"Clinical Trial ID": "NCT00000001", "Eligibility": "Age > 18"}, '"Eligibility"'),
+    ({"Clinical Trial ID": "NCT00000001", "Eligibility": ["Age > 18", 7]}, '"Eligibility[1]"'),
+    ({"Clinical Trial ID": "NCT00000001", "Eligibility": [], "Results": "x"}, '"Results"'),
+    ({"Clinical Trial ID": "NCT00000001", "Eligibility": [], "Adverse Events": [["nested"]]}, '"Adverse Events[0]"'),
+    ({"Clinical Trial ID": "NCT00000001", "Eligibility": [], "Intervention": {"a": 1}}, '"Intervention"'),
+])
+def test_nli4ct_field_of_wrong_type_names_the_field(tmp_path, report, field):
+    f = tmp_path / "report.json"
+    f.write_text(json.dumps(report), encoding="utf-8")
+    with pytest.raises(CorpusError) as info:
+        read_records(f)
+    assert info.value.path == str(f) and field in info.value.reason
+
+
+def test_xml_element_holding_elements_where_text_belongs(tmp_path):
+    src = sorted((FIXTURES / "trials").glob("*.xml"))[0].read_text(encoding="utf-8")
+    start = src.index("<brief_title>") + len("<brief_title>")
+    f = tmp_path / "nested.xml"
+    f.write_text(src[:start] + "<b>bold</b>" + src[start:], encoding="utf-8")
+    with pytest.raises(CorpusError) as info:
+        read_records(f)
+    assert info.value.path == str(f) and "<brief_title>" in info.value.reason and info.value.line
+    assert src[:start].count("\n") + 1 == info.value.line
+
+
+def test_validate_reports_a_wrong_type_as_a_problem(tmp_path, capsys):
+    from trialqa.cli import main
+
+    study = _studies()[0]
+    study["protocolSection"]["identificationModule"]["nctId"] = 12345678
+    (tmp_path / "int_id.json").write_text(json.dumps(study), encoding="utf-8")
+    shutil.copy(MSC_SEED, tmp_path)
+    assert main(["validate", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert 'int_id.json: field "protocolSection.identificationModule.nctId" should be a string' in out
+
+
+def test_json_lone_surrogate_is_malformed_not_a_crash(tmp_path):
+    """"\\ud800" alone decodes to a code point no encoder (spaCy, hashing, the tokenizer) accepts."""
+    study = _studies()[0]
+    study["protocolSection"]["eligibilityModule"]["eligibilityCriteria"] += "\n- Age \ud800 over 18"
+    f = tmp_path / "surrogate.json"
+    f.write_text(json.dumps(study), encoding="utf-8")
+    with pytest.raises(CorpusError, match=r"\\ud800 is a lone surrogate, not valid Unicode") as info:
+        load_corpus(f)
+    assert info.value.path == str(f) and info.value.line == 1
+    good = tmp_path / "good"
+    good.mkdir()
+    shutil.copy(f, good)
+    shutil.copy(MSC_SEED, good)
+    corpus = load_corpus(good)
+    assert len(corpus) == 1 and len(corpus.errors) == 1
+
+
+def _paths(node, prefix: list) -> list[list]:
+    out = []
+    items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else []
+    for key, value in items:
+        out.append(prefix + [key])
+        out.extend(_paths(value, prefix + [key]))
+    return out
+
+
+_STUDIES: list[dict] = []
+
+json_values = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(-10**12, 10**12), st.floats(allow_nan=False, allow_infinity=False),
+              st.text(st.one_of(st.characters(), st.sampled_from(["\ud800", "\udfff"])), max_size=20)),
+    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=8), inner, max_size=3)),
+    max_leaves=6)
+
+
+@st.composite
+def mutated_studies(draw):
+    if not _STUDIES:
+        _STUDIES.extend(_studies())
+    study = copy.deepcopy(draw(st.sampled_from(_STUDIES)))
+    paths = _paths(study["protocolSection"], [])
+    changed = []
+    for _ in range(draw(st.integers(1, 3))):
+        path = draw(st.sampled_from(paths))
+        if not _has(study["protocolSection"], path):
+            continue  # under a field already replaced
+        _set(study["protocolSection"], path, draw(json_values))
+        changed.append("protocolSection." + _dotted(path))
+    return study, changed
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                 HealthCheck.function_scoped_fixture])
+@given(mutated_studies())
+def test_mutated_api_v2_record_loads_or_names_the_file(tmp_path_factory, mutated):
+    """Random fields of a real record get values of random types: loading succeeds (and the trial
+    chunks and serializes) or raises ``CorpusError`` naming the file and a changed field."""
+    study, changed = mutated
+    f = tmp_path_factory.mktemp("mut") / "record.json"
+    f.write_text(json.dumps(study), encoding="utf-8")
+    try:
+        trials = load_corpus(f)
+    except CorpusError as exc:
+        assert exc.path == str(f)
+        assert any(f'"{c}' in exc.reason for c in changed) or "lone surrogate" in exc.reason, (exc.reason, changed)
+        return
+    json.dumps([t.to_dict() for t in trials])
+    chunk_corpus(trials)
