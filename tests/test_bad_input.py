@@ -14,8 +14,10 @@ from hypothesis import strategies as st
 from trialqa import CorpusError, load_corpus
 from trialqa.chunking import chunk_corpus
 from trialqa.corpus import read_records
+from trialqa.qa import TrialQA
 
-from .conftest import DATA, FIXTURES, MSC_SEED, need
+from .conftest import DARA_SEED, DATA, FIXTURES, MSC_SEED, need
+from .fakes import HashingEncoder
 
 API_V2 = DATA / "ctgov" / "api_v2_nsclc_100.json"
 
@@ -247,3 +249,56 @@ def test_mutated_api_v2_record_loads_or_names_the_file(tmp_path_factory, mutated
         return
     json.dumps([t.to_dict() for t in trials])
     chunk_corpus(trials)
+
+
+# --- 2. damaged indexes -----------------------------------------------------------------------
+
+@pytest.fixture
+def small_corpus(tmp_path):
+    d = tmp_path / "corpus"
+    d.mkdir()
+    shutil.copy(MSC_SEED, d)
+    shutil.copy(DARA_SEED, d)
+    return d
+
+
+def _manifest_edit(edit):
+    def damage(version_dir):
+        f = version_dir / "manifest.json"
+        f.write_text(json.dumps(edit(json.loads(f.read_text("utf-8")))), encoding="utf-8")
+    return damage
+
+
+def _without(key):
+    return lambda m: {k: v for k, v in m.items() if k != key}
+
+
+INDEX_DAMAGE = {
+    "manifest []": (_manifest_edit(lambda m: []), "the manifest is a list, not an object"),
+    "manifest null": (_manifest_edit(lambda m: None), "the manifest is null, not an object"),
+    "manifest string": (_manifest_edit(lambda m: "x"), "the manifest is a string, not an object"),
+    "files 'x'": (_manifest_edit(lambda m: {**m, "files": "x"}), "the manifest's 'files' is a string, not an object"),
+    "files without faiss": (_manifest_edit(lambda m: {**m, "files": {"chunks.jsonl": "0"}}), "checksum for each of"),
+    "no dim": (_manifest_edit(_without("dim")), "the manifest has no 'dim'"),
+    "dim '64'": (_manifest_edit(lambda m: {**m, "dim": "64"}), "the manifest's 'dim' is a string, not a number"),
+    "no model": (_manifest_edit(_without("model")), "the manifest has no 'model'"),
+    "CURRENT not UTF-8": (lambda v: (v.parent / "CURRENT").write_bytes(b"\xff\xfe\x00v-\x80"), "unreadable CURRENT"),
+    "CURRENT a path": (lambda v: (v.parent / "CURRENT").write_text("../../elsewhere"), "CURRENT names no index version"),
+}
+
+
+@pytest.mark.parametrize("damage, reason", INDEX_DAMAGE.values(), ids=INDEX_DAMAGE)
+def test_damaged_index_is_detected_and_rebuilt(small_corpus, tmp_path, damage, reason):
+    enc = HashingEncoder()
+    qa = TrialQA.load(small_corpus, tmp_path / "idx", encoder=enc)
+    damage(qa.index.path)
+    qa2 = TrialQA.load(small_corpus, tmp_path / "idx", encoder=enc)
+    assert qa2.index_status.startswith("built (") and reason in qa2.index_status
+    assert "corrupt" in qa2.index_status and len(qa2.search("pregnant", k=3)) == 3
+    assert TrialQA.load(small_corpus, tmp_path / "idx", encoder=enc).index_status.startswith("loaded")
+
+
+def test_other_dimension_says_so(small_corpus, tmp_path):
+    TrialQA.load(small_corpus, tmp_path / "idx", encoder=HashingEncoder("model-a"))
+    qa = TrialQA.load(small_corpus, tmp_path / "idx", encoder=HashingEncoder("model-a", dim=32))
+    assert "index holds 64-dimensional vectors, model 'model-a' makes 32-dimensional ones" in qa.index_status

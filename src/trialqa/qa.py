@@ -69,8 +69,11 @@ class TrialQA:
                     reason = "no index yet"
                 else:
                     path, manifest = found
-                    if manifest.get("model") != enc.name or manifest.get("dim") != enc.dim:
+                    if manifest.get("model") != enc.name:
                         reason = f"index was built with model {manifest.get('model')!r}, not {enc.name!r}"
+                    elif manifest.get("dim") != enc.dim:
+                        reason = (f"index holds {manifest.get('dim')}-dimensional vectors, model {enc.name!r} "
+                                  f"makes {enc.dim}-dimensional ones")
                     elif manifest.get("corpus_fingerprint") != fingerprint:
                         reason = "the corpus changed since the index was built"
                     elif manifest.get("chunking_version") != CHUNKING_VERSION:
