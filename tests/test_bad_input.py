@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from trialqa import CorpusError, load_corpus
+from trialqa import CorpusError, QueryError, load_corpus
 from trialqa.chunking import chunk_corpus
 from trialqa.corpus import read_records
 from trialqa.qa import TrialQA
@@ -302,3 +302,56 @@ def test_other_dimension_says_so(small_corpus, tmp_path):
     TrialQA.load(small_corpus, tmp_path / "idx", encoder=HashingEncoder("model-a"))
     qa = TrialQA.load(small_corpus, tmp_path / "idx", encoder=HashingEncoder("model-a", dim=32))
     assert "index holds 64-dimensional vectors, model 'model-a' makes 32-dimensional ones" in qa.index_status
+
+
+# --- 3, 4. questions that are not valid Unicode, impossible patient facts ------------------------
+
+@pytest.fixture(scope="module")
+def qa(tmp_path_factory):
+    d = tmp_path_factory.mktemp("corpus")
+    shutil.copy(MSC_SEED, d)
+    shutil.copy(DARA_SEED, d)
+    return TrialQA.load(d, tmp_path_factory.mktemp("idx"), encoder=HashingEncoder())
+
+
+@pytest.mark.parametrize("text", ["\ud800", "What is the minimum age \udc00?", "ANC \udfff\ud800 1500"])
+def test_lone_surrogate_is_refused_by_ask_and_search(qa, text):
+    for call, what in ((qa.ask, "question"), (qa.search, "query")):
+        with pytest.raises(QueryError, match=f"the {what} is not valid Unicode: a lone surrogate"):
+            call(text)
+    assert qa.ask("What is the minimum age? \U0001F642").text  # a real astral character is fine
+
+
+def test_ask_about_an_unknown_trial_is_an_error(qa):
+    with pytest.raises(QueryError, match="unknown trial 'NCT99999999'"):
+        qa.ask("What is the minimum age?", trial="NCT99999999")
+    assert "is not in these trial records" in qa.ask("What is the minimum age in NCT99999999?").text
+
+
+@pytest.mark.parametrize("facts, message", [
+    ({"age": float("inf")}, "age must be a number from 0 to 130 years, got inf"),
+    ({"age": float("nan")}, "age must be a number from 0 to 130 years, got nan"),
+    ({"age": "-inf"}, "got '-inf'"),
+    ({"age": -1}, "age must be a number from 0 to 130 years, got -1"),
+    ({"age": 130.5}, "got 130.5"),
+    ({"age": True}, "got True"),
+    ({"days_since_onset": float("nan")}, "days_since_onset must be a number of days, 0 or more, got nan"),
+    ({"days_since_onset": float("inf")}, "days_since_onset must be"),
+    ({"days_since_onset": -3}, "days_since_onset must be"),
+    ({"bsa_percent": float("inf")}, "bsa_percent must be a number from 0 to 100 percent, got inf"),
+    ({"bsa_percent": -0.5}, "bsa_percent must be"),
+    ({"bsa_percent": 100.1}, "bsa_percent must be"),
+    ({"conditions": "pregnancy"}, "conditions must be a list of strings"),
+    ({"conditions": ["\ud800"]}, "the condition is not valid Unicode"),
+    ({"labs": ["PMN=\udc00"]}, "the lab value is not valid Unicode"),
+])
+def test_impossible_patient_facts_are_refused(qa, facts, message):
+    with pytest.raises(QueryError) as info:
+        qa.check(facts, "NCT07110662")
+    assert message in str(info.value)
+
+
+def test_possible_extremes_are_checked(qa):
+    for facts in ({"age": 0}, {"age": 130}, {"days_since_onset": 0}, {"bsa_percent": 0}, {"bsa_percent": 100},
+                  {"age": "76"}):
+        assert qa.check(facts, "NCT07110662").verdict in ("eligible", "not eligible", "undetermined")
