@@ -355,3 +355,43 @@ def test_possible_extremes_are_checked(qa):
     for facts in ({"age": 0}, {"age": 130}, {"days_since_onset": 0}, {"bsa_percent": 0}, {"bsa_percent": 100},
                   {"age": "76"}):
         assert qa.check(facts, "NCT07110662").verdict in ("eligible", "not eligible", "undetermined")
+
+
+# --- 5. scientific notation in lab values ------------------------------------------------------
+
+@pytest.mark.parametrize("text, value, unit", [
+    ("PMN=2e3/mm3", 2000, "/mm3"),
+    ("PMN 2E3/mm3", 2000, "/mm3"),
+    ("PMN >= 1.5e+3 /mm3", 1500, "/mm3"),
+    ("PMN = 2×10³/mm3", 2000, "/mm3"),
+    ("PMN = 2 x 10^3 /mm3", 2, "10^3/µL"),  # the power of ten is part of the unit: the same count
+    ("platelets > 1.5x10^5/mm3", 150000, "/mm3"),
+    ("PMN 2 * 10**3/mm3", 2000, "/mm3"),
+    ("ANC > 1.5 x 10^9/L", 1.5, "10^9/L"),
+    ("ANC 1.5 × 10⁹/L", 1.5, "10^9/L"),
+])
+def test_scientific_notation_in_lab_values(text, value, unit):
+    from trialqa.extraction import extract_criteria
+
+    [lab] = [e for e in extract_criteria(text) if e.label == "LAB"]
+    assert (lab.value, lab.unit) == (value, unit)
+    assert lab.norm_unit == "10^9/L" and lab.norm_value == pytest.approx(value * {"/mm3": 1e-3}.get(unit, 1))
+    assert text.endswith(lab.text.split("=")[-1].strip())
+
+
+def test_numbers_in_scientific_notation():
+    from trialqa.extraction import rules
+
+    number = rules().quantities.number
+    assert [number(t) for t in ("2e3", "2E3", "2 x 10^3", "2×10³", "2 x 10^-3", "1,500", "twice")] == \
+           [2000, 2000, 2000, 2000, 0.002, 1500, 2]
+    assert number("1e999") is None  # not finite
+
+
+def test_patient_lab_in_scientific_notation_is_compared_as_its_value(qa):
+    def pmn_status(lab):
+        report = qa.check({"labs": [lab]}, "NCT07110662")
+        return next(c.status for c in report.criteria if c.criterion.startswith("PMNs < 1,500"))
+
+    assert pmn_status("PMN=2e3/mm3") == pmn_status("PMN=2×10³/mm3") == pmn_status("PMN=2000/mm3") == "met"
+    assert pmn_status("PMN=1.2E3/mm3") == pmn_status("PMN=1200/mm3") == "not_met"
