@@ -395,3 +395,56 @@ def test_patient_lab_in_scientific_notation_is_compared_as_its_value(qa):
 
     assert pmn_status("PMN=2e3/mm3") == pmn_status("PMN=2×10³/mm3") == pmn_status("PMN=2000/mm3") == "met"
     assert pmn_status("PMN=1.2E3/mm3") == pmn_status("PMN=1200/mm3") == "not_met"
+
+
+# --- 6. a build killed midway keeps its embeddings -----------------------------------------------
+
+class DyingEncoder(HashingEncoder):
+    """Encodes ``lives`` batches, then the power goes out."""
+
+    def __init__(self, lives: int):
+        super().__init__()
+        self.lives = lives
+
+    def encode(self, texts, progress=None):
+        if self.lives == 0:
+            raise KeyboardInterrupt("power cut")
+        self.lives -= 1
+        return super().encode(texts, progress)
+
+
+def test_killed_build_resumes_where_it_stopped(small_corpus, tmp_path, monkeypatch):
+    from trialqa import embedding
+
+    monkeypatch.setattr(embedding, "FLUSH_TEXTS", 10)
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("TRIALQA_CACHE", str(cache))
+    dying = DyingEncoder(lives=3)
+    with pytest.raises(KeyboardInterrupt):
+        TrialQA.load(small_corpus, tmp_path / "idx", encoder=dying)
+    assert dying.encoded == 30 and len(list(cache.rglob("part-*.npz"))) == 3
+    enc = HashingEncoder()
+    qa = TrialQA.load(small_corpus, tmp_path / "idx", encoder=enc)
+    distinct = len({c.embed_text for c in qa.index.chunks})
+    assert distinct > 40 and enc.encoded == distinct - 30  # only the texts the killed build had not embedded
+    assert not list(cache.rglob("part-*.npz")) and list(cache.rglob("vectors.npy"))  # folded in
+    again = HashingEncoder()
+    TrialQA.load(small_corpus, tmp_path / "idx2", encoder=again)
+    assert again.encoded == 0  # all in the cache now
+    monkeypatch.setenv("TRIALQA_CACHE", str(tmp_path / "other-cache"))
+    whole = TrialQA.load(small_corpus, tmp_path / "idx3", encoder=HashingEncoder())
+    assert (qa.index.vectors == whole.index.vectors).all()  # each resumed vector is its own text's
+
+
+def test_damaged_cache_part_is_embedded_again(small_corpus, tmp_path, monkeypatch):
+    from trialqa import embedding
+
+    monkeypatch.setattr(embedding, "FLUSH_TEXTS", 10)
+    monkeypatch.setenv("TRIALQA_CACHE", str(tmp_path / "cache"))
+    with pytest.raises(KeyboardInterrupt):
+        TrialQA.load(small_corpus, tmp_path / "idx", encoder=DyingEncoder(lives=2))
+    first, second = sorted((tmp_path / "cache").rglob("part-*.npz"))
+    first.write_bytes(first.read_bytes()[:50])
+    enc = HashingEncoder()
+    qa = TrialQA.load(small_corpus, tmp_path / "idx", encoder=enc)
+    assert enc.encoded == len({c.embed_text for c in qa.index.chunks}) - 10
