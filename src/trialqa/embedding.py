@@ -69,8 +69,16 @@ class SentenceTransformerEncoder:
         path = resolve_model(name)
         try:
             from sentence_transformers import SentenceTransformer
+            from transformers.utils import logging as hf_logging
 
-            self.model = SentenceTransformer(path, device="cpu")
+            # No "Loading weights" bar on stderr: a CLI call prints its answer or one error line.
+            bars = hf_logging.is_progress_bar_enabled()
+            hf_logging.disable_progress_bar()
+            try:
+                self.model = SentenceTransformer(path, device="cpu")
+            finally:
+                if bars:
+                    hf_logging.enable_progress_bar()
         except Exception as exc:
             raise ModelError(f"cannot load embedding model {name!r} ({path}): {exc}. Give an installed model's "
                              "directory or name with TRIALQA_MODEL / --model (no model hub is reachable).") from None
