@@ -1,5 +1,6 @@
-"""Bad input from a demanding user: record fields of the wrong type, damaged indexes, text that is
-not valid Unicode, impossible patient facts, lab values in scientific notation, builds killed midway."""
+"""Bad input from a demanding user: record fields of the wrong type, text that is not valid Unicode,
+impossible patient facts, lab values in scientific notation (damaged indexes and builds killed
+midway: test_index.py; the command line: test_cli.py)."""
 
 from __future__ import annotations
 
@@ -39,7 +40,7 @@ def _dotted(path: list) -> str:
     return out
 
 
-# --- 1. fields of the wrong type --------------------------------------------------------------
+# --- record fields of the wrong type --------------------------------------------------------------
 
 API_V2_FIELDS = [
     ["identificationModule", "nctId"], ["identificationModule", "briefTitle"], ["identificationModule", "officialTitle"],
@@ -251,60 +252,7 @@ def test_mutated_api_v2_record_loads_or_names_the_file(tmp_path_factory, mutated
     chunk_corpus(trials)
 
 
-# --- 2. damaged indexes -----------------------------------------------------------------------
-
-@pytest.fixture
-def small_corpus(tmp_path):
-    d = tmp_path / "corpus"
-    d.mkdir()
-    shutil.copy(MSC_SEED, d)
-    shutil.copy(DARA_SEED, d)
-    return d
-
-
-def _manifest_edit(edit):
-    def damage(version_dir):
-        f = version_dir / "manifest.json"
-        f.write_text(json.dumps(edit(json.loads(f.read_text("utf-8")))), encoding="utf-8")
-    return damage
-
-
-def _without(key):
-    return lambda m: {k: v for k, v in m.items() if k != key}
-
-
-INDEX_DAMAGE = {
-    "manifest []": (_manifest_edit(lambda m: []), "the manifest is a list, not an object"),
-    "manifest null": (_manifest_edit(lambda m: None), "the manifest is null, not an object"),
-    "manifest string": (_manifest_edit(lambda m: "x"), "the manifest is a string, not an object"),
-    "files 'x'": (_manifest_edit(lambda m: {**m, "files": "x"}), "the manifest's 'files' is a string, not an object"),
-    "files without faiss": (_manifest_edit(lambda m: {**m, "files": {"chunks.jsonl": "0"}}), "checksum for each of"),
-    "no dim": (_manifest_edit(_without("dim")), "the manifest has no 'dim'"),
-    "dim '64'": (_manifest_edit(lambda m: {**m, "dim": "64"}), "the manifest's 'dim' is a string, not a number"),
-    "no model": (_manifest_edit(_without("model")), "the manifest has no 'model'"),
-    "CURRENT not UTF-8": (lambda v: (v.parent / "CURRENT").write_bytes(b"\xff\xfe\x00v-\x80"), "unreadable CURRENT"),
-    "CURRENT a path": (lambda v: (v.parent / "CURRENT").write_text("../../elsewhere"), "CURRENT names no index version"),
-}
-
-
-@pytest.mark.parametrize("damage, reason", INDEX_DAMAGE.values(), ids=INDEX_DAMAGE)
-def test_damaged_index_is_detected_and_rebuilt(small_corpus, tmp_path, damage, reason):
-    enc = HashingEncoder()
-    qa = TrialQA.load(small_corpus, tmp_path / "idx", encoder=enc)
-    damage(qa.index.path)
-    qa2 = TrialQA.load(small_corpus, tmp_path / "idx", encoder=enc)
-    assert qa2.index_status.startswith("built (") and reason in qa2.index_status
-    assert "corrupt" in qa2.index_status and len(qa2.search("pregnant", k=3)) == 3
-    assert TrialQA.load(small_corpus, tmp_path / "idx", encoder=enc).index_status.startswith("loaded")
-
-
-def test_other_dimension_says_so(small_corpus, tmp_path):
-    TrialQA.load(small_corpus, tmp_path / "idx", encoder=HashingEncoder("model-a"))
-    qa = TrialQA.load(small_corpus, tmp_path / "idx", encoder=HashingEncoder("model-a", dim=32))
-    assert "index holds 64-dimensional vectors, model 'model-a' makes 32-dimensional ones" in qa.index_status
-
-
-# --- 3, 4. questions that are not valid Unicode, impossible patient facts ------------------------
+# --- questions that are not valid Unicode, impossible patient facts -------------------------------
 
 @pytest.fixture(scope="module")
 def qa(tmp_path_factory):
@@ -357,7 +305,7 @@ def test_possible_extremes_are_checked(qa):
         assert qa.check(facts, "NCT07110662").verdict in ("eligible", "not eligible", "undetermined")
 
 
-# --- 5. scientific notation in lab values ------------------------------------------------------
+# --- scientific notation in lab values ------------------------------------------------------------
 
 @pytest.mark.parametrize("text, value, unit", [
     ("PMN=2e3/mm3", 2000, "/mm3"),
@@ -397,54 +345,13 @@ def test_patient_lab_in_scientific_notation_is_compared_as_its_value(qa):
     assert pmn_status("PMN=1.2E3/mm3") == pmn_status("PMN=1200/mm3") == "not_met"
 
 
-# --- 6. a build killed midway keeps its embeddings -----------------------------------------------
-
-class DyingEncoder(HashingEncoder):
-    """Encodes ``lives`` batches, then the power goes out."""
-
-    def __init__(self, lives: int):
-        super().__init__()
-        self.lives = lives
-
-    def encode(self, texts, progress=None):
-        if self.lives == 0:
-            raise KeyboardInterrupt("power cut")
-        self.lives -= 1
-        return super().encode(texts, progress)
-
-
-def test_killed_build_resumes_where_it_stopped(small_corpus, tmp_path, monkeypatch):
-    from trialqa import embedding
-
-    monkeypatch.setattr(embedding, "FLUSH_TEXTS", 10)
-    cache = tmp_path / "cache"
-    monkeypatch.setenv("TRIALQA_CACHE", str(cache))
-    dying = DyingEncoder(lives=3)
-    with pytest.raises(KeyboardInterrupt):
-        TrialQA.load(small_corpus, tmp_path / "idx", encoder=dying)
-    assert dying.encoded == 30 and len(list(cache.rglob("part-*.npz"))) == 3
-    enc = HashingEncoder()
-    qa = TrialQA.load(small_corpus, tmp_path / "idx", encoder=enc)
-    distinct = len({c.embed_text for c in qa.index.chunks})
-    assert distinct > 40 and enc.encoded == distinct - 30  # only the texts the killed build had not embedded
-    assert not list(cache.rglob("part-*.npz")) and list(cache.rglob("vectors.npy"))  # folded in
-    again = HashingEncoder()
-    TrialQA.load(small_corpus, tmp_path / "idx2", encoder=again)
-    assert again.encoded == 0  # all in the cache now
-    monkeypatch.setenv("TRIALQA_CACHE", str(tmp_path / "other-cache"))
-    whole = TrialQA.load(small_corpus, tmp_path / "idx3", encoder=HashingEncoder())
-    assert (qa.index.vectors == whole.index.vectors).all()  # each resumed vector is its own text's
-
-
-def test_damaged_cache_part_is_embedded_again(small_corpus, tmp_path, monkeypatch):
-    from trialqa import embedding
-
-    monkeypatch.setattr(embedding, "FLUSH_TEXTS", 10)
-    monkeypatch.setenv("TRIALQA_CACHE", str(tmp_path / "cache"))
-    with pytest.raises(KeyboardInterrupt):
-        TrialQA.load(small_corpus, tmp_path / "idx", encoder=DyingEncoder(lives=2))
-    first, second = sorted((tmp_path / "cache").rglob("part-*.npz"))
-    first.write_bytes(first.read_bytes()[:50])
-    enc = HashingEncoder()
-    qa = TrialQA.load(small_corpus, tmp_path / "idx", encoder=enc)
-    assert enc.encoded == len({c.embed_text for c in qa.index.chunks}) - 10
+def test_upload_with_a_wrong_type_is_refused_and_changes_nothing(qa, tmp_path):
+    study = _studies()[0]
+    study["protocolSection"]["conditionsModule"]["conditions"] = [["nested"]]
+    f = tmp_path / "upload.json"
+    f.write_text(json.dumps(study), encoding="utf-8")
+    before = sorted(p.name for p in qa.corpus_dir.iterdir())
+    with pytest.raises(CorpusError) as info:
+        qa.add_trial(f)
+    assert info.value.path == str(f) and '"protocolSection.conditionsModule.conditions[0]"' in info.value.reason
+    assert sorted(p.name for p in qa.corpus_dir.iterdir()) == before and len(qa.trials) == 2
