@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 import math
 import os
-import re
 import threading
 from pathlib import Path
 from typing import Callable
@@ -19,6 +18,7 @@ from .errors import IndexError_, QueryError
 from .index import ChunkIndex, build_index, corpus_fingerprint, index_name, load_index, read_manifest
 from .records import Trial
 from .retrieval import HybridRetriever, Hit
+from .spans import LONE_SURROGATE
 
 log = logging.getLogger(__name__)
 
@@ -174,14 +174,13 @@ class TrialQA:
         return check_eligibility(self, patient, self.trial(trial))
 
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
 # The patient facts that are numbers: (what they measure, the largest possible value).
 PATIENT_NUMBERS = {"age": ("years", 130), "days_since_onset": ("days", None), "bsa_percent": ("percent", 100)}
 
 
 def _check_unicode(text, what: str) -> None:
     """Refuse text holding a lone surrogate (it decodes from JSON ``"\\ud800"`` but encodes to nothing)."""
-    m = _SURROGATE.search(text) if isinstance(text, str) else None
+    m = LONE_SURROGATE.search(text) if isinstance(text, str) else None
     if m:
         raise QueryError(f"the {what} is not valid Unicode: a lone surrogate (U+{ord(m.group(0)):04X}) at "
                          f"character {m.start() + 1}")

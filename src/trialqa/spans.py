@@ -84,7 +84,7 @@ class JSONPosError(ValueError):
 
 
 _WS = re.compile(r"[ \t\n\r]*")
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")  # a surrogate left alone: a pair decodes to one character
 _NUMBER = re.compile(r"-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][-+]?\d+)?")
 
 
@@ -128,7 +128,7 @@ def parse_json(text: str):
                 s, end = scan(text, i + 1, True)
             except json.JSONDecodeError as exc:
                 raise JSONPosError(f"bad string: {exc.msg}", exc.pos, text) from None
-            lone = _LONE_SURROGATE.search(s)
+            lone = LONE_SURROGATE.search(s)
             if lone:
                 # "\ud800" alone decodes to no character: nothing downstream can encode it.
                 raise JSONPosError(f"bad string: \\u{ord(lone.group(0)):04x} is a lone surrogate, not valid Unicode",
