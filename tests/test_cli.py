@@ -90,11 +90,58 @@ def test_ask_and_check(capsys, env):
     (["search", "age", "--trial", "NCT00000000"], "unknown trial"),
     (["check", "--trial", "NCT07110662", "--lab", "nonsense"], "cannot read lab value"),
     (["ask", "   "], "empty"),
+    (["ask", "What is the minimum age?", "--trial", "NCT99999999"], "unknown trial 'NCT99999999'"),
+    (["ask", "Minimum age \udcff?"], "not valid Unicode"),  # an argument in no valid encoding
+    (["check", "--trial", "NCT07110662", "--age", "inf"], "age must be a number from 0 to 130 years"),
+    (["check", "--trial", "NCT07110662", "--bsa", "-5"], "bsa_percent must be"),
 ])
 def test_user_errors_are_one_line(capsys, env, args, message):
     code, out, err = run(capsys, *args[:1], *(args[1:]), *opts(env))
     assert code == 1 and message in err and "Traceback" not in err
-    assert err.startswith("error: ")
+    assert err.startswith("error: ") and err.count("\n") == 1 and not out
+
+
+@pytest.mark.parametrize("k", ["0", "-3", "two", "1.5"])
+def test_k_below_one_is_refused(capsys, env, k):
+    for cmd in (["search", "age"], ["eval", "gold.jsonl"]):
+        with pytest.raises(SystemExit) as info:
+            main([*cmd, *opts(env), "--k", k])
+        err = capsys.readouterr().err
+        assert info.value.code == 2 and "argument --k:" in err and ("1 or more" in err or "whole number" in err)
+
+
+def test_every_argument_has_help():
+    from trialqa.cli import build_parser
+
+    parser = build_parser()
+    [sub] = [a for a in parser._actions if a.choices and isinstance(a.choices, dict)]
+    for name, command in sub.choices.items():
+        for action in command._actions:
+            if action.dest != "help":
+                assert action.help, f"trialqa {name} {action.option_strings or action.dest} has no help"
+
+
+def test_trials_table_uses_the_terminal_width(capsys, monkeypatch, tmp_path):
+    for f in (DARA_SEED, *sorted((FIXTURES / "trials").glob("*.xml"))[:3]):
+        shutil.copy(f, tmp_path)
+    from trialqa.corpus import load_corpus
+
+    trials = load_corpus(tmp_path, extract=False)
+    longest = max((t.title for t in trials), key=len)
+    monkeypatch.setenv("COLUMNS", "300")
+    code, out, _ = run(capsys, "trials", "--corpus", str(tmp_path))
+    assert code == 0 and longest in out  # whole, on one line
+    dara = next(line for line in out.splitlines() if line.startswith("NCT07110662"))
+    assert "18 years to no limit" in dara
+    for width in ("80", "100"):
+        monkeypatch.setenv("COLUMNS", width)
+        code, out, _ = run(capsys, "trials", "--corpus", str(tmp_path))
+        lines = out.splitlines()
+        assert max(len(line) for line in lines) <= int(width)
+        for t in trials:  # wrapped, never cut
+            assert all(w in out for w in t.title.split()), t.title
+        assert "limit" in out
+    assert lines[0].index("status") - lines[0].index("title") >= 24  # the title column at 100 columns
 
 
 def test_missing_corpus_is_an_error(capsys, tmp_path):

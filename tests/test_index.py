@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 
 import pytest
@@ -199,3 +200,100 @@ def test_outcome_chunks_and_a_chunking_change_rebuilds(corpus_dir, tmp_path):
     qa2 = load(corpus_dir, tmp_path / "idx", enc)
     assert "chunking changed" in qa2.index_status
     assert enc.encoded == before  # the same chunks: every vector comes from the cache
+
+
+# --- damaged manifests and CURRENT files ----------------------------------------------------------
+
+def _manifest_edit(edit):
+    def damage(version_dir):
+        f = version_dir / "manifest.json"
+        f.write_text(json.dumps(edit(json.loads(f.read_text("utf-8")))), encoding="utf-8")
+    return damage
+
+
+def _without(key):
+    return lambda m: {k: v for k, v in m.items() if k != key}
+
+
+INDEX_DAMAGE = {
+    "manifest []": (_manifest_edit(lambda m: []), "the manifest is a list, not an object"),
+    "manifest null": (_manifest_edit(lambda m: None), "the manifest is null, not an object"),
+    "manifest string": (_manifest_edit(lambda m: "x"), "the manifest is a string, not an object"),
+    "files 'x'": (_manifest_edit(lambda m: {**m, "files": "x"}), "the manifest's 'files' is a string, not an object"),
+    "files without faiss": (_manifest_edit(lambda m: {**m, "files": {"chunks.jsonl": "0"}}), "checksum for each of"),
+    "no dim": (_manifest_edit(_without("dim")), "the manifest has no 'dim'"),
+    "dim '64'": (_manifest_edit(lambda m: {**m, "dim": "64"}), "the manifest's 'dim' is a string, not a number"),
+    "no model": (_manifest_edit(_without("model")), "the manifest has no 'model'"),
+    "CURRENT not UTF-8": (lambda v: (v.parent / "CURRENT").write_bytes(b"\xff\xfe\x00v-\x80"), "unreadable CURRENT"),
+    "CURRENT a path": (lambda v: (v.parent / "CURRENT").write_text("../../elsewhere"), "CURRENT names no index version"),
+}
+
+
+@pytest.mark.parametrize("damage, reason", INDEX_DAMAGE.values(), ids=INDEX_DAMAGE)
+def test_damaged_index_is_detected_and_rebuilt(corpus_dir, tmp_path, damage, reason):
+    enc = HashingEncoder()
+    qa = load(corpus_dir, tmp_path / "idx", enc)
+    damage(qa.index.path)
+    qa2 = load(corpus_dir, tmp_path / "idx", enc)
+    assert qa2.index_status.startswith("built (") and reason in qa2.index_status
+    assert "corrupt" in qa2.index_status and len(qa2.search("pregnant", k=3)) == 3
+    assert load(corpus_dir, tmp_path / "idx", enc).index_status.startswith("loaded")
+
+
+def test_other_dimension_says_so(corpus_dir, tmp_path):
+    load(corpus_dir, tmp_path / "idx", HashingEncoder("model-a"))
+    qa = load(corpus_dir, tmp_path / "idx", HashingEncoder("model-a", dim=32))
+    assert "index holds 64-dimensional vectors, model 'model-a' makes 32-dimensional ones" in qa.index_status
+
+
+# --- a build killed midway keeps its embeddings ---------------------------------------------------
+
+class DyingEncoder(HashingEncoder):
+    """Encodes ``lives`` batches, then the power goes out."""
+
+    def __init__(self, lives: int):
+        super().__init__()
+        self.lives = lives
+
+    def encode(self, texts, progress=None):
+        if self.lives == 0:
+            raise KeyboardInterrupt("power cut")
+        self.lives -= 1
+        return super().encode(texts, progress)
+
+
+def test_killed_build_resumes_where_it_stopped(corpus_dir, tmp_path, monkeypatch):
+    from trialqa import embedding
+
+    monkeypatch.setattr(embedding, "FLUSH_TEXTS", 10)
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("TRIALQA_CACHE", str(cache))
+    dying = DyingEncoder(lives=3)
+    with pytest.raises(KeyboardInterrupt):
+        load(corpus_dir, tmp_path / "idx", dying)
+    assert dying.encoded == 30 and len(list(cache.rglob("part-*.npz"))) == 3
+    enc = HashingEncoder()
+    qa = load(corpus_dir, tmp_path / "idx", enc)
+    distinct = len({c.embed_text for c in qa.index.chunks})
+    assert distinct > 40 and enc.encoded == distinct - 30  # only the texts the killed build had not embedded
+    assert not list(cache.rglob("part-*.npz")) and list(cache.rglob("vectors.npy"))  # folded in
+    again = HashingEncoder()
+    load(corpus_dir, tmp_path / "idx2", again)
+    assert again.encoded == 0  # all in the cache now
+    monkeypatch.setenv("TRIALQA_CACHE", str(tmp_path / "other-cache"))
+    whole = load(corpus_dir, tmp_path / "idx3", HashingEncoder())
+    assert (qa.index.vectors == whole.index.vectors).all()  # each resumed vector is its own text's
+
+
+def test_damaged_cache_part_is_embedded_again(corpus_dir, tmp_path, monkeypatch):
+    from trialqa import embedding
+
+    monkeypatch.setattr(embedding, "FLUSH_TEXTS", 10)
+    monkeypatch.setenv("TRIALQA_CACHE", str(tmp_path / "cache"))
+    with pytest.raises(KeyboardInterrupt):
+        load(corpus_dir, tmp_path / "idx", DyingEncoder(lives=2))
+    first, second = sorted((tmp_path / "cache").rglob("part-*.npz"))
+    first.write_bytes(first.read_bytes()[:50])
+    enc = HashingEncoder()
+    qa = load(corpus_dir, tmp_path / "idx", enc)
+    assert enc.encoded == len({c.embed_text for c in qa.index.chunks}) - 10

@@ -22,20 +22,40 @@ def _print_json(data: Any) -> None:
     sys.stdout.write("\n")
 
 
-def _table(rows: list[list[str]], headers: list[str]) -> str:
-    width = shutil.get_terminal_size((120, 20)).columns
-    cols = list(zip(*([headers] + rows))) if rows else [[h] for h in headers]
-    widths = [max(len(str(c)) for c in col) for col in cols]
-    # Shrink the widest column until the table fits the terminal.
-    while sum(widths) + 2 * len(widths) > width and max(widths) > 12:
-        i = widths.index(max(widths))
-        widths[i] -= 1
+def _table(rows: list[list[str]], headers: list[str], *, keep: tuple[str, ...] = (),
+           narrowest: dict[str, int] | None = None, weight: dict[str, float] | None = None) -> None:
+    """Print a table as wide as the terminal; long cells wrap, never cut. To fit, the widest column
+    (for its ``weight``: 2 keeps a column twice as wide as the others) gives way first, down to its
+    ``narrowest`` width (8 characters unless given); ``keep`` names columns that never wrap (ids, counts)."""
+    from rich import box
+    from rich.cells import cell_len
+    from rich.console import Console
+    from rich.table import Table
 
-    def fmt(row):
-        return "  ".join(str(c)[:w].ljust(w) for c, w in zip(row, widths)).rstrip()
-
-    line = "  ".join("-" * w for w in widths)
-    return "\n".join([fmt(headers), line] + [fmt(r) for r in rows])
+    cells = [[str(c) for c in r] for r in rows]
+    widths = [max([cell_len(h)] + [max((cell_len(x) for x in r[i].splitlines()), default=0) for r in cells])
+              for i, h in enumerate(headers)]
+    room = shutil.get_terminal_size((120, 20)).columns - 2 * (len(headers) - 1)
+    # How far each column may give way: its narrowest width; on a narrow terminal its longest word
+    # (so words are not cut); on a very narrow one 4 characters.
+    words = [max([cell_len(x) for r in cells for x in r[i].split()] or [1]) for i in range(len(headers))]
+    for floor in ((narrowest or {}).get(h, 8) for h in headers), words, [4] * len(headers):
+        low = [w if h in keep else min(w, f) for h, w, f in zip(headers, widths, floor)]
+        if sum(low) <= room:
+            break
+    while sum(widths) > room:
+        give = [j for j in range(len(widths)) if widths[j] > low[j]]
+        if not give:
+            break  # nothing can give way: the terminal folds the lines
+        widths[max(give, key=lambda j: widths[j] / (weight or {}).get(headers[j], 1))] -= 1
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, collapse_padding=True)
+    for h, w in zip(headers, widths):
+        table.add_column(h, width=w, no_wrap=h in keep, overflow="fold")
+    for r in cells:
+        table.add_row(*r)
+    # Record text is printed as it is: no markup ("[CD]34+"), emoji codes or highlighting.
+    Console(file=sys.stdout, width=sum(widths) + 2 * (len(headers) - 1), markup=False, emoji=False,
+            highlight=False).print(table)
 
 
 def _progress(label: str) -> Callable[[int, int], None] | None:
@@ -66,9 +86,12 @@ def cmd_trials(args) -> int:
     rows = []
     for t in corpus:
         ages = f"{t.min_age.label() if t.min_age else 'no minimum'} to {t.max_age.label() if t.max_age else 'no limit'}"
-        rows.append([t.id, (t.title or "")[:70], t.status or "", "/".join(t.phases) or "", str(t.enrollment if t.enrollment is not None else ""),
+        status = (t.status or "").lower().replace("_", " ")
+        phases = "/".join(p.lower().replace("_phase", " ").replace("phase", "") for p in t.phases)  # "1/2", "early 1"
+        rows.append([t.id, t.title or "", status, phases, str(t.enrollment if t.enrollment is not None else ""),
                      ages, f"{len(t.inclusion)}/{len(t.exclusion)}", t.sponsor or ""])
-    print(_table(rows, ["id", "title", "status", "phase", "n", "ages", "inc/exc", "sponsor"]))
+    _table(rows, ["id", "title", "status", "phase", "n", "ages", "inc/exc", "sponsor"], keep=("id", "n", "inc/exc"),
+           narrowest={"title": 16, "status": 10, "ages": 11, "sponsor": 12}, weight={"title": 2})
     print(f"\n{len(corpus)} trial(s)" + (f", {len(corpus.errors)} file(s) with errors" if corpus.errors else ""))
     return 0
 
@@ -130,7 +153,10 @@ def cmd_extract(args) -> int:
                 detail += f"  [{what}{', ' + e.direction if e.direction else ''}]"
         flags = ",".join(f for f, on in (("negated", e.negated), ("hedged", e.hedged)) if on)
         rows.append([e.label, e.text, detail, flags])
-    print(_table(rows, ["label", "text", "normalized", "flags"]) if rows else "no entities found")
+    if rows:
+        _table(rows, ["label", "text", "normalized", "flags"], keep=("label",))
+    else:
+        print("no entities found")
     return 0
 
 
@@ -201,7 +227,7 @@ def cmd_check(args) -> int:
         _print_json(report.to_dict())
         return 0
     rows = [[c.status.replace("_", " "), c.section, c.criterion, c.reason] for c in report.criteria]
-    print(_table(rows, ["status", "section", "criterion", "reason"]))
+    _table(rows, ["status", "section", "criterion", "reason"], keep=("status", "section"))
     print(f"\noverall: {report.verdict}")
     return 0
 
@@ -216,7 +242,7 @@ def cmd_eval(args) -> int:
     if args.json:
         _print_json(report.to_dict())
     else:
-        print(_table([list(r) for r in headline_rows(report)], ["metric", "value", "detail"]))
+        _table([list(r) for r in headline_rows(report)], ["metric", "value", "detail"], keep=("metric", "value"))
         fails = report.to_dict().get("failures", [])
         if fails:
             print(f"\n{len(fails)} failure(s); see --report or --json for the list")
@@ -236,6 +262,17 @@ def cmd_serve(args) -> int:
 
 # --- parser --------------------------------------------------------------------------------------
 
+def _positive_int(text: str) -> int:
+    """An argparse type: a whole number, 1 or more."""
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {n}")
+    return n
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="trialqa", description="Exact, cited answers about clinical-trial records.",
                                 formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -251,8 +288,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_trials)
 
     s = sub.add_parser("validate", help="check record files and print every problem (exit 1 if any)")
-    s.add_argument("path", help="a record file or a directory")
-    s.add_argument("--json", action="store_true")
+    s.add_argument("path", help="a record file or a directory (read recursively)")
+    s.add_argument("--json", action="store_true", help="print {files, trials, problems} as JSON")
     s.set_defaults(func=cmd_validate)
 
     def corpus_opts(s):
@@ -263,57 +300,59 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("index", help="build the search index, or check that it is fresh")
     corpus_opts(s)
     s.add_argument("--rebuild", action="store_true", help="rebuild even if the index is fresh")
-    s.add_argument("--json", action="store_true")
+    s.add_argument("--json", action="store_true", help="print the index status, path and manifest as JSON")
     s.set_defaults(func=cmd_index)
 
     s = sub.add_parser("search", help="find the passages that best match a query")
-    s.add_argument("query")
+    s.add_argument("query", help="what to look for, in words (quote it)")
     corpus_opts(s)
-    s.add_argument("--k", type=int, default=5, help="number of passages (default 5)")
+    s.add_argument("--k", type=_positive_int, default=5, help="number of passages, 1 or more (default 5)")
     s.add_argument("--trial", help="only this trial (id or NCT number)")
-    s.add_argument("--json", action="store_true")
+    s.add_argument("--json", action="store_true", help="print the passages as a JSON list")
     s.set_defaults(func=cmd_search)
 
     s = sub.add_parser("ask", help="answer a question with cited passages")
-    s.add_argument("question")
+    s.add_argument("question", help="the question, in words (quote it)")
     corpus_opts(s)
     s.add_argument("--trial", help="the trial the question is about (id or NCT number)")
-    s.add_argument("--json", action="store_true")
+    s.add_argument("--json", action="store_true", help="print the answer with its citations as JSON")
     s.set_defaults(func=cmd_ask)
 
     s = sub.add_parser("check", help="check a patient against one trial's criteria")
     corpus_opts(s)
     s.add_argument("--trial", required=True, help="trial id or NCT number")
     s.add_argument("--age", type=float, help="age in years")
-    s.add_argument("--sex", choices=["female", "male"])
+    s.add_argument("--sex", choices=["female", "male"], help="the patient's sex")
     s.add_argument("--days-since-onset", type=float, help="days since symptom onset")
     s.add_argument("--bsa", type=float, help="detached body-surface area, percent")
     s.add_argument("--lab", action="append", metavar="NAME=VALUE UNIT", help='a lab value, e.g. "PMN=1200/mm3" (repeatable)')
     s.add_argument("--condition", action="append", help="a condition the patient has (repeatable)")
     s.add_argument("--absent", action="append", help="a condition the patient does not have (repeatable)")
     preg = s.add_mutually_exclusive_group()
-    preg.add_argument("--pregnant", dest="pregnant", action="store_true", default=None)
-    preg.add_argument("--not-pregnant", dest="pregnant", action="store_false")
-    s.add_argument("--json", action="store_true")
+    preg.add_argument("--pregnant", dest="pregnant", action="store_true", default=None, help="the patient is pregnant")
+    preg.add_argument("--not-pregnant", dest="pregnant", action="store_false", help="the patient is not pregnant")
+    s.add_argument("--json", action="store_true", help="print the report (each criterion and the verdict) as JSON")
     s.set_defaults(func=cmd_check)
 
     s = sub.add_parser("eval", help="evaluate answers against a gold question set")
     s.add_argument("gold", help="gold questions (JSON lines)")
     corpus_opts(s)
-    s.add_argument("--k", type=int, default=5, help="retrieval depth for recall@k (default 5)")
+    s.add_argument("--k", type=_positive_int, default=5, help="retrieval depth for recall@k, 1 or more (default 5)")
     s.add_argument("--report", metavar="DIR", help="write report.json, summary.md and a chart there")
-    s.add_argument("--json", action="store_true")
+    s.add_argument("--json", action="store_true", help="print the whole report as JSON")
     s.set_defaults(func=cmd_eval)
 
     s = sub.add_parser("serve", help="start the web app")
     corpus_opts(s)
-    s.add_argument("--host", default=os.environ.get("TRIALQA_HOST", "127.0.0.1"))
-    s.add_argument("--port", type=int, default=int(os.environ.get("TRIALQA_PORT", "7860")))
+    s.add_argument("--host", default=os.environ.get("TRIALQA_HOST", "127.0.0.1"),
+                   help="address to listen on (default: $TRIALQA_HOST or 127.0.0.1)")
+    s.add_argument("--port", type=int, default=int(os.environ.get("TRIALQA_PORT", "7860")),
+                   help="port to listen on (default: $TRIALQA_PORT or 7860)")
     s.set_defaults(func=cmd_serve)
 
     s = sub.add_parser("extract", help="extract criteria entities from text")
     s.add_argument("text", help="criterion text, or - to read standard input")
-    s.add_argument("--json", action="store_true")
+    s.add_argument("--json", action="store_true", help="print the entities as a JSON list")
     s.set_defaults(func=cmd_extract)
     return p
 

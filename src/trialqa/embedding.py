@@ -17,6 +17,7 @@ import logging
 import os
 import tempfile
 import threading
+import time
 import warnings
 from pathlib import Path
 from typing import Callable, Protocol
@@ -31,6 +32,7 @@ log = logging.getLogger(__name__)
 
 BATCH_SIZE = 64
 SMALL_BATCH = 8  # up to this many texts (queries) skip sentence-transformers' batching machinery
+FLUSH_TEXTS = BATCH_SIZE * 32  # a build writes its new vectors to the cache every this many texts
 ONNX_OPSET = 17
 ONNX_TOLERANCE = 1e-4  # largest difference allowed between ONNX Runtime and torch vector components
 ONNX_PROBES = ("ANC", "Absolute neutrophil count of at least 1,500/mm3 within 14 days before the first dose of study drug.")
@@ -67,8 +69,16 @@ class SentenceTransformerEncoder:
         path = resolve_model(name)
         try:
             from sentence_transformers import SentenceTransformer
+            from transformers.utils import logging as hf_logging
 
-            self.model = SentenceTransformer(path, device="cpu")
+            # No "Loading weights" bar on stderr: a CLI call prints its answer or one error line.
+            bars = hf_logging.is_progress_bar_enabled()
+            hf_logging.disable_progress_bar()
+            try:
+                self.model = SentenceTransformer(path, device="cpu")
+            finally:
+                if bars:
+                    hf_logging.enable_progress_bar()
         except Exception as exc:
             raise ModelError(f"cannot load embedding model {name!r} ({path}): {exc}. Give an installed model's "
                              "directory or name with TRIALQA_MODEL / --model (no model hub is reachable).") from None
@@ -272,13 +282,18 @@ def model_slug(name: str) -> str:
 
 
 class EmbeddingCache:
-    """Vectors keyed by text hash for one model, stored as ``keys.txt`` + ``vectors.npy``."""
+    """Vectors keyed by text hash for one model, stored as ``keys.txt`` + ``vectors.npy``, plus the
+    ``part-*.npz`` files (keys and vectors, each written atomically) that a build writes as it goes,
+    every ``FLUSH_TEXTS`` newly encoded texts: a build killed midway keeps what it embedded and the
+    next one encodes only the rest. ``save`` folds the parts into the two main files.
+    """
 
     def __init__(self, root: Path, model: str, dim: int):
         self.dir = Path(root) / model_slug(model)
         self.dim = dim
         self.vectors: dict[str, np.ndarray] = {}
         self._dirty = False
+        self._parts: list[Path] = []  # part files read or written: folded in (and removed) by save
         keys_f, vec_f = self.dir / "keys.txt", self.dir / "vectors.npy"
         if keys_f.exists() and vec_f.exists():
             try:
@@ -288,19 +303,44 @@ class EmbeddingCache:
                     self.vectors = dict(zip(keys, mat))
             except (OSError, ValueError):
                 self.vectors = {}  # a damaged cache only costs re-embedding
+        for part in sorted(self.dir.glob("part-*.npz")):
+            if self._read(part):
+                self._parts.append(part)
+                self._dirty = True
+
+    def _read(self, path: Path) -> bool:
+        """Add the vectors of a part file; False (nothing added) when it is damaged or of another dimension."""
+        try:
+            with np.load(path) as data:
+                keys, mat = [k.decode("utf-8") for k in data["keys"]], data["vectors"]
+        except Exception:  # any damage only costs re-embedding
+            return False
+        if mat.shape != (len(keys), self.dim):
+            return False
+        for k, v in zip(keys, mat):
+            self.vectors.setdefault(k, v)
+        return True
 
     def embed(self, keyed_texts: dict[str, str], encoder: Encoder,
               progress: Callable[[int, int], None] | None = None) -> tuple[dict[str, np.ndarray], int]:
-        """Vectors for ``{key: text}``; returns them and how many texts had to be encoded."""
+        """Vectors for ``{key: text}``; returns them and how many texts had to be encoded. When more
+        than ``FLUSH_TEXTS`` are, each ``FLUSH_TEXTS`` of them reach disk (a part file) once encoded."""
         missing = [k for k in keyed_texts if k not in self.vectors]
-        if missing:
-            mat = encoder.encode([keyed_texts[k] for k in missing], progress)
-            for k, v in zip(missing, mat):
+        for start in range(0, len(missing), FLUSH_TEXTS):
+            keys = missing[start:start + FLUSH_TEXTS]
+            step = (lambda done, _n, start=start: progress(start + done, len(missing))) if progress else None
+            mat = encoder.encode([keyed_texts[k] for k in keys], step)
+            for k, v in zip(keys, mat):
                 self.vectors[k] = v
             self._dirty = True
+            if len(missing) > FLUSH_TEXTS:
+                part = self.dir / f"part-{time.time_ns()}-{os.getpid()}.npz"
+                _write_part(part, keys, mat)
+                self._parts.append(part)
         return {k: self.vectors[k] for k in keyed_texts}, len(missing)
 
     def save(self) -> None:
+        """Write every vector to ``keys.txt`` + ``vectors.npy`` and remove the parts."""
         if not self._dirty:
             return
         self.dir.mkdir(parents=True, exist_ok=True)
@@ -308,4 +348,13 @@ class EmbeddingCache:
         mat = np.stack([self.vectors[k] for k in keys]) if keys else np.zeros((0, self.dim), np.float32)
         atomic_write(self.dir / "vectors.npy", lambda f: np.save(f, mat.astype(np.float32)))
         atomic_write(self.dir / "keys.txt", lambda f: f.write("\n".join(keys).encode("utf-8")))
+        for part in self._parts:
+            part.unlink(missing_ok=True)
+        self._parts = []
         self._dirty = False
+
+
+def _write_part(path: Path, keys: list[str], mat: np.ndarray) -> None:
+    """Text keys and their vectors in one file, written atomically."""
+    encoded = np.array([k.encode("utf-8") for k in keys], dtype="S")
+    atomic_write(path, lambda f: np.savez(f, keys=encoded, vectors=np.asarray(mat, np.float32)))

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -37,6 +38,11 @@ APPROX_THRESHOLD = 200_000  # chunks above which an approximate (IVF) index repl
 IVF_MIN_LISTS, IVF_MAX_LISTS = 16, 4096
 IVF_TRAIN_PER_LIST = 40  # training sample: this many vectors per list (faiss warns below 39)
 IVF_NPROBE = 64
+INDEX_FILES = ("chunks.jsonl", "vectors.npy", "faiss.index")
+# Every field a manifest must have and its type; a manifest without one of them is a corrupt index.
+MANIFEST_FIELDS = {"format_version": int, "model": str, "dim": int, "corpus_fingerprint": str, "chunking_version": int,
+                   "trials": int, "chunks": int, "index_type": str, "files": dict}
+VERSION_RE = re.compile(r"v-[\w.-]+")  # what CURRENT holds: a version directory's name, never a path
 
 
 def corpus_fingerprint(trials) -> str:
@@ -185,7 +191,7 @@ def build_index(trials, encoder: Encoder, root: Path, name: str, *, cache_dir: P
             "chunks": len(chunks),
             "index_type": stats.index_type,
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            "files": {n: file_sha256(tmp / n) for n in ("chunks.jsonl", "vectors.npy", "faiss.index")},
+            "files": {n: file_sha256(tmp / n) for n in INDEX_FILES},
         }
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
         version = f"v-{manifest['files']['faiss.index'][:12]}-{int(time.time() * 1000)}"
@@ -208,18 +214,52 @@ def _prune(base: Path, keep: str) -> None:
 
 
 def read_manifest(root: Path, name: str) -> tuple[Path, dict] | None:
-    """The live version directory and its manifest, or None when no index was built."""
+    """The live version directory and its manifest, or None when no index was built. A ``CURRENT``
+    that names no version or a manifest that is not what ``build_index`` writes raises ``IndexError_``."""
     base = Path(root) / name
     current = base / "CURRENT"
     if not current.exists():
         return None
-    version = current.read_text("utf-8").strip()
+    try:
+        version = current.read_bytes().decode("utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise IndexError_(f"index {base} is corrupt: unreadable CURRENT ({exc}); rebuild with `trialqa index --rebuild`") from None
+    if not VERSION_RE.fullmatch(version):
+        raise IndexError_(f"index {base} is corrupt: CURRENT names no index version ({version[:40]!r}); "
+                          "rebuild with `trialqa index --rebuild`")
     path = base / version
     try:
         manifest = json.loads((path / "manifest.json").read_text("utf-8"))
     except (OSError, ValueError) as exc:
         raise IndexError_(f"index {path} is corrupt: unreadable manifest ({exc}); rebuild with `trialqa index --rebuild`") from None
+    if isinstance(manifest, dict) and manifest.get("format_version") != FORMAT_VERSION:
+        raise IndexError_(f"index {path} has format version {manifest.get('format_version')!r}, expected {FORMAT_VERSION}")
+    problem = _manifest_problem(manifest)
+    if problem:
+        raise IndexError_(f"index {path} is corrupt: {problem}; rebuild with `trialqa index --rebuild`")
     return path, manifest
+
+
+def _manifest_problem(manifest) -> str | None:
+    """What is wrong with a manifest (None when it has every field of ``MANIFEST_FIELDS`` with its type)."""
+    if not isinstance(manifest, dict):
+        return f"the manifest is {_json_type(manifest)}, not an object"
+    for key, kind in MANIFEST_FIELDS.items():
+        if key not in manifest:
+            return f"the manifest has no {key!r}"
+        if not isinstance(manifest[key], kind) or isinstance(manifest[key], bool):
+            return f"the manifest's {key!r} is {_json_type(manifest[key])}, not {_json_type(kind())}"
+    files = manifest["files"]
+    if set(files) != set(INDEX_FILES) or not all(isinstance(v, str) for v in files.values()):
+        return f"the manifest's 'files' should give a checksum for each of {', '.join(INDEX_FILES)}"
+    return None
+
+
+def _json_type(value) -> str:
+    if value is None:
+        return "null"
+    return {bool: "a boolean", int: "a number", float: "a number", str: "a string", list: "a list",
+            dict: "an object"}.get(type(value), type(value).__name__)
 
 
 def load_index(path: Path, manifest: dict, *, verify: bool = True) -> ChunkIndex:

@@ -4,6 +4,7 @@ search (and, through ``answering``, questions and eligibility checks)."""
 from __future__ import annotations
 
 import logging
+import math
 import os
 import threading
 from pathlib import Path
@@ -17,6 +18,7 @@ from .errors import CorpusError, IndexError_, QueryError
 from .index import ChunkIndex, build_index, corpus_fingerprint, index_name, load_index, read_manifest
 from .records import Trial
 from .retrieval import HybridRetriever, Hit
+from .spans import LONE_SURROGATE
 
 log = logging.getLogger(__name__)
 
@@ -71,8 +73,11 @@ class TrialQA:
                     reason = "no index yet"
                 else:
                     path, manifest = found
-                    if manifest.get("model") != enc.name or manifest.get("dim") != enc.dim:
+                    if manifest.get("model") != enc.name:
                         reason = f"index was built with model {manifest.get('model')!r}, not {enc.name!r}"
+                    elif manifest.get("dim") != enc.dim:
+                        reason = (f"index holds {manifest.get('dim')}-dimensional vectors, model {enc.name!r} "
+                                  f"makes {enc.dim}-dimensional ones")
                     elif manifest.get("corpus_fingerprint") != fingerprint:
                         reason = "the corpus changed since the index was built"
                     elif manifest.get("chunking_version") != CHUNKING_VERSION:
@@ -147,20 +152,34 @@ class TrialQA:
         return t
 
     def search(self, query: str, k: int = 5, trial: str | None = None) -> list[Hit]:
-        """The ``k`` best passages for ``query``, optionally within one trial."""
+        """The ``k`` best passages for ``query``, optionally within one trial. A query that is not
+        valid Unicode (a lone surrogate) is refused with ``QueryError``, like an empty one."""
+        _check_unicode(query, "query")
         trial_id = self.trial(trial).id if trial else None
         return self.retriever.search(query, k=k, trial=trial_id)
 
     def ask(self, question: str, trial: str | None = None):
-        """Answer a free-text question; see ``answering.Answer``."""
+        """Answer a free-text question; see ``answering.Answer``.
+
+        ``QueryError`` for a question that is empty or not valid Unicode (a lone surrogate such as
+        ``"\\ud800"``, which JSON can carry but no tokenizer encodes: refused, not silently
+        replaced, so the question answered is the one asked) and for an unknown ``trial``.
+        """
         from .answering import answer_question
 
+        _check_unicode(question, "question")
+        if trial:
+            self.trial(trial)
         return answer_question(self, question, trial)
 
     def check(self, patient: dict, trial: str):
-        """Check a patient description against one trial's criteria; see ``answering.EligibilityReport``."""
+        """Check a patient description against one trial's criteria; see ``answering.EligibilityReport``.
+        An impossible fact (an age that is not a number from 0 to 130 years, a negative or infinite
+        time since onset, a detached area outside 0-100%) raises ``QueryError``."""
         from .answering import check_eligibility
 
+        if isinstance(patient, dict):
+            _check_patient(patient)
         return check_eligibility(self, patient, self.trial(trial))
 
 
@@ -218,3 +237,36 @@ def _free_name(folder: Path, name: str) -> Path:
         dest = folder / f"{Path(name).stem}-{n}{Path(name).suffix}"
         n += 1
     return dest
+
+
+# The patient facts that are numbers: (what they measure, the largest possible value).
+PATIENT_NUMBERS = {"age": ("years", 130), "days_since_onset": ("days", None), "bsa_percent": ("percent", 100)}
+
+
+def _check_unicode(text, what: str) -> None:
+    """Refuse text holding a lone surrogate (it decodes from JSON ``"\\ud800"`` but encodes to nothing)."""
+    m = LONE_SURROGATE.search(text) if isinstance(text, str) else None
+    if m:
+        raise QueryError(f"the {what} is not valid Unicode: a lone surrogate (U+{ord(m.group(0)):04X}) at "
+                         f"character {m.start() + 1}")
+
+
+def _check_patient(patient: dict) -> None:
+    """Refuse numbers no patient has: NaN, infinite, negative, an age over 130 years, an area over 100%."""
+    for key, (unit, upper) in PATIENT_NUMBERS.items():
+        value = patient.get(key)
+        if value is None:
+            continue
+        try:
+            x = float(value)
+        except (TypeError, ValueError):
+            continue  # not a number at all: answering says so
+        limits = f"from 0 to {upper} {unit}" if upper is not None else f"of {unit}, 0 or more"
+        if isinstance(value, bool) or not math.isfinite(x) or x < 0 or (upper is not None and x > upper):
+            raise QueryError(f"{key} must be a number {limits}, got {value!r}")
+    for key, what in (("labs", "lab value"), ("conditions", "condition"), ("absent", "absent condition")):
+        items = patient.get(key) or []
+        if not isinstance(items, (list, tuple)):
+            raise QueryError(f"{key} must be a list of strings, got {items!r}")
+        for item in items:
+            _check_unicode(item, what)

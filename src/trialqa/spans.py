@@ -84,6 +84,7 @@ class JSONPosError(ValueError):
 
 
 _WS = re.compile(r"[ \t\n\r]*")
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")  # a surrogate left alone: a pair decodes to one character
 _NUMBER = re.compile(r"-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][-+]?\d+)?")
 
 
@@ -127,6 +128,11 @@ def parse_json(text: str):
                 s, end = scan(text, i + 1, True)
             except json.JSONDecodeError as exc:
                 raise JSONPosError(f"bad string: {exc.msg}", exc.pos, text) from None
+            lone = LONE_SURROGATE.search(s)
+            if lone:
+                # "\ud800" alone decodes to no character: nothing downstream can encode it.
+                raise JSONPosError(f"bad string: \\u{ord(lone.group(0)):04x} is a lone surrogate, not valid Unicode",
+                                   i, text)
             body = text[i + 1:end - 1]
             anchors = _string_anchors(body, i + 1) if "\\" in body else [(0, i + 1)]
             return JStr(s, MappedText(s, anchors)), end
@@ -209,7 +215,8 @@ class XNode:
         return [c for c in parent.children if c.tag == tag] if parent else []
 
     def mapped(self) -> MappedText:
-        """The element's own text, with anchors into the raw source."""
+        """The element's own text, with anchors into the raw source; ``XMLShapeError`` when it holds elements."""
+        self._check_leaf()
         text_parts, anchors, dec = [], [], 0
         for chunk, raw in self.parts:
             anchors.append((dec, raw))
@@ -223,7 +230,20 @@ class XNode:
         node = self.find(path) if path else self
         if node is None:
             return None
+        node._check_leaf()
         return "".join(chunk for chunk, _ in node.parts)
+
+    def _check_leaf(self) -> None:
+        if self.children:
+            raise XMLShapeError(self)
+
+
+class XMLShapeError(ValueError):
+    """An element read as text holds child elements (``<brief_title><b>...</b></brief_title>``)."""
+
+    def __init__(self, node: XNode):
+        self.tag, self.pos = node.tag, node.start
+        super().__init__(f"element <{node.tag}> should hold text, not elements (<{node.children[0].tag}>)")
 
 
 def parse_xml(text: str) -> XNode:

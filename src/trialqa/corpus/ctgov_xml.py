@@ -9,13 +9,14 @@ from __future__ import annotations
 from ..errors import CorpusError
 from ..records import Age, Arm, Contact, Identifier, Intervention, Location, Trial
 from ..sections import fold
-from ..spans import XNode, parse_xml
+from ..spans import XMLShapeError, XNode, parse_xml
 from .normalize import (NCT_RE, OUTCOME_KINDS, add_outcome, attach_criteria, content_id, finish_trial, norm_bool,
                         norm_date, norm_enrollment, norm_phases, norm_sex, norm_status, trimmed)
 
 
 def read_xml(text: str, name: str) -> list[Trial]:
-    """The one trial of a legacy XML record; malformed XML or another root element raises ``CorpusError``."""
+    """The one trial of a legacy XML record; malformed XML, another root element or elements where
+    text belongs raise ``CorpusError``."""
     import xml.parsers.expat as expat
 
     try:
@@ -27,7 +28,10 @@ def read_xml(text: str, name: str) -> list[Trial]:
         raise CorpusError(name, f"malformed XML: {exc}") from None
     if root.tag != "clinical_study":
         raise CorpusError(name, f"XML root is <{root.tag}>, expected <clinical_study> (ClinicalTrials.gov legacy XML)")
-    return [_xml_trial(root, name)]
+    try:
+        return [_xml_trial(root, name)]
+    except XMLShapeError as exc:
+        raise CorpusError(name, str(exc), text.count("\n", 0, exc.pos) + 1) from None
 
 
 def _xml_trial(root: XNode, name: str) -> Trial:

@@ -6,11 +6,10 @@ prose section joined from its lines keeps every line's anchors into the source.
 
 from __future__ import annotations
 
-from ..errors import CorpusError
 from ..records import Criterion, Trial
 from ..sections import match_header
 from ..spans import JStr, MappedText
-from .normalize import NCT_RE, content_id, finish_trial, trimmed
+from .normalize import NCT_RE, Node, content_id, finish_trial, trimmed
 
 NLI4CT_SECTIONS = {"Intervention": "intervention", "Results": "results", "Adverse Events": "adverse_events"}
 
@@ -37,16 +36,15 @@ def nli4ct_trial(data: dict, name: str) -> Trial:
     Eligibility lines are criteria one per line (headings set the polarity); the other sections
     become prose texts whose paragraphs are their lines.
     """
-    nct = str(data.get("Clinical Trial ID") or "").strip()
+    report = Node(data, "", name)
+    nct = str(report.string("Clinical Trial ID") or "").strip()
     if not NCT_RE.fullmatch(nct):
         nct = None
     t = Trial(id=nct or "", source=name, format="ctgov_json", nct_id=nct)
-    lines = data.get("Eligibility") or []
-    if not isinstance(lines, list):
-        raise CorpusError(name, "NLI4CT report: \"Eligibility\" is not a list of lines")
+    lines = report.strings("Eligibility")
     section, counters = "inclusion", {"inclusion": 0, "exclusion": 0}
     for line in lines:
-        if not isinstance(line, JStr) or not line.strip():
+        if not line.strip():
             continue
         header = match_header(str(line))
         if header and len(str(line).strip()) <= 60:
@@ -56,10 +54,11 @@ def nli4ct_trial(data: dict, name: str) -> Trial:
         if got:
             t.criteria.append(Criterion(got[0], section, got[1][0], got[1][1], counters[section]))
             counters[section] += 1
-    t.eligibility_text = "\n".join(str(x) for x in lines if isinstance(x, str))
+    t.eligibility_text = "\n".join(str(x) for x in lines)
     for key, field_name in NLI4CT_SECTIONS.items():
-        if isinstance(data.get(key), list) and data[key]:
-            t.texts[field_name] = _join_lines(data[key])
+        section_lines = report.strings(key)
+        if section_lines:
+            t.texts[field_name] = _join_lines(section_lines)
     t.title = f"{nct or 'trial report'}"
     if not t.id:
         t.id = content_id(t.eligibility_text, str(data.get("Intervention")))

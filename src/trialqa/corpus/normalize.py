@@ -6,9 +6,10 @@ import hashlib
 import re
 from typing import Any, Callable
 
+from ..errors import CorpusError
 from ..records import Criterion, Outcome, Trial, phase_number
 from ..sections import fold, split_eligibility
-from ..spans import MappedText
+from ..spans import JStr, MappedText
 
 NCT_RE = re.compile(r"\bNCT\d{8}\b")
 OUTCOME_KINDS = ("primary", "secondary", "other")
@@ -82,6 +83,76 @@ def norm_enrollment(value: Any) -> int | None:
         return int(value)
     m = re.search(r"\d[\d,]*", str(value or ""))
     return int(m.group(0).replace(",", "")) if m else None
+
+
+def describe(value: Any) -> str:
+    """What a JSON value is, for an error message: ``a number (123)``, ``a list of 2 items``."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return f"a boolean ({str(value).lower()})"
+    if isinstance(value, (int, float)):
+        return f"a number ({value!r})"
+    if isinstance(value, str):
+        return f"a string ({value[:30]!r}{'...' if len(value) > 30 else ''})"
+    if isinstance(value, list):
+        return f"a list of {len(value)} item(s)"
+    return "an object"
+
+
+class Node:
+    """A JSON object of a record file with the path that leads to it in the file: typed access to
+    its fields. An absent or null field is None (an empty list or object where one is expected); a
+    field of another type raises ``CorpusError`` naming the file, the field's path and its type."""
+
+    def __init__(self, data: dict, path: str, source: str):
+        self.data, self.path, self.source = data, path, source
+
+    def _at(self, key: str) -> str:
+        return f"{self.path}.{key}" if self.path else key
+
+    def wrong(self, field: str, expected: str, value: Any) -> CorpusError:
+        return CorpusError(self.source, f"field \"{field}\" should be {expected}, not {describe(value)}")
+
+    def value(self, key: str, types: type | tuple[type, ...], expected: str) -> Any:
+        """The field when it has one of ``types`` (a boolean is no number), None when absent or null."""
+        v = self.data.get(key)
+        if v is None:
+            return None
+        types = types if isinstance(types, tuple) else (types,)
+        if not isinstance(v, types) or (isinstance(v, bool) and bool not in types):
+            raise self.wrong(self._at(key), expected, v)
+        return v
+
+    def string(self, key: str) -> JStr | None:
+        return self.value(key, str, "a string")
+
+    def obj(self, path: str) -> "Node":
+        """The object at a dotted ``path`` (an empty one when absent)."""
+        node = self
+        for key in path.split("."):
+            node = Node(node.value(key, dict, "an object") or {}, node._at(key), self.source)
+        return node
+
+    def mapped(self, path: str) -> MappedText | None:
+        """The source-mapped text of the string field at a dotted ``path``."""
+        head, _, key = path.rpartition(".")
+        s = (self.obj(head) if head else self).string(key)
+        return s.mapped if s is not None else None
+
+    def _items(self, key: str, kind: type, expected: str) -> list:
+        items = self.value(key, list, f"a list of {expected}s") or []
+        for i, x in enumerate(items):
+            if not isinstance(x, kind):
+                raise self.wrong(f"{self._at(key)}[{i}]", expected, x)
+        return items
+
+    def strings(self, key: str) -> list[JStr]:
+        """A list of strings (null items are wrong too)."""
+        return self._items(key, str, "a string")
+
+    def objects(self, key: str) -> list["Node"]:
+        return [Node(x, f"{self._at(key)}[{i}]", self.source) for i, x in enumerate(self._items(key, dict, "an object"))]
 
 
 def content_id(*parts: str | None) -> str:

@@ -3,6 +3,7 @@ comparator, age and population words around it, as a ``Quantity`` for the rules 
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from typing import Iterable
@@ -34,6 +35,10 @@ class Quantity:
     tunit1: str | None = None  # the lower bound's own time unit: "2 months to 18 years"
 
 
+_SUPERSCRIPT = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻−", "0123456789--")
+_TIMES_TEN = re.compile(r"\s*[x×*]\s*10\s*(?:\^|\*\*)?\s*")  # "2 x 10^3" -> "2e3" (superscripts already digits)
+
+
 def _right_alternation(phrases: Iterable[str]) -> str:
     """Alternation for what follows a number: no left word boundary, so "18yrs" and "5mg" match."""
     out = []
@@ -55,11 +60,16 @@ class QuantityReader:
     def __init__(self, lex: Lexicon):
         self.lex = lex
         num_words = alternation(lex.word_numbers)
-        n = rf"(?:(?:\d{{1,3}}(?:,\d{{3}})+(?!\d)|\d+)(?:\.\d+)?(?!\d)|\.\d+|{num_words})"
+        unit_alt = _right_alternation(lex.unit_spellings)
+        # Scientific notation: "2e3"; "2 x 10^3", "2×10³", "2 * 10**3" when a unit follows that does
+        # not take the power of ten itself ("1.5 x 10^9/L" is 1.5 in 10^9/L). A bare "2.0 x 10^9"
+        # stays 2.0: the analyte's plausible range gives its unit.
+        times_ten = r"\s*[x×*]\s*10\s*(?:(?:\^|\*\*)\s*[-−+]?\d{1,2}|⁻?[⁰¹²³⁴⁵⁶⁷⁸⁹]{1,2})(?![\w^])"
+        exp = (rf"(?:[eE][-+]?\d{{1,2}}(?![\w^])|(?=\s*[x×*])(?!\s*(?:{unit_alt})){times_ten}(?=\s*(?:{unit_alt})))")
+        n = rf"(?:(?:(?:\d{{1,3}}(?:,\d{{3}})+(?!\d)|\d+)(?:\.\d+)?(?!\d)|\.\d+){exp}?|{num_words})"
         # Where a quantity can begin; the full pattern is tried only there (the text is mostly words).
         words_rx = "|".join(re.escape(w) for w in sorted(lex.word_numbers, key=len, reverse=True))
         self.candidates = re.compile(rf"\d|\b(?:{words_rx})\b", re.I)
-        unit_alt = _right_alternation(lex.unit_spellings)
         time_alt = _right_alternation(lex.time_canon)
         after_alt = _right_alternation(lex.after_phrases)
         sep = r"(?:-|–|—|~|～|to|and|through|until|till|or)"
@@ -76,16 +86,19 @@ class QuantityReader:
         self.choice = re.compile(r"(\d{1,2})((?:\s*,\s*\d{1,2}){1,5})\s*,?\s*(?:or|and/or)\s+(\d{1,2})(?![\d.,/])")
 
     def number(self, tok: str | None) -> float | None:
-        """The value of a figure or number word ("1,500", ".5", "twice"); None for anything else."""
+        """The value of a figure or number word ("1,500", ".5", "2e3", "2 x 10^3", "2×10³", "twice");
+        None for anything else (and for a figure too large to be finite)."""
         if tok is None:
             return None
         t = tok.strip().lower()
         if t in self.lex.word_numbers:
             return self.lex.word_numbers[t]
+        t = _TIMES_TEN.sub("e", t.translate(_SUPERSCRIPT).replace(",", ""))
         try:
-            return float(t.replace(",", ""))
+            v = float(t)
         except ValueError:
             return None
+        return v if math.isfinite(v) else None
 
     def time_unit(self, s: str) -> str | None:
         """``s`` when it spells a time unit ("years-old" as "years"), else None."""
