@@ -107,7 +107,8 @@ def test_k_below_one_is_refused(capsys, env, k):
         with pytest.raises(SystemExit) as info:
             main([*cmd, *opts(env), "--k", k])
         err = capsys.readouterr().err
-        assert info.value.code == 2 and "argument --k:" in err and ("1 or more" in err or "whole number" in err)
+        assert info.value.code == 1 and "argument --k:" in err and ("1 or more" in err or "whole number" in err)
+        assert err.startswith("error: ") and err.count("\n") == 1
 
 
 def test_every_argument_has_help():
@@ -155,4 +156,4 @@ def test_python_dash_m_and_help():
     for cmd in ("trials", "validate", "extract", "index", "search", "ask", "check", "serve"):
         assert cmd in out.stdout
     bad = subprocess.run([sys.executable, "-m", "trialqa", "frobnicate"], capture_output=True, text=True, cwd=ROOT)
-    assert bad.returncode == 2 and "invalid choice" in bad.stderr
+    assert bad.returncode == 1 and "invalid choice" in bad.stderr and bad.stderr.count("\n") == 1

@@ -273,13 +273,20 @@ def _positive_int(text: str) -> int:
     return n
 
 
+class _Parser(argparse.ArgumentParser):
+    """A usage mistake is a user error like the others: one line on stderr, exit 1."""
+
+    def error(self, message: str):
+        self.exit(1, f"error: {self.prog}: {message}\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="trialqa", description="Exact, cited answers about clinical-trial records.",
+    p = _Parser(prog="trialqa", description="Exact, cited answers about clinical-trial records.",
                                 formatter_class=argparse.RawDescriptionHelpFormatter,
                                 epilog=textwrap.dedent("""\
                                     environment: TRIALQA_CORPUS, TRIALQA_INDEX, TRIALQA_MODEL, TRIALQA_CACHE,
                                     TRIALQA_MAX_RECORD_MB, TRIALQA_SPACY_MODEL"""))
-    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
 
     s = sub.add_parser("trials", help="list the parsed trials")

@@ -36,3 +36,12 @@ def test_an_exclusion_that_admits_by_exception(text, words, expected):
 def test_verdict_follows_what_is_asked(question, excludes, expected):
     q = analyse(question)
     assert verdict(q, excludes, not excludes) == expected
+
+
+def test_a_cited_criterion_is_shown_under_its_own_section():
+    from trialqa.answering.criteria import _shown
+
+    negative_test = crit("Negative serum pregnancy test within 7 days of enrollment", "inclusion")
+    assert _shown("Exclusion", negative_test) == "Inclusion criterion that excludes it"
+    assert _shown("Inclusion", crit("Age 18 or older", "inclusion")) == "Inclusion"
+    assert _shown("Exclusion only with surgery", negative_test) == "Inclusion criterion that excludes it only with surgery"

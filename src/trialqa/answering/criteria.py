@@ -89,7 +89,7 @@ def criteria_answer(qa: TrialStore, q: Question, t: Trial) -> Answer | None:
             role = f"{role} only with {', '.join(sorted(needs))}"
         roles.append(role)
         values = [_describe(e, asked_unit) for e in hit if e.label != "CONDITION"]
-        lines.append(f"{role}: \u201c{c.text}\u201d" + (f" \u2192 {'; '.join(values)}" if values else ""))
+        lines.append(f"{_shown(role, c)}: \u201c{c.text}\u201d" + (f" \u2192 {'; '.join(values)}" if values else ""))
     verdict = None
     if q.yes_no:
         # The criterion that best states the asked thing, when it allows it, answers "Is it allowed /
@@ -102,6 +102,15 @@ def criteria_answer(qa: TrialStore, q: Question, t: Trial) -> Answer | None:
     note = f" no numeric limit for {' / '.join(sorted(q.analytes))} is stated; the criteria that name it" if unvalued else ""
     return Answer(f"{prefix}{trial_label(t)}:{note}\n" + "\n".join(f"- {line}" for line in lines), True, verdict, [t.id], cites, ents,
                   "criteria")
+
+
+def _shown(role: str, c: Criterion) -> str:
+    """The label of a cited criterion: its own section, and what it does when that differs (an
+    inclusion criterion requiring a negative pregnancy test excludes pregnancy)."""
+    if role == "Allowed" or role.lower().startswith(c.section):
+        return role
+    does = "excludes it" if role.startswith("Exclusion") else "requires it"
+    return f"{c.section.title()} criterion that {does}{role[len(role.split()[0]):]}"
 
 
 def analyte_mentions(analytes: set[str], t: Trial) -> list[Criterion]:
