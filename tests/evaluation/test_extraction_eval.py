@@ -131,7 +131,9 @@ def result():
     ("lct", "numeric", 0.92, 0.86),
     ("lct", "age", 0.95, 0.95),
     ("lct", "time", 0.91, 0.89),
-    ("lct", "negation", 0.62, 0.66),
+    # The larger lexicon scores 40 more gold mentions (77 -> 117): P .625 -> .611, R .714 -> .778, F1 .667 -> .684;
+    # on the 77 it scored before, P .625 -> .602 (inner mentions under "non-" read as negated).
+    ("lct", "negation", 0.60, 0.70),
     ("chia", "numeric", 0.93, 0.88),
     ("chia", "age", 0.96, 0.95),
     ("chia", "time", 0.91, 0.94),

@@ -100,8 +100,14 @@ def criteria_answer(qa: TrialStore, q: Question, t: Trial) -> Answer | None:
         verdict = "unknown"  # "within normal limits" neither allows nor excludes "above the ULN" in so many words
     prefix = {"yes": "Yes. ", "no": "No. "}.get(verdict or "", "")
     note = f" no numeric limit for {' / '.join(sorted(q.analytes))} is stated; the criteria that name it" if unvalued else ""
-    return Answer(f"{prefix}{trial_label(t)}:{note}\n" + "\n".join(f"- {line}" for line in lines), True, verdict, [t.id], cites, ents,
+    # "within normal institutional limits" is a requirement; "documented HbA1c" names the analyte
+    # and states no limit at all.
+    found = not unvalued or any(_NORMAL_RANGE.search(c.text) for c, _ in matches[:4])
+    return Answer(f"{prefix}{trial_label(t)}:{note}\n" + "\n".join(f"- {line}" for line in lines), found, verdict, [t.id], cites, ents,
                   "criteria")
+
+
+_NORMAL_RANGE = re.compile(r"\b(?:normal|ULN|LLN|limits?|range|adequate|acceptable|within)\b", re.I)
 
 
 def _shown(role: str, c: Criterion) -> str:

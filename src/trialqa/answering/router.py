@@ -102,6 +102,9 @@ def answer_question(qa: TrialStore, question: str, trial: str | None = None) -> 
         return _out_of_scope(f"{exc}.")
     if not trials:
         return Answer("There are no trial records to answer from.", False, None, [], [], [], "out_of_scope")
+    if V.off_topic.search(question):
+        # A price, the weather, a poem: no trial record holds it, whichever trial the question names.
+        return _out_of_scope("This question is not about what the trial records state, so TrialQA cannot answer it.")
     if V.cross_trial.search(question) and trial is None and not NCT.search(question):
         # "Which studies test a vaccine?" is about all the trials, whatever its words name.
         trials, named = list(qa.trials), False
@@ -109,8 +112,8 @@ def answer_question(qa: TrialStore, question: str, trial: str | None = None) -> 
         ref = unknown_reference(qa, question)
         if ref:
             return _out_of_scope(f"No trial in these records matches \u201c{ref}\u201d.")
-        # With one trial, word counts say nothing about topics: only the off-topic requests count.
-        if off_topic(qa, q, detect_field(q)) if not named else bool(V.off_topic.search(q.text)):
+        # With one trial, word counts say nothing about topics (off-topic requests are answered above).
+        if not named and off_topic(qa, q, detect_field(q)):
             return _out_of_scope("This question is not about the trial records, so TrialQA cannot answer it.")
     if V.cross_trial.search(question) or (len(trials) > 1 and not named):
         return cross_trial_answer(qa, q, trials)
