@@ -25,3 +25,14 @@ def test_a_week_is_seven_days_in_ages_too():
     assert Age(6, "weeks", "6 weeks").years == pytest.approx(6 * 7 / 365.25)
     (w,) = [e for e in rules().extract("within 6 weeks before enrolment") if e.label == "TIME_WINDOW"]
     assert w.norm_value == 42
+
+
+def test_lab_conversions_clinical_labs_use():
+    from trialqa.units import unit_factor
+
+    # Triglycerides as triolein (1 mmol/L = 88.57 mg/dL), hemoglobin per haem (1 mmol/L = 1.611 g/dL),
+    # 25-OH vitamin D (1 ng/mL = 2.496 nmol/L), CRP in mg/L.
+    assert round(200 * unit_factor("triglycerides", "mg/dL", "mmol/L"), 2) == 2.26
+    assert round(5.5 * unit_factor("hemoglobin", "mmol/L", "g/dL"), 2) == 8.86
+    assert round(15 * unit_factor("vitamin D", "ng/mL", "nmol/L"), 1) == 37.4
+    assert unit_factor("C-reactive protein", "mg/dL", "mg/L") == 10
