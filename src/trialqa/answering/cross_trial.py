@@ -64,7 +64,7 @@ def cross_trial_answer(qa: TrialStore, q: Question, trials: list[Trial]) -> Answ
     if not matched:
         return Answer(f"No trial in these records has such a criterion ({', '.join(sorted(q.concepts | q.analytes))}).", False, None,
                       [], [], [], "cross_trial")
-    lines = [f"- {trial_label(t)}{'' if trial_label(t) == t.id else f' ({t.id})'}: \u201c{c.text}\u201d" for t, c in matched]
+    lines = [f"- {_name(t)}: \u201c{c.text}\u201d" for t, c in matched]
     return Answer(f"{len(matched)} trial(s):\n" + "\n".join(lines), True, None, [t.id for t, _ in matched],
                   [cite(t, c) for t, c in matched], [], "cross_trial")
 
@@ -86,7 +86,7 @@ def _cross_patient(q: Question, trials: list[Trial]) -> Answer:
     wants_excluded = q.asks_excl
     chosen = excluded if wants_excluded else ok
     cites = [c for t in chosen for c in cites[t.id]]  # only the trials the answer names
-    lines = [f"- {trial_label(t)}{'' if trial_label(t) == t.id else f' ({t.id})'}" for t in chosen]
+    lines = [f"- {_name(t)}" for t in chosen]
     text = (f"{len(chosen)} trial(s) would {'exclude' if wants_excluded else 'accept'} this patient on the stated facts:\n"
             + "\n".join(lines) + (f"\n({len(unknown)} trial(s) state no criterion on these facts.)" if unknown else ""))
     return Answer(text, bool(chosen), None, [t.id for t in chosen], unique_citations(cites), [], "cross_trial")

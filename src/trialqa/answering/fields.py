@@ -225,8 +225,7 @@ def _phase(t: Trial, q: Question) -> Answer:
     nice = "/".join(p.replace("EARLY_PHASE", "early phase ").replace("PHASE", "phase ") for p in t.phases)
     verdict = None
     if q.yes_no:
-        asked = {m for m in re.findall(r"\bphase\s*(i{1,3}|iv|\d)\b", q.text, re.I)}
-        nums = {phase_number(a) for a in asked}
+        nums = {phase_number(a) for a in V.phase_asked.findall(q.text)}
         verdict = "yes" if nums and all(f"PHASE{n}" in t.phases for n in nums) else "no" if nums else None
     return Answer(f"{trial_label(t)}: {nice}.", True, verdict, [t.id], cite_field(t, "phases", nice))
 

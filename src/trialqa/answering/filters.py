@@ -59,7 +59,7 @@ def _sponsor(question: str) -> Filter | None:
 
 
 def _phase(question: str) -> Filter | None:
-    m = re.search(r"\bphase\s*(i{1,3}|iv|\d)\b", question, re.I)
+    m = V.phase_asked.search(question)
     if not m:
         return None
     n = phase_number(m.group(1))

@@ -65,6 +65,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterable
 
+from ..units import DAYS_PER
 from .brat import Document, read_corpus
 
 KINDS = ("numeric", "age", "time", "negation")
@@ -72,7 +73,7 @@ LABELS_FOR = {"numeric": ("LAB", "PERCENT", "DOSE"), "age": ("AGE",), "time": ("
 LCT_OPS = {"GT": ">", "GTEQ": ">=", "LT": "<", "LTEQ": "<=", "EQ": "=", "BETWEEN": "between", "PLUS-MINUS": "+-"}
 COUNT_ROLES = ("Minimum-Count", "Min-Value", "Max-Value")
 STAGE_ROLES = ("Stage",)
-DAYS = {"year": 365.25, "month": 30.4375, "week": 7.0, "day": 1.0, "hour": 1 / 24, "minute": 1 / 1440, "second": 1 / 86400}
+DAYS = {**DAYS_PER, "second": 1 / 86400}  # the one time table, and seconds for the gold's rare ones
 
 # --- reading values from gold text -------------------------------------------------------------
 
