@@ -89,14 +89,14 @@ class NameIndex:
     strong: dict[str, set[str]] = field(default_factory=dict)  # trial id -> acronyms, initialisms, ids, capitalised names
     df: Counter = field(default_factory=Counter)
     name_df: Counter = field(default_factory=Counter)
-    caps: dict[str, set[str]] = field(default_factory=dict)  # while building: capitalised name words
-    inits: dict[str, set[str]] = field(default_factory=dict)  # while building: organisations' initialisms
     patterns: dict[str, tuple] = field(default_factory=dict)  # trial id -> (exact-case, loose) strong-name patterns
 
     @classmethod
     def build(cls, trials: list[Trial]) -> "NameIndex":
         index = cls(trials)
         r = rules()
+        all_caps: dict[str, set[str]] = {}  # capitalised name words, kept below when few records use them
+        all_inits: dict[str, set[str]] = {}  # organisations' initialisms, the same
         for t in trials:
             ivs = [n for iv in t.interventions for n in (iv.name, *iv.other_names)]
             orgs = [t.sponsor or "", *t.collaborators]
@@ -108,11 +108,11 @@ class NameIndex:
             concepts = {CONCEPT + name for x in name_text if x for _, _, name in r.concept_gaz.find(x)
                         if r.concepts[name]["type"] in ("drug", "condition", "procedure")}
             index.names[t.id] = names | inits | concepts
-            index.inits[t.id] = inits
+            all_inits[t.id] = inits
             caps = {w for x in [t.title or "", t.official_title or "", *ivs, *orgs] for w in _WORD.findall(x)
                     if len(w) >= 3 and (w.isupper() or (any(c.isdigit() for c in w) and any(c.isupper() for c in w)))}
             index.strong[t.id] = {s for s in [t.acronym or "", *ids] if s} | inits
-            index.caps[t.id] = caps
+            all_caps[t.id] = caps
             body = [t.summary or "", t.description or "", *(c.text for c in t.criteria),
                     *(iv.description or "" for iv in t.interventions), *(o.measure for o in t.outcomes)]
             mentioned = {CONCEPT + e.concept for c in t.criteria for e in c.entities if e.label == "CONDITION"}
@@ -122,10 +122,10 @@ class NameIndex:
         # names when few records use them; "HIV" or "NSCLC" name a disease, "ECOG" a scale.
         rare = math.sqrt(len(trials))
         for t in trials:
-            common = {w for w in index.inits.pop(t.id) if index.df[w] > rare + index.name_df[w]}
+            common = {w for w in all_inits[t.id] if index.df[w] > rare + index.name_df[w]}
             index.names[t.id] -= common
             index.strong[t.id] -= common
-            index.strong[t.id] |= {w for w in index.caps.pop(t.id) if index.df[w.lower()] <= rare and not r.concept_lookup(w)}
+            index.strong[t.id] |= {w for w in all_caps[t.id] if index.df[w.lower()] <= rare and not r.concept_lookup(w)}
         index._compile()
         return index
 
@@ -156,11 +156,13 @@ class NameIndex:
         n = len(self.trials)
         return self.name_df[word] == 1 and not word.isdigit() and math.log(n / max(1, self.df[word])) >= 0.5 * math.log(n)
 
-    def score(self, t: Trial, q_words: list[set[str]], question: str) -> float:
+    def score(self, t: Trial, q_words: list[set[str]], text: str) -> float:
+        """How much the question's words (and ``text``, the question with asked-about conditions
+        blanked) name trial ``t``."""
         # A word counts once, by its best form that names the trial ("once-daily" is not four words).
         names = self.names[t.id]
         total = sum(max((self.weight(w) for w in forms & names), default=0.0) for forms in q_words)
-        if self.strong_hit(t, question):
+        if self.strong_hit(t, text):
             total += math.log(max(len(self.trials), 2))
         return total
 
@@ -191,15 +193,16 @@ def _question_words(question: str, q: Question | None, index: NameIndex) -> tupl
     of a reference to a trial ("the indomethacin melanoma trial", "the MSC trial for Lyell syndrome")
     or, right before the trial noun, names one trial alone ("the retinopathy study")."""
     refs = q.refs if q is not None else trial_ref_spans(question)
+    entities = q.entities if q is not None else rules().extract(question)
     named_text = question
-    for e in (q.entities if q is not None else rules().extract(question)):
+    for e in entities:
         decisive_name = _TRIAL_NOUN.match(question[e.end:].lstrip()) and any(index.decisive(w) for w in words(e.text))
         if e.label == "CONDITION" and e.concept_type == "condition" and not any(a <= e.start < b for a, b in refs) \
                 and not V.trial_for.search(question, 0, e.start) and not decisive_name:
             named_text = named_text[:e.start] + " " * (e.end - e.start) + named_text[e.end:]
     groups = [{w for w in forms if len(w) > 1 and not w.isdigit()} - STOP_WORDS for forms in word_groups(named_text)]
     # A drug or condition named by any synonym ("AZT" for zidovudine) names what the record calls it.
-    kept = [e for e in (q.entities if q is not None else rules().extract(question))
+    kept = [e for e in entities
             if e.label == "CONDITION" and e.concept_type in ("drug", "condition", "procedure") and named_text[e.start:e.end].strip()]
     groups += [{CONCEPT + e.concept} for e in kept]
     return [g for g in groups if g], named_text
