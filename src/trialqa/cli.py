@@ -14,7 +14,7 @@ import textwrap
 from typing import Any, Callable
 
 from . import config
-from .errors import CorpusError, TrialQAError
+from .errors import CorpusError, QueryError, TrialQAError
 
 
 def _print_json(data: Any) -> None:
@@ -94,6 +94,58 @@ def cmd_trials(args) -> int:
            narrowest={"title": 16, "status": 10, "ages": 11, "sponsor": 12}, weight={"title": 2})
     print(f"\n{len(corpus)} trial(s)" + (f", {len(corpus.errors)} file(s) with errors" if corpus.errors else ""))
     return 0
+
+
+def cmd_criteria(args) -> int:
+    from .corpus import load_corpus
+    from .extraction import requirement_of
+
+    corpus = load_corpus(config.corpus_dir(args.corpus))
+    wanted = args.trial.strip().upper()
+    t = next((x for x in corpus if x.id.upper() == wanted or (x.nct_id or "").upper() == wanted), None)
+    if t is None:
+        raise QueryError(f"unknown trial {args.trial!r}; `trialqa trials` lists the trials")
+    items = [{"text": c.text, "section": c.section, "start": c.start, "end": c.end,
+              "requirement": requirement_of(c, t.id).to_dict()} for c in t.criteria]
+    if args.json:
+        _print_json(items)
+        return 0
+    rows = [[it["section"][:3], f"{it['start']}-{it['end']}", it["text"], _requirement_text(it["requirement"])] for it in items]
+    _table(rows, ["sec", "span", "criterion", "requirement"], keep=("sec", "span"), weight={"criterion": 1, "requirement": 1})
+    parsed = sum(1 for it in items if not it["requirement"]["unparsed"])
+    print(f"\n{len(items)} criteria, {parsed} fully parsed")
+    return 0
+
+
+def _requirement_text(req: dict) -> str:
+    """A requirement as one readable line: NOT/AND/OR over the atoms, then whom it concerns."""
+    atoms = req["atoms"]
+
+    def atom(a: dict) -> str:
+        name = a.get("name") or a["text"]
+        bound = ""
+        if a.get("op"):
+            unit = f" {a['unit']}" if a.get("unit") else ""
+            bound = (f" {a['value']:g}-{a['value2']:g}{unit}" if a["op"] == "between" and a.get("value2") is not None
+                     else f" {a['op']} {a['value']:g}{unit}" if a.get("value") is not None else "")
+        window = f" [{a['window']['text']}]" if a.get("window") else ""
+        quals = f"{' '.join(a['qualifiers'])} " if a.get("qualifiers") else ""
+        return f"{'NOT ' if a.get('negated') else ''}{a['kind']}:{quals}{name}{bound}{window}"
+
+    def expr(e) -> str:
+        if isinstance(e, int):
+            return atom(atoms[e])
+        parts = [expr(x) for x in e["args"]]
+        return f" {e['op'].upper()} ".join(parts) if len(parts) < 2 else "(" + f" {e['op'].upper()} ".join(parts) + ")"
+
+    out = ("EXCLUDE IF " if req["polarity"] == "exclusion" else "REQUIRE ") + (expr(req["expression"]) or "(nothing structured)")
+    if req["applies_to"]:
+        out += "; only for " + ", ".join(a["text"] for a in req["applies_to"])
+    if req["exceptions"]:
+        out += "; except " + ", ".join(a.get("name") or a["text"] for a in req["exceptions"])
+    if req["unparsed"]:
+        out += f"; unparsed: {req['unparsed']}"
+    return out
 
 
 def cmd_validate(args) -> int:
@@ -340,6 +392,12 @@ def build_parser() -> argparse.ArgumentParser:
     preg.add_argument("--not-pregnant", dest="pregnant", action="store_false", help="the patient is not pregnant")
     s.add_argument("--json", action="store_true", help="print the report (each criterion and the verdict) as JSON")
     s.set_defaults(func=cmd_check)
+
+    s = sub.add_parser("criteria", help="show each criterion of a trial compiled into a structured requirement")
+    s.add_argument("--corpus", help="corpus directory (default: the configured corpus)")
+    s.add_argument("--trial", required=True, help="trial id or NCT number")
+    s.add_argument("--json", action="store_true", help="one object per criterion: text, section, start, end, requirement")
+    s.set_defaults(func=cmd_criteria)
 
     s = sub.add_parser("eval", help="evaluate answers against a gold question set")
     s.add_argument("gold", help="gold questions (JSON lines)")

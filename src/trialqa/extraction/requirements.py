@@ -1,0 +1,462 @@
+"""Criteria compiled into structured requirements: whom a criterion concerns, an and/or expression
+over typed atoms (condition, treatment, procedure, measurement, score, age, sex, pregnancy,
+consent), each atom's qualifiers and time window, the exceptions, and the text left unparsed.
+
+A requirement is built once per criterion from the criterion's extracted entities
+(``compile_criterion``) and keeps the criterion's trial-independent facts: its polarity, its span
+in the source file and, per atom, the span inside the criterion's text. Evaluating it against a
+patient is answering's job (``answering.eligibility``). The words that steer compilation are data
+(``data/requirements.json``, ``data/scores.json``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from .. import lexicons
+from ..records import Criterion
+from .entity import CriterionEntity
+
+ATOM_KINDS = ("condition", "treatment", "procedure", "measurement", "score", "age", "sex", "pregnancy", "consent")
+
+
+@dataclass
+class Atom:
+    """One typed statement of a criterion; ``start``/``end`` are offsets into the criterion's text."""
+
+    kind: str  # one of ATOM_KINDS
+    text: str
+    start: int
+    end: int
+    name: str | None = None  # concept, analyte or scale
+    op: str | None = None  # <, <=, >, >=, =, between
+    value: float | None = None
+    value2: float | None = None
+    unit: str | None = None
+    norm_value: float | None = None
+    norm_value2: float | None = None
+    norm_unit: str | None = None
+    component: str | None = None  # blood pressure: systolic / diastolic
+    route: str | None = None
+    negated: bool = False
+    qualifiers: list[str] = field(default_factory=list)
+    window: dict[str, Any] | None = None  # {"op", "days", "days2", "anchor", "text", "start", "end"}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if v not in (None, [], False) or k in ("kind", "text", "start", "end")}
+
+
+@dataclass
+class Requirement:
+    """A criterion as a structure: ``expression`` is ``{"op": "and"|"or", "args": [atom index | expression]}``;
+    ``applies_to`` lists the restrictions on whom it concerns (``{"kind": "cohort"|"childbearing_potential"|
+    "female"|"male"|"condition"|"age", "text": ..., ...}``); ``unparsed`` the content words no atom covers."""
+
+    trial_id: str
+    section: str
+    polarity: str  # inclusion / exclusion
+    text: str
+    start: int
+    end: int
+    atoms: list[Atom]
+    expression: dict[str, Any]
+    applies_to: list[dict[str, Any]]
+    exceptions: list[Atom]
+    unparsed: str
+
+    @property
+    def fully_parsed(self) -> bool:
+        return not self.unparsed
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"trial_id": self.trial_id, "section": self.section, "polarity": self.polarity, "start": self.start,
+                "end": self.end, "applies_to": self.applies_to, "expression": self.expression,
+                "atoms": [a.to_dict() for a in self.atoms], "exceptions": [a.to_dict() for a in self.exceptions],
+                "unparsed": self.unparsed}
+
+
+class _Vocabulary:
+    """``data/requirements.json`` and ``data/scores.json`` compiled to patterns."""
+
+    def __init__(self) -> None:
+        data = lexicons.load("requirements")
+        where = "data/requirements.json"
+        self.applicability = [(kind, lexicons.compile_pattern(p, f"{where}: applicability.{kind}"))
+                              for kind, pats in data["applicability"].items() for p in pats]
+        self.qualifiers = [(name, re.compile(r"\b" + re.escape(w) + r"\s+(?:\w+\s+){0,2}$", re.I))
+                           for name, words in data["qualifiers"].items() for w in sorted(words, key=len, reverse=True)]
+        self.atom_kinds = data["atom_kinds"]
+        self.consent = re.compile(r"\b(?:" + "|".join(re.escape(w) for w in data["consent"]) + r")\b", re.I)
+        self.or_words = re.compile(r"\b(?:" + "|".join(re.escape(w) for w in data["connectives"]["or"]) + r")\b|/", re.I)
+        self.and_words = re.compile(r"\b(?:" + "|".join(re.escape(w) for w in data["connectives"]["and"]) + r")\b", re.I)
+        scores = lexicons.load("scores")
+        self.scales = scores["scales"]
+        self.equivalent = scores["equivalent"]
+        self.analyte_scale = {a: s["name"] for s in self.scales for a in s["analytes"]}
+        names = sorted(((n, s) for s in self.scales for n in s["names"] if len(n) > 3), key=lambda x: -len(x[0]))
+        self.scale_names = [(re.compile(r"(?<![\w-])" + re.escape(n) + r"(?![\w-])", re.I), s) for n, s in names]
+        # "NYHA class III or IV", "Child-Pugh class A or B", "T-score below -2.5"
+        self.score_value = re.compile(
+            r"[\s:(]*(?:class|score|grade|stage|of)?\s*(?P<op>[<>]=?|≤|≥|below|under|above|over|less than|more than|"
+            r"greater than|at least|at most|of at least|up to|no more than|worse than|better than)?\s*"
+            r"(?P<v1>-?\d+(?:\.\d+)?|[A-D]\b|I{1,3}V?\b|IV\b)(?:\s*(?:-|to|–|or|and|,)\s*(?P<v2>-?\d+(?:\.\d+)?|[A-D]\b|I{1,3}V?\b|IV\b))?"
+            r"(?:\s*(?:or|and)\s*(?P<v3>-?\d+(?:\.\d+)?|[A-D]\b|I{1,3}V?\b|IV\b))?", re.I)
+
+
+@lru_cache(maxsize=1)
+def vocabulary() -> _Vocabulary:
+    return _Vocabulary()
+
+
+_MEASURE_LABELS = {"LAB": "measurement", "PERCENT": "measurement"}
+_CONTENT = re.compile(r"[A-Za-z][A-Za-z-]{3,}")
+# Words that carry no requirement of their own: structure, hedges, the subject of the sentence.
+_FILLER = set("""patients patient subjects subject participants participant people persons women woman men man
+children child adults adult those with without have having had has been being must should will would could
+shall able known history evidence documented confirmed diagnosis diagnosed defined following include
+including included exclude excluded excluding other than than more less least most within prior previous
+current currently presence present any either from after before during since until upon into their there
+these this that which who whom whose also only such well each both other clinical clinically significant
+study trial protocol criteria criterion eligible eligibility enrollment entry inclusion exclusion randomization
+randomisation screening baseline visit time period days weeks months years hours required requirement
+investigator opinion judgment judgement considered per based according level levels value values count
+normal limit limits upper lower range institutional ratio type stage grade class score status test result
+results positive negative treatment therapy treated receiving received use used taking given dose doses
+""".split())
+
+
+def compile_criterion(c: Criterion, trial_id: str = "") -> Requirement:
+    """The requirement a criterion states, from its text and its extracted entities."""
+    v = vocabulary()
+    text = c.text
+    polarity = _polarity(c)
+    applies = _applicability(c, v)
+    ents = [e for e in c.entities if not e.hedged or e.excepted]
+    atoms: list[Atom] = []
+    exceptions: list[Atom] = []
+    windows = [e for e in ents if e.label == "TIME_WINDOW" and e.norm_value is not None]
+    lead_end = max((a.get("end", 0) for a in applies), default=0)
+    for e in ents:
+        atom = _atom(e, text, v)
+        if atom is None:
+            continue
+        if atom.kind == "age" and atom.start < lead_end:
+            # "For patients younger than 16: ..." restricts whom the criterion concerns.
+            applies.append({"kind": "age", "text": e.text, "op": e.op, "years": e.norm_value, "years2": e.norm_value2})
+            continue
+        (exceptions if e.excepted else atoms).append(atom)
+    atoms.extend(a for a in _score_atoms(text, v) if not any(_overlap(a, b) for b in atoms))
+    for ap in [x for x in applies if x["kind"] == "patients_with"]:
+        inside = [a for a in atoms if a.kind in _NAMED and ap["start"] <= a.start and a.end <= ap["end"]]
+        others = [a for a in atoms if a not in inside]
+        if inside and others:
+            ap["names"] = sorted({a.name for a in inside if a.name})
+            atoms = others
+        else:
+            applies.remove(ap)
+    atoms = sorted(atoms, key=lambda a: (a.start, -a.end))
+    for a in atoms:
+        if a.kind in _NAMED:
+            a.window = _window_for(a, windows, text)
+    atoms = _drop_inner(atoms)
+    for a in atoms:
+        if a.kind == "treatment" and a.op is not None and a.name is None:
+            # "Aspirin > 325 mg/day": a dose is a dose of the nearest drug named in its clause
+            drugs = [d for d in atoms if d.kind == "treatment" and d.op is None and not re.search(r"[;.]", text[min(d.end, a.end):max(d.start, a.start)])]
+            if drugs:
+                a.name = min(drugs, key=lambda d: abs(d.start - a.start)).name
+    if any(a.kind != "sex" for a in atoms):
+        # "Pregnant or breastfeeding women": the women are whom the criterion concerns, not a requirement.
+        for a in [a for a in atoms if a.kind == "sex"]:
+            atoms.remove(a)
+            if not any(x["kind"] in ("female", "male", "childbearing_potential") for x in applies):
+                applies.append({"kind": a.name, "text": a.text, "where": "subject"})
+    for a in atoms:
+        if a.kind in ("condition", "pregnancy") and _NEGATIVE_RESULT.search(_clause_around(text, a)):
+            a.negated = True  # "negative hepatitis B screening", "HIV negative": required absent
+    if not atoms and v.consent.search(text):
+        m = v.consent.search(text)
+        atoms.append(Atom("consent", text, 0, len(text), name=m.group(0).lower()))
+    expression = _expression(atoms, text, polarity, v)
+    return Requirement(trial_id, c.section, polarity, text, c.start, c.end, atoms, expression, applies, exceptions,
+                       _unparsed(text, [*atoms, *exceptions], windows, c.entities))
+
+
+def compile_trial(trial) -> list[Requirement]:
+    """The requirements of every criterion of ``trial``, in order; each is also kept on its criterion."""
+    out = []
+    for c in trial.criteria:
+        c.requirement = compile_criterion(c, trial.id)
+        out.append(c.requirement)
+    return out
+
+
+def requirement_of(c: Criterion, trial_id: str = "") -> Requirement:
+    """The criterion's compiled requirement, compiled now when loading did not."""
+    r = getattr(c, "requirement", None)
+    if r is None or r.text != c.text:
+        r = c.requirement = compile_criterion(c, trial_id)
+    return r
+
+
+_EXCLUSION_STATEMENT = re.compile(r"\b(?:will be|are|is|shall be)\s+(?:excluded|not eligible|ineligible|not allowed|not permitted)\b|"
+                                  r"\bexclusion criteri", re.I)
+
+
+def _polarity(c: Criterion) -> str:
+    if c.section == "exclusion":
+        return "exclusion"
+    return "exclusion" if _EXCLUSION_STATEMENT.search(c.text) else "inclusion"
+
+
+def _applicability(c: Criterion, v: _Vocabulary) -> list[dict[str, Any]]:
+    """Restrictions stated in the criterion's heading or lead-in ("Phase 2:", "For women of
+    childbearing potential:", "If operated, ..."): they make the criterion concern only some patients."""
+    out = []
+    group = (c.group or "").strip()
+    lead = c.text[:c.text.find(":") + 1] if 0 < c.text.find(":") <= 90 else ""
+    for m in _FOR_PATIENTS_WITH.finditer(c.text):
+        out.append({"kind": "patients_with", "text": m.group(0).strip(" ,:"), "where": "phrase", "start": m.start(1),
+                    "end": m.end()})
+    for where, s, offset in (("group", group, None), ("lead", lead, 0), ("sentence", c.text[:120], 0)):
+        if not s:
+            continue
+        for kind, pat in v.applicability:
+            if where == "sentence" and kind not in ("childbearing_potential", "condition"):
+                continue
+            m = pat.search(s)
+            if m and not any(a["kind"] == kind for a in out):
+                item = {"kind": kind, "text": m.group(0).strip(" ,:"), "where": where}
+                if offset is not None:
+                    item["end"] = m.end() if where != "lead" else len(lead)
+                out.append(item)
+    return out
+
+
+# "for patients with CNS tumors", "in subjects receiving warfarin": the criterion concerns those patients.
+_FOR_PATIENTS_WITH = re.compile(r"\b(?:for|in)\s+(?:those\s+|all\s+)?(?:patients|subjects|participants|children|women|men|"
+                                r"individuals|those)\s+(with|who\s+(?:have|had|are|were)|on|receiving|undergoing|treated\s+with)"
+                                r"\b[^,;:.]{2,60}", re.I)
+
+
+def _atom(e: CriterionEntity, text: str, v: _Vocabulary) -> Atom | None:
+    base = dict(text=e.text, start=e.start, end=e.end, op=e.op, value=e.value, value2=e.value2, unit=e.unit,
+                norm_value=e.norm_value, norm_value2=e.norm_value2, norm_unit=e.norm_unit, negated=e.negated,
+                qualifiers=_qualifiers(text, e.start, v))
+    if e.label == "AGE":
+        return Atom("age", name="age", **base)
+    if e.label in _MEASURE_LABELS and e.analyte:
+        scale = v.analyte_scale.get(e.analyte)
+        if scale:
+            return Atom("score", name=scale, **base)
+        return Atom("measurement", name=e.analyte, component=_bp_component(text, e) if e.analyte == "blood pressure" else None,
+                    **base)
+    if e.label == "DOSE":
+        return Atom("treatment", name=e.concept, route=e.route, **base)
+    if e.label == "CONDITION" and e.concept:
+        if e.concept in ("pregnancy", "breastfeeding", "lactation"):
+            if e.concept == "pregnancy" and _GESTATION.search(text[max(0, e.start - 30):e.start]):
+                return None  # "born at full term of pregnancy": the patient's own birth, not a pregnancy
+            return Atom("pregnancy", name=e.concept, **base)
+        kind = v.atom_kinds.get(e.concept_type or "condition", "condition")
+        if kind == "population":
+            return _sex_atom(e, base)
+        return Atom(kind, name=e.concept, route=e.route, **base)
+    return None
+
+
+_GESTATION = re.compile(r"\b(?:term|weeks?|gestation(?:al)?|born|birth|preterm)\b(?:\s+\w+){0,2}\s*$", re.I)
+
+
+def _sex_atom(e: CriterionEntity, base: dict) -> Atom | None:
+    word = e.text.lower()
+    if re.match(r"(?:wom[ae]n|females?|girls?|mothers?)\b", word):
+        return Atom("sex", name="female", **base)
+    if re.match(r"(?:m[ae]n|males?|boys?|fathers?)\b", word):
+        return Atom("sex", name="male", **base)
+    return None
+
+
+def _bp_component(text: str, e: CriterionEntity) -> str | None:
+    before = text[max(0, e.start - 40):e.start].lower()
+    hits = [(before.rfind(w), comp) for w, comp in (("systolic", "systolic"), ("sbp", "systolic"), ("diastolic", "diastolic"),
+                                                     ("dbp", "diastolic"))]
+    best = max(hits)
+    return best[1] if best[0] >= 0 else None
+
+
+def _qualifiers(text: str, start: int, v: _Vocabulary) -> list[str]:
+    before = text[max(0, start - 40):start]
+    return sorted({name for name, pat in v.qualifiers if pat.search(before)})
+
+
+def _score_atoms(text: str, v: _Vocabulary) -> list[Atom]:
+    """Class and score thresholds the extractor reads as conditions or not at all ("NYHA class III
+    or IV", "Child-Pugh B or C", "T-score below -2.5")."""
+    out = []
+    for pat, scale in v.scale_names:
+        for m in pat.finditer(text):
+            g = v.score_value.match(text, m.end())
+            if not g or not g.group("v1"):
+                continue
+            vals = [_class_value(scale, x) for x in (g.group("v1"), g.group("v2"), g.group("v3")) if x]
+            if None in vals:
+                continue
+            op, lo, hi = _score_op(g.group("op"), vals, g.group(0))
+            out.append(Atom("score", text[m.start():g.end()].strip(), m.start(), g.end(), name=scale["name"], op=op,
+                            value=lo, value2=hi, norm_value=lo, norm_value2=hi, qualifiers=_qualifiers(text, m.start(), v)))
+    return out
+
+
+_ROMAN = {"I": 1, "II": 2, "III": 3, "IV": 4}
+
+
+def _class_value(scale: dict, token: str) -> float | None:
+    classes = scale.get("classes") or {}
+    t = token.upper()
+    if t in classes:
+        return float(classes[t])
+    if t in _ROMAN and scale["name"] == "NYHA":
+        return float(_ROMAN[t])
+    try:
+        x = float(token)
+    except ValueError:
+        return None
+    lo, hi = scale["range"]
+    return x if lo <= x <= hi else None
+
+
+def _score_op(word: str | None, vals: list[float], span: str) -> tuple[str, float, float | None]:
+    w = (word or "").lower()
+    ops = {"<": "<", "below": "<", "under": "<", "less than": "<", "worse than": "<", "≤": "<=", "<=": "<=",
+           "at most": "<=", "up to": "<=", "no more than": "<=", ">": ">", "above": ">", "over": ">", "more than": ">",
+           "greater than": ">", "better than": ">", "≥": ">=", ">=": ">=", "at least": ">=", "of at least": ">="}
+    if w in ops:
+        return ops[w], vals[0], None
+    if len(vals) > 1:
+        return "between", min(vals), max(vals)
+    return "=", vals[0], None
+
+
+_NEGATIVE_RESULT = re.compile(r"\bnegative\b|\bsero-?negative\b|\bnon-?reactive\b|\bnot\s+detect(?:ed|able)\b|"
+                              r"\bundetectable\b|\bfree\s+of\b|\bruled\s+out\b", re.I)
+
+
+def _clause_around(text: str, a: Atom) -> str:
+    """Where a test result about a mention is stated: up to three words either side within its
+    clause, and a "negative for ..." that heads the list the mention stands in."""
+    left = re.split(r"[,;.(]", text[max(0, a.start - 40):a.start])[-1]
+    right = re.split(r"[,;.)]", text[a.end:a.end + 40])[0]
+    head = re.split(r"[;.]", text[max(0, a.start - 100):a.start])[-1]
+    lead = "negative" if re.search(r"\bnegative\s+(?:for|to|on|test(?:s|ing)?\s+for|screening\s+for)\b", head, re.I) else ""
+    return " ".join(left.split()[-3:]) + " | " + " ".join(right.split()[:3]) + " | " + lead
+
+
+def _overlap(a: Atom, b: Atom) -> bool:
+    return a.start < b.end and b.start < a.end
+
+
+_NAMED = ("condition", "treatment", "procedure", "pregnancy")
+
+
+def _drop_inner(atoms: list[Atom]) -> list[Atom]:
+    """One atom per statement: a mention inside a longer one ("tumors" in "brain tumors", "immunodeficiency"
+    in "human immunodeficiency virus") or on the same words as an earlier, more specific one is dropped,
+    and a concept named twice is one atom."""
+    out: list[Atom] = []
+    for a in atoms:
+        named = a.kind in _NAMED
+        if named and any(o is not a and o.kind in _NAMED and o.start <= a.start and a.end <= o.end
+                         and (o.end - o.start) > (a.end - a.start) for o in atoms):
+            continue
+        if named and any(o.kind in _NAMED and (o.start, o.end) == (a.start, a.end) for o in out):
+            continue
+        if any(o.kind == a.kind and o.name == a.name and o.op is None and a.op is None and o.window == a.window for o in out):
+            continue  # the same concept named twice ("hepatitis B (HBs, anti-HBs and HBc)") is one atom
+        out.append(a)
+    return out
+
+
+def _window_for(a: Atom, windows: list[CriterionEntity], text: str) -> dict[str, Any] | None:
+    """The time window that governs a mention: the nearest in its sentence, preferring one after it."""
+    heads = [w for w in windows if text[w.end:w.end + 3].lstrip().startswith(":")]
+    if heads:
+        # "Within 2 weeks: topical steroids. Within 4 weeks: systemic steroids": a heading window
+        # covers what follows its colon up to the next window.
+        before = [w for w in heads if w.end <= a.start]
+        if before:
+            w = max(before, key=lambda x: x.end)
+            if not any(w.end <= x.start < a.start for x in windows):
+                return _window_dict(w)
+    best, dist = None, 10 ** 9
+    for w in windows:
+        between = text[min(a.end, w.end):max(a.start, w.start)]
+        if re.search(r"[.;]", between):
+            continue
+        d = w.start - a.end if w.start >= a.end else (a.start - w.end) + 40
+        if d < dist:
+            best, dist = w, d
+    if best is None or dist > 120:
+        return None
+    return _window_dict(best)
+
+
+def _window_dict(w: CriterionEntity) -> dict[str, Any]:
+    return {"op": w.op, "days": w.norm_value, "days2": w.norm_value2, "anchor": w.anchor, "direction": w.direction,
+            "text": w.text, "start": w.start, "end": w.end}
+
+
+def _named(a: Atom) -> bool:
+    """A mention of something the patient has or had (not a threshold on it)."""
+    return a.kind in _NAMED and a.op is None
+
+
+def _expression(atoms: list[Atom], text: str, polarity: str, v: _Vocabulary) -> dict[str, Any]:
+    """Alternatives where the text joins mentions with "or"; for an exclusion, named conditions are
+    alternatives anyway (having any one excludes); otherwise conjuncts."""
+    if not atoms:
+        return {"op": "and", "args": []}
+    for j in range(1, len(atoms)):
+        if atoms[j - 1].kind == "condition" and atoms[j].kind == "treatment" and \
+                re.match(r"\s*(?:to|against|towards)\b", text[atoms[j - 1].end:atoms[j].start], re.I):
+            # "hypersensitivity to X or to one of the excipients": the reaction AND any of what it is to
+            obj = {"op": "or", "args": list(range(j, len(atoms)))} if len(atoms) - j > 1 else j
+            rest = _expression(atoms[:j - 1], text, polarity, v)["args"] if j > 1 else []
+            return {"op": "and", "args": [*rest, j - 1, obj]}
+    groups: list[list[int]] = [[0]]
+    ops: list[str] = []
+    for i in range(1, len(atoms)):
+        prev, cur = atoms[i - 1], atoms[i]
+        between = text[prev.end:cur.start]
+        same_family = _named(prev) == _named(cur)
+        if _CAUSE.search(between):
+            groups.append([i])  # "Lyell syndrome induced by immunotherapy": both must hold
+        elif v.or_words.search(between) or (polarity == "exclusion" and same_family and not v.and_words.search(between)):
+            groups[-1].append(i)
+        elif polarity == "exclusion" and same_family and _named(cur):
+            groups[-1].append(i)  # "heart disease, stroke and seizures": any one excludes
+        else:
+            groups.append([i])
+    args: list[Any] = [g[0] if len(g) == 1 else {"op": "or", "args": g} for g in groups]
+    return args[0] if len(args) == 1 and isinstance(args[0], dict) else {"op": "and", "args": args}
+
+
+_CAUSE = re.compile(r"\b(?:induced|caused|due|secondary|attributable|related|associated|following|after)\b|^\s*(?:with|for)\s*$", re.I)
+
+
+def _unparsed(text: str, atoms: list[Atom], windows: list[CriterionEntity], ents: list[CriterionEntity]) -> str:
+    """The content words of the criterion that no atom, window or other entity covers."""
+    covered = [(a.start, a.end) for a in atoms] + [(w.start, w.end) for w in windows] + [(e.start, e.end) for e in ents]
+    covered += [(a.window["start"], a.window["end"]) for a in atoms if a.window]
+    words = []
+    for m in _CONTENT.finditer(text):
+        if any(s <= m.start() < e for s, e in covered):
+            continue
+        w = m.group(0).lower()
+        if w in _FILLER or w.rstrip("s") in _FILLER:
+            continue
+        words.append(m.group(0))
+    return " ".join(words)
