@@ -99,6 +99,7 @@ def cmd_trials(args) -> int:
 def cmd_criteria(args) -> int:
     from .corpus import load_corpus
     from .extraction import requirement_of
+    from .extraction.requirements import describe
 
     corpus = load_corpus(config.corpus_dir(args.corpus))
     wanted = args.trial.strip().upper()
@@ -110,42 +111,11 @@ def cmd_criteria(args) -> int:
     if args.json:
         _print_json(items)
         return 0
-    rows = [[it["section"][:3], f"{it['start']}-{it['end']}", it["text"], _requirement_text(it["requirement"])] for it in items]
+    rows = [[it["section"][:3], f"{it['start']}-{it['end']}", it["text"], describe(it["requirement"])] for it in items]
     _table(rows, ["sec", "span", "criterion", "requirement"], keep=("sec", "span"), weight={"criterion": 1, "requirement": 1})
     parsed = sum(1 for it in items if not it["requirement"]["unparsed"])
     print(f"\n{len(items)} criteria, {parsed} fully parsed")
     return 0
-
-
-def _requirement_text(req: dict) -> str:
-    """A requirement as one readable line: NOT/AND/OR over the atoms, then whom it concerns."""
-    atoms = req["atoms"]
-
-    def atom(a: dict) -> str:
-        name = a.get("name") or a["text"]
-        bound = ""
-        if a.get("op"):
-            unit = f" {a['unit']}" if a.get("unit") else ""
-            bound = (f" {a['value']:g}-{a['value2']:g}{unit}" if a["op"] == "between" and a.get("value2") is not None
-                     else f" {a['op']} {a['value']:g}{unit}" if a.get("value") is not None else "")
-        window = f" [{a['window']['text']}]" if a.get("window") else ""
-        quals = f"{' '.join(a['qualifiers'])} " if a.get("qualifiers") else ""
-        return f"{'NOT ' if a.get('negated') else ''}{a['kind']}:{quals}{name}{bound}{window}"
-
-    def expr(e) -> str:
-        if isinstance(e, int):
-            return atom(atoms[e])
-        parts = [expr(x) for x in e["args"]]
-        return f" {e['op'].upper()} ".join(parts) if len(parts) < 2 else "(" + f" {e['op'].upper()} ".join(parts) + ")"
-
-    out = ("EXCLUDE IF " if req["polarity"] == "exclusion" else "REQUIRE ") + (expr(req["expression"]) or "(nothing structured)")
-    if req["applies_to"]:
-        out += "; only for " + ", ".join(a["text"] for a in req["applies_to"])
-    if req["exceptions"]:
-        out += "; except " + ", ".join(a.get("name") or a["text"] for a in req["exceptions"])
-    if req["unparsed"]:
-        out += f"; unparsed: {req['unparsed']}"
-    return out
 
 
 def cmd_validate(args) -> int:

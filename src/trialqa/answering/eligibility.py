@@ -83,6 +83,7 @@ class _Truth:
     reason: str
     consulted: bool  # a patient fact bore on it (even if it could not decide)
     needs: str | None = None  # the fact that would decide it
+    untimed: bool = False  # the patient has what it names; only when is not stated
 
 
 def judge(t: Trial, c: Criterion, facts: Facts, stated_only: bool = False) -> tuple[CriterionResult, bool]:
@@ -165,7 +166,9 @@ def _combine(expr: dict[str, Any] | int, truths: list[_Truth], favour: bool | No
     """Three-valued and/or; with ``favour``, an unknown conjunct of an "and" that has a known one takes
     that value, and so does an unknown alternative of an exclusion's "or" (``favour`` False)."""
     if isinstance(expr, int):
-        return truths[expr].value
+        x = truths[expr]
+        # On the stated facts alone, a time nobody gave is not held against the patient.
+        return favour if x.value is None and x.untimed and favour is not None else x.value
     vals = [_combine(x, truths, favour) for x in expr["args"]]
     if not vals:
         return None
@@ -190,8 +193,15 @@ def _age(t, c, req, a: Atom, facts: Facts) -> _Truth:
         return _Truth(None, "", False, "age")
     if not enrollment_age(c.text, a) or a.norm_value is None:
         return _Truth(None, "", False)
-    ok = _admits(a.op, a.norm_value, a.norm_value2, facts.age)
-    return _Truth(ok, f"age {fmt(facts.age)} is {'within' if ok else 'outside'} \u201c{a.text}\u201d", True)
+    lo, lo_inc, hi, hi_inc = _entity(a).bounds()
+    # "over 18 years old" with a structured minimum of 18 Years: the field says whether 18 itself is allowed.
+    if lo is not None and t.min_age and t.min_age.source == "structured" and abs(t.min_age.years - lo) < 1e-9:
+        lo_inc = t.min_age.inclusive
+    if hi is not None and t.max_age and t.max_age.source == "structured" and abs(t.max_age.years - hi) < 1e-9:
+        hi_inc = t.max_age.inclusive
+    x = facts.age
+    ok = not ((lo is not None and (x < lo or (x == lo and not lo_inc))) or (hi is not None and (x > hi or (x == hi and not hi_inc))))
+    return _Truth(ok, f"age {fmt(x)} is {'within' if ok else 'outside'} \u201c{a.text}\u201d", True)
 
 
 def _admits(op: str | None, v: float, v2: float | None, x: float) -> bool:
@@ -378,7 +388,7 @@ def _timed(a: Atom, facts: Facts) -> _Truth:
         days = [0.0]  # a drug the patient takes, with no time given, is taken now
     if not days or w.get("days") is None:
         return _Truth(None, f"the patient has {a.name}, but not when (the criterion says \u201c{w['text']}\u201d)", True,
-                      f"when {a.name} occurred")
+                      f"when {a.name} occurred", untimed=True)
     e = CriterionEntity("TIME_WINDOW", w["text"], 0, 0, w["op"], w["days"], w.get("days2"), "days", w["days"], w.get("days2"))
     inside = e.admits(min(days))
     if inside is None:
@@ -416,7 +426,7 @@ def _pregnancy(t, c, req, a: Atom, facts: Facts) -> _Truth:
     elif fact is None and a.name in facts.lacks:
         fact = False
     if fact is None and facts.sex == "male":
-        fact = False
+        return _Truth(False, "the patient is male", False)  # true of every man: not a fact the user gave about this one
     if fact is None:
         return _Truth(None, "", False, "pregnancy" if a.name == "pregnancy" else "breastfeeding")
     return _Truth(fact, f"the patient is {'' if fact else 'not '}{'pregnant' if a.name == 'pregnancy' else 'breastfeeding'}", True)

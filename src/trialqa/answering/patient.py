@@ -12,6 +12,7 @@ from typing import Any
 
 from ..errors import QueryError
 from ..extraction import CriterionEntity, enrollment_age, rules
+from ..extraction.requirements import vocabulary
 from ..records import Trial
 from .concepts import ancestors
 from .criteria import analyte_mentions
@@ -101,6 +102,11 @@ def facts_from_question(facts: dict[str, Any], text: str = "") -> Facts:
     if text and set(facts) - {"age"}:
         f.blood_pressure = read_blood_pressure(text)
         f.scores = read_scores(text)
+    for lab in [x for x in f.labs if x.analyte in vocabulary().analyte_scale]:
+        # "Karnofsky 80%" is a score: judged on its scale (with equivalences), not as a lab value
+        f.labs.remove(lab)
+        if lab.value is not None:
+            f.scores.setdefault(vocabulary().analyte_scale[lab.analyte], lab.value)
     if text and facts:
         f.sex = read_sex(text)
     if "pregnancy" in f.has:
@@ -111,11 +117,7 @@ def facts_from_question(facts: dict[str, Any], text: str = "") -> Facts:
 
 
 def _age_results(t: Trial, age: float) -> list[CriterionResult]:
-    """Age against the structured limits and against every age criterion in the text.
-
-    When a criterion's bound equals the structured limit ("over 18 years old" with a minimum age of
-    18 Years), the structured field decides whether the bound itself is allowed.
-    """
+    """Age against the structured limits (the age criteria in the text are judged with the others)."""
     res = []
     structured = {}
     for which, a in (("minimum", t.min_age), ("maximum", t.max_age)):
@@ -130,27 +132,6 @@ def _age_results(t: Trial, age: float) -> list[CriterionResult]:
                     [Citation(t.id, "eligibility", a.text, 0, 0)])[0]
         reason = f"age {fmt(age)} vs {which} age {a.label()}{' (inclusive)' if a.inclusive else ' (exclusive)'}"
         res.append(CriterionResult(f"{which} age: {a.text}", "inclusion", "met" if ok else "not_met", reason, citation))
-    for c in t.criteria:
-        ages = [e for e in c.entities if e.label == "AGE" and not e.negated and e.norm_value is not None
-                and enrollment_age(c.text, e)]
-        if not ages:
-            continue
-        inside = True
-        for e in ages:
-            lo, lo_inc, hi, hi_inc = e.bounds()
-            m, x = structured.get("minimum"), structured.get("maximum")
-            if lo is not None and m is not None and m.source == "structured" and abs(m.years - lo) < 1e-9:
-                lo_inc = m.inclusive
-            if hi is not None and x is not None and x.source == "structured" and abs(x.years - hi) < 1e-9:
-                hi_inc = x.inclusive
-            if lo is not None and (age < lo or (age == lo and not lo_inc)):
-                inside = False
-            if hi is not None and (age > hi or (age == hi and not hi_inc)):
-                inside = False
-        met = inside if polarity(c) == "inclusion" else not inside
-        bounds = "; ".join(e.text for e in ages)
-        res.append(CriterionResult(c.text, c.section, "met" if met else "not_met",
-                                   f"age {fmt(age)} vs \u201c{bounds}\u201d ({polarity(c)})", cite(t, c)))
     return res
 
 

@@ -100,9 +100,9 @@ class _Vocabulary:
         self.scale_names = [(re.compile(r"(?<![\w-])" + re.escape(n) + r"(?![\w-])", re.I), s) for n, s in names]
         # "NYHA class III or IV", "Child-Pugh class A or B", "T-score below -2.5"
         self.score_value = re.compile(
-            r"[\s:(]*(?:class|score|grade|stage|of)?\s*(?P<op>[<>]=?|≤|≥|below|under|above|over|less than|more than|"
-            r"greater than|at least|at most|of at least|up to|no more than|worse than|better than)?\s*"
-            r"(?P<v1>-?\d+(?:\.\d+)?|[A-D]\b|I{1,3}V?\b|IV\b)(?:\s*(?:-|to|–|or|and|,)\s*(?P<v2>-?\d+(?:\.\d+)?|[A-D]\b|I{1,3}V?\b|IV\b))?"
+            r"[\s:(]*(?:class|score|grade|stage|of)?\s*(?P<op>[<>]=?|≤|≥|less than or equal to|greater than or equal to|below|under|above|over|"
+            r"less than|more than|greater than|at least|at most|of at least|up to|no more than|worse than|better than)?\s*"
+            r"(?P<v1>(?:-|minus\s+)?\d+(?:\.\d+)?|[A-D]\b|I{1,3}V?\b|IV\b)(?:\s*(?:-|to|–|or|and|,)\s*(?P<v2>-?\d+(?:\.\d+)?|[A-D]\b|I{1,3}V?\b|IV\b))?"
             r"(?:\s*(?:or|and)\s*(?P<v3>-?\d+(?:\.\d+)?|[A-D]\b|I{1,3}V?\b|IV\b))?", re.I)
 
 
@@ -168,6 +168,8 @@ def compile_criterion(c: Criterion, trial_id: str = "") -> Requirement:
             drugs = [d for d in atoms if d.kind == "treatment" and d.op is None and not re.search(r"[;.]", text[min(d.end, a.end):max(d.start, a.start)])]
             if drugs:
                 a.name = min(drugs, key=lambda d: abs(d.start - a.start)).name
+    if {a.name for a in atoms if a.kind == "sex"} == {"female", "male"}:
+        atoms = [a for a in atoms if a.kind != "sex"]  # "Males and females": no restriction by sex
     if any(a.kind != "sex" for a in atoms):
         # "Pregnant or breastfeeding women": the women are whom the criterion concerns, not a requirement.
         for a in [a for a in atoms if a.kind == "sex"]:
@@ -206,9 +208,13 @@ _EXCLUSION_STATEMENT = re.compile(r"\b(?:will be|are|is|shall be)\s+(?:excluded|
                                   r"\bexclusion criteri", re.I)
 
 
+_INCLUSION_STATEMENT = re.compile(r"\b(?:will be|are|is|may be|shall be)\s+(?:eligible|included|allowed|permitted|acceptable)\b", re.I)
+
+
 def _polarity(c: Criterion) -> str:
     if c.section == "exclusion":
-        return "exclusion"
+        # "Patients with ... will be eligible if ...", listed among the exclusions, states who may enter.
+        return "inclusion" if _INCLUSION_STATEMENT.search(c.text) and not _EXCLUSION_STATEMENT.search(c.text) else "exclusion"
     return "exclusion" if _EXCLUSION_STATEMENT.search(c.text) else "inclusion"
 
 
@@ -322,7 +328,7 @@ def _class_value(scale: dict, token: str) -> float | None:
     if t in _ROMAN and scale["name"] == "NYHA":
         return float(_ROMAN[t])
     try:
-        x = float(token)
+        x = float(re.sub(r"^minus\s+", "-", token.strip(), flags=re.I))
     except ValueError:
         return None
     lo, hi = scale["range"]
@@ -331,7 +337,7 @@ def _class_value(scale: dict, token: str) -> float | None:
 
 def _score_op(word: str | None, vals: list[float], span: str) -> tuple[str, float, float | None]:
     w = (word or "").lower()
-    ops = {"<": "<", "below": "<", "under": "<", "less than": "<", "worse than": "<", "≤": "<=", "<=": "<=",
+    ops = {"less than or equal to": "<=", "greater than or equal to": ">=", "<": "<", "below": "<", "under": "<", "less than": "<", "worse than": "<", "≤": "<=", "<=": "<=",
            "at most": "<=", "up to": "<=", "no more than": "<=", ">": ">", "above": ">", "over": ">", "more than": ">",
            "greater than": ">", "better than": ">", "≥": ">=", ">=": ">=", "at least": ">=", "of at least": ">="}
     if w in ops:
@@ -362,6 +368,24 @@ def _overlap(a: Atom, b: Atom) -> bool:
 _NAMED = ("condition", "treatment", "procedure", "pregnancy")
 
 
+@lru_cache(maxsize=1)
+def _parents() -> dict[str, list[str]]:
+    return lexicons.load("concept_parents")["parents"]
+
+
+def _ancestors(names) -> set[str]:
+    out, todo = set(), [n for n in names if n]
+    while todo:
+        for p in _parents().get(todo.pop(), []):
+            if p not in out:
+                out.add(p)
+                todo.append(p)
+    return out
+
+
+
+
+
 def _drop_inner(atoms: list[Atom]) -> list[Atom]:
     """One atom per statement: a mention inside a longer one ("tumors" in "brain tumors", "immunodeficiency"
     in "human immunodeficiency virus") or on the same words as an earlier, more specific one is dropped,
@@ -372,8 +396,11 @@ def _drop_inner(atoms: list[Atom]) -> list[Atom]:
         if named and any(o is not a and o.kind in _NAMED and o.start <= a.start and a.end <= o.end
                          and (o.end - o.start) > (a.end - a.start) for o in atoms):
             continue
-        if named and any(o.kind in _NAMED and (o.start, o.end) == (a.start, a.end) for o in out):
-            continue
+        same = [o for o in atoms if o is not a and o.kind in _NAMED and (o.start, o.end) == (a.start, a.end)]
+        more_specific = [o for o in same if a.name in _ancestors([o.name])]
+        unrelated_kept = [o for o in same if o in out and o.name not in _ancestors([a.name])]
+        if named and (more_specific or unrelated_kept):
+            continue  # "atrial fibrillation" is kept, not "heart disease" read on the same words
         if any(o.kind == a.kind and o.name == a.name and o.op is None and a.op is None and o.window == a.window for o in out):
             continue  # the same concept named twice ("hepatitis B (HBs, anti-HBs and HBc)") is one atom
         out.append(a)
@@ -434,7 +461,8 @@ def _expression(atoms: list[Atom], text: str, polarity: str, v: _Vocabulary) -> 
         same_family = _named(prev) == _named(cur)
         if _CAUSE.search(between):
             groups.append([i])  # "Lyell syndrome induced by immunotherapy": both must hold
-        elif v.or_words.search(between) or (polarity == "exclusion" and same_family and not v.and_words.search(between)):
+        elif v.or_words.search(between) or (polarity == "exclusion" and same_family and _named(cur)
+                                            and not v.and_words.search(between)):
             groups[-1].append(i)
         elif polarity == "exclusion" and same_family and _named(cur):
             groups[-1].append(i)  # "heart disease, stroke and seizures": any one excludes
@@ -451,12 +479,45 @@ def _unparsed(text: str, atoms: list[Atom], windows: list[CriterionEntity], ents
     """The content words of the criterion that no atom, window or other entity covers."""
     covered = [(a.start, a.end) for a in atoms] + [(w.start, w.end) for w in windows] + [(e.start, e.end) for e in ents]
     covered += [(a.window["start"], a.window["end"]) for a in atoms if a.window]
+    named = {w.lower() for a in atoms if a.name for w in re.findall(r"[A-Za-z][A-Za-z-]+", a.name)}
     words = []
     for m in _CONTENT.finditer(text):
-        if any(s <= m.start() < e for s, e in covered):
+        if any(s <= m.start() < e for s, e in covered) or m.group(0).lower().rstrip("s") in named or m.group(0).lower() in named:
             continue
         w = m.group(0).lower()
         if w in _FILLER or w.rstrip("s") in _FILLER:
             continue
         words.append(m.group(0))
     return " ".join(words)
+
+
+def describe(req: dict[str, Any]) -> str:
+    """A requirement (as ``to_dict`` gives it) on one readable line: NOT/AND/OR over the atoms, then
+    whom it concerns, the exceptions and the unparsed words."""
+    atoms = req["atoms"]
+
+    def atom(a: dict) -> str:
+        name = a.get("name") or a["text"]
+        bound = ""
+        if a.get("op"):
+            unit = f" {a['unit']}" if a.get("unit") else ""
+            bound = (f" {a['value']:g}-{a['value2']:g}{unit}" if a["op"] == "between" and a.get("value2") is not None
+                     else f" {a['op']} {a['value']:g}{unit}" if a.get("value") is not None else "")
+        window = f" [{a['window']['text']}]" if a.get("window") else ""
+        quals = f"{' '.join(a['qualifiers'])} " if a.get("qualifiers") else ""
+        return f"{'NOT ' if a.get('negated') else ''}{a['kind']}:{quals}{name}{bound}{window}"
+
+    def expr(e) -> str:
+        if isinstance(e, int):
+            return atom(atoms[e])
+        parts = [expr(x) for x in e["args"]]
+        return f" {e['op'].upper()} ".join(parts) if len(parts) < 2 else "(" + f" {e['op'].upper()} ".join(parts) + ")"
+
+    out = ("EXCLUDE IF " if req["polarity"] == "exclusion" else "REQUIRE ") + (expr(req["expression"]) or "(nothing structured)")
+    if req["applies_to"]:
+        out += "; only for " + ", ".join(a["text"] for a in req["applies_to"])
+    if req["exceptions"]:
+        out += "; except " + ", ".join(a.get("name") or a["text"] for a in req["exceptions"])
+    if req["unparsed"]:
+        out += f"; unparsed: {req['unparsed']}"
+    return out
