@@ -70,7 +70,8 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     "requirements": {
         "applicability": Map([str], keys=("cohort", "childbearing_potential", "female", "male", "condition")),
         "qualifiers": Map([str], keys=("history", "active", "uncontrolled", "severe", "other")),
-        "atom_kinds": Map(str), "consent": [str], "connectives": {"or": [str], "and": [str]}},
+        "atom_kinds": Map(str), "consent": [str], "connectives": {"or": [str], "and": [str]},
+        "administrative": [str], "anchor_lead": [str]},
     "scores": {"scales": [{"name": str, "names": [str], "analytes": [str], "range": (float, float),
                            "classes?": Map(float)}],
                "equivalent": Map([(float, float, float)])},

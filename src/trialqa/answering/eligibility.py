@@ -311,6 +311,8 @@ def _condition(t, c, req, a: Atom, facts: Facts) -> _Truth:
     if denied:  # "never vaccinated" denies every kind of vaccination
         return _Truth(False, f"the patient does not have {denied}", True)
     timed = [f["days"] for f in facts.times if name in f["concepts"]]
+    if a.window and _anchored_days(a, facts) and name not in facts.lacks:
+        return _timed(a, facts)  # "admission less than 10 days after onset": the patient's time since onset decides
     if name not in facts.has and timed:
         around = c.text[max(0, a.start - 40):a.end + 20]
         if any(i in f.get("qualifiers", ()) and crit_q.search(around) for f in facts.times if name in f["concepts"]
@@ -382,7 +384,7 @@ def _timed(a: Atom, facts: Facts) -> _Truth:
     """A mention with a time window ("within 4 weeks", "in the past 5 years") against the time the
     patient's fact carries; without one, unknown."""
     w = a.window
-    days = [f["days"] for f in facts.times if a.name in f["concepts"]]
+    days = [f["days"] for f in facts.times if a.name in f["concepts"]] or _anchored_days(a, facts)
     days += [tr["days_ago"] for tr in facts.treatments if a.name in tr["concepts"] and tr.get("days_ago") is not None]
     if not days and a.kind == "treatment" and a.name in facts.has and a.name not in facts.history:
         days = [0.0]  # a drug the patient takes, with no time given, is taken now
@@ -393,7 +395,20 @@ def _timed(a: Atom, facts: Facts) -> _Truth:
     inside = e.admits(min(days))
     if inside is None:
         return _Truth(None, "", False)
+    if not inside and _SINCE_START.search(w["text"]):
+        # "at least 10% ... at any time during the first 10 days": a value seen later may have been reached in time
+        return _Truth(None, f"the patient's facts are from day {fmt(min(days))}; the criterion asks about \u201c{w['text']}\u201d",
+                      True, f"{a.name} during {w['text'].removeprefix('during ')}")
     return _Truth(inside, f"{a.name} {fmt(min(days))} days ago {'is' if inside else 'is not'} \u201c{w['text']}\u201d", True)
+
+
+_SINCE_START = re.compile(r"\b(?:first|any time|at any point)\b", re.I)
+
+
+def _anchored_days(a: Atom, facts: Facts) -> list[float]:
+    """Times the patient's facts give from the event the atom's window counts from (symptom onset)."""
+    anchor = (a.window or {}).get("anchor")
+    return [f["days"] for f in facts.times if anchor and f.get("anchor") == anchor and not f["concepts"]]
 
 
 def _excepted(req: Requirement, name: str, facts: Facts) -> bool:

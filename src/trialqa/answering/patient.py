@@ -203,6 +203,8 @@ def facts_from_patient(patient: dict) -> Facts:
     if patient.get("bsa_percent") is not None:
         v = _number(patient, "bsa_percent")
         f.labs.append(CriterionEntity("PERCENT", f"{fmt(v)} %", 0, 0, "=", v, None, "%", v, None, "%", analyte="body surface area"))
+        if v > 0:
+            f.has.setdefault("skin detachment", set())  # the key is the detached area: some skin is detached
     for key, target in (("conditions", "has"), ("history", "history"), ("absent", "lacks")):
         for x in _strings(patient, key):
             concept = r.concept_lookup(x) or x.lower()

@@ -92,6 +92,10 @@ class _Vocabulary:
         self.consent = re.compile(r"\b(?:" + "|".join(re.escape(w) for w in data["consent"]) + r")\b", re.I)
         self.or_words = re.compile(r"\b(?:" + "|".join(re.escape(w) for w in data["connectives"]["or"]) + r")\b|/", re.I)
         self.and_words = re.compile(r"\b(?:" + "|".join(re.escape(w) for w in data["connectives"]["and"]) + r")\b", re.I)
+        self.administrative = set(data["administrative"])
+        self.anchor_lead = re.compile(r"\b(?:" + "|".join(re.escape(w) for w in sorted(data["anchor_lead"], key=len, reverse=True))
+                                      + r")\s+(?:the\s+|an?\s+)?$", re.I)
+        self.connective = re.compile(r"\b(?P<or>or|and/or|either)\b|(?P<and>\band\b|\bas well as\b|\bplus\b)", re.I)
         scores = lexicons.load("scores")
         self.scales = scores["scales"]
         self.equivalent = scores["equivalent"]
@@ -162,6 +166,12 @@ def compile_criterion(c: Criterion, trial_id: str = "") -> Requirement:
         if a.kind in _NAMED:
             a.window = _window_for(a, windows, text)
     atoms = _drop_inner(atoms)
+    for a in list(atoms):
+        before = text[max(0, a.start - 40):a.start]
+        if a.kind in _NAMED and windows and v.anchor_lead.search(before):
+            atoms.remove(a)  # "within 48 hours prior to DARATUMUMAB treatment": the event the window counts from
+        elif a.kind in _NAMED and (a.name in v.administrative or v.consent.search(" ".join(before.split()[-4:]))):
+            a.kind = "consent"  # "agreement to use effective contraception", "written consent": asked at screening
     for a in atoms:
         if a.kind == "treatment" and a.op is not None and a.name is None:
             # "Aspirin > 325 mg/day": a dose is a dose of the nearest drug named in its clause
@@ -423,6 +433,8 @@ def _window_for(a: Atom, windows: list[CriterionEntity], text: str) -> dict[str,
         between = text[min(a.end, w.end):max(a.start, w.start)]
         if re.search(r"[.;]", between):
             continue
+        if w.end <= a.start and re.search(r"\b(?:and|or)\b", between, re.I):
+            continue  # "X within ten years and or presence of Y": the window is X's
         d = w.start - a.end if w.start >= a.end else (a.start - w.end) + 40
         if d < dist:
             best, dist = w, d
@@ -432,8 +444,20 @@ def _window_for(a: Atom, windows: list[CriterionEntity], text: str) -> dict[str,
 
 
 def _window_dict(w: CriterionEntity) -> dict[str, Any]:
-    return {"op": w.op, "days": w.norm_value, "days2": w.norm_value2, "anchor": w.anchor, "direction": w.direction,
+    op = w.op
+    if op == "=" and re.match(r"(?:during|in|within|over)\b", w.text, re.I):
+        op = "<="  # "during the first 10 days" is a span from the anchor, not a point
+    return {"op": op, "days": w.norm_value, "days2": w.norm_value2, "anchor": w.anchor, "direction": w.direction,
             "text": w.text, "start": w.start, "end": w.end}
+
+
+def _last_connective(between: str, v: _Vocabulary) -> str | None:
+    """The connective nearest the second of two mentions ("SJS or TEN evolving ... and with a progression
+    of the detachment": and); a slash between two words is "or"."""
+    found = list(v.connective.finditer(between))
+    if found:
+        return "or" if found[-1].group("or") else "and"
+    return "or" if re.fullmatch(r"\s*/\s*", between) else None
 
 
 def _named(a: Atom) -> bool:
@@ -461,8 +485,8 @@ def _expression(atoms: list[Atom], text: str, polarity: str, v: _Vocabulary) -> 
         same_family = _named(prev) == _named(cur)
         if _CAUSE.search(between):
             groups.append([i])  # "Lyell syndrome induced by immunotherapy": both must hold
-        elif v.or_words.search(between) or (polarity == "exclusion" and same_family and _named(cur)
-                                            and not v.and_words.search(between)):
+        elif _last_connective(between, v) == "or" or (polarity == "exclusion" and same_family and _named(cur)
+                                                      and not v.and_words.search(between)):
             groups[-1].append(i)
         elif polarity == "exclusion" and same_family and _named(cur):
             groups[-1].append(i)  # "heart disease, stroke and seizures": any one excludes
