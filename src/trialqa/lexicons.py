@@ -73,7 +73,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "atom_kinds": Map(str), "consent": [str], "connectives": {"or": [str], "and": [str]},
         "administrative": [str], "anchor_lead": [str]},
     "scores": {"scales": [{"name": str, "names": [str], "analytes": [str], "range": (float, float),
-                           "classes?": Map(float)}],
+                           "classes?": Map((float, float))}],
                "equivalent": Map([(float, float, float)])},
     "registry_captions": {
         "captions": [{"caption": str, "field": str | None, "kind": str, "overflow?": str}],

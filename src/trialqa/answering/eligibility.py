@@ -17,7 +17,7 @@ from functools import lru_cache
 from typing import Any
 
 from ..extraction import CriterionEntity, enrollment_age, requirement_of, rules
-from ..extraction.requirements import ATOM_KINDS, Atom, Requirement, vocabulary
+from ..extraction.requirements import ATOM_KINDS, Atom, Requirement, class_points, vocabulary
 from ..records import Criterion, Trial
 from .concepts import ancestors, concept_parents, qualifier_pairs
 from .results import CriterionResult, cite, fmt
@@ -25,6 +25,10 @@ from .results import CriterionResult, cite, fmt
 # IFCC HbA1c (mmol/mol) from NGSP HbA1c (%): the master equation of the IFCC-NGSP network.
 def _hba1c_mmol_mol(percent: float) -> float:
     return (percent - 2.15) * 10.929
+
+
+def _hba1c_unit(e: CriterionEntity) -> str | None:
+    return "mmol/mol" if "mmol/mol" in (e.text or "").lower() else e.unit
 
 
 @dataclass
@@ -42,7 +46,7 @@ class Facts:
     phrases: dict[str, list[list[str]]] = field(default_factory=dict)
     labs: list[CriterionEntity] = field(default_factory=list)  # LAB and PERCENT values
     blood_pressure: tuple[float, float] | None = None
-    scores: dict[str, float] = field(default_factory=dict)
+    scores: dict[str, tuple[float, float]] = field(default_factory=dict)  # scale -> points (a class is a range)
     treatments: list[dict[str, Any]] = field(default_factory=list)  # {"concepts", "route", "days_ago", "ongoing", "text"}
     doses: list[CriterionEntity] = field(default_factory=list)
     times: list[dict[str, Any]] = field(default_factory=list)  # {"days", "text", "concepts", "anchor", ...}
@@ -58,21 +62,12 @@ def scale_name(name: str) -> str | None:
     return None
 
 
-def score_value(scale: str, value: Any) -> float | None:
-    """A score as a number: a class letter or numeral through the scale's classes."""
+def score_value(scale: str, value: Any) -> tuple[float, float] | None:
+    """A score as the points it stands for: a number, or a class ("A", "class III") through the scale's classes."""
     s = next(x for x in vocabulary().scales if x["name"] == scale)
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
-    token = str(value).strip().upper().removeprefix("CLASS ").strip()
-    if token in (s.get("classes") or {}):
-        return float(s["classes"][token])
-    roman = {"I": 1, "II": 2, "III": 3, "IV": 4}
-    if token in roman and scale == "NYHA":
-        return float(roman[token])
-    try:
-        return float(token)
-    except ValueError:
-        return None
+        return class_points(s, repr(float(value)))
+    return class_points(s, str(value).strip().upper().removeprefix("CLASS ").strip())
 
 
 # --- evaluation -------------------------------------------------------------------------------
@@ -224,7 +219,10 @@ def _measurement(t, c, req, a: Atom, facts: Facts) -> _Truth:
     for f in same:
         x = _comparable(f, limit)
         if x is not None:
-            return _compare(f"{f.analyte or a.name} {f.text.strip()}", x, limit, a)
+            shown = f"{f.analyte or a.name} {f.text.strip()}"
+            if a.unit and f.unit and f.unit != a.unit and a.value:
+                shown += f" ({fmt(round(x * a.value / a.norm_value, 2) if a.norm_value else x)} {a.unit})"
+            return _compare(shown, x, limit, a)
     return _Truth(None, f"cannot compare {same[0].text.strip()} with \u201c{a.text}\u201d (units)", True, f"{a.name} in {a.unit}")
 
 
@@ -252,9 +250,8 @@ def _phrase(a: Atom) -> str:
 
 def _comparable(fact: CriterionEntity, e: CriterionEntity) -> float | None:
     """The fact's value in the criterion's normalized unit, or None when units cannot be matched."""
-    if e.analyte == "HbA1c" and fact.value is not None and {fact.unit, e.unit} == {"%", "mmol/mol"}:
-        v = _hba1c_mmol_mol(fact.value) if fact.unit == "%" else fact.value / 10.929 + 2.15
-        return v * (e.norm_value / e.value) if e.value else v
+    if e.analyte == "HbA1c" and fact.value is not None and {_hba1c_unit(fact), e.unit} == {"%", "mmol/mol"}:
+        return _hba1c_mmol_mol(fact.value) if e.unit == "mmol/mol" else fact.value / 10.929 + 2.15
     if fact.norm_unit and fact.norm_unit == e.norm_unit and fact.norm_value is not None and fact.unit != "%" != e.unit:
         return fact.norm_value
     if fact.unit == e.unit and fact.value is not None and e.value is not None:
@@ -282,16 +279,16 @@ def _score(t, c, req, a: Atom, facts: Facts) -> _Truth:
     return _Truth(ok_lo, f"{a.name} {shown} {'is' if ok_lo else 'is not'} {_phrase(a)}", True)
 
 
-def _score_range(scale: str, scores: dict[str, float]) -> tuple[float | None, float | None]:
+def _score_range(scale: str, scores: dict[str, tuple[float, float]]) -> tuple[float | None, float | None]:
     """The patient's value on ``scale``, directly or through an equivalence (ECOG 1 is Karnofsky 70-80)."""
     if scale in scores:
-        return scores[scale], scores[scale]
+        return scores[scale]
     for key, rows in vocabulary().equivalent.items():
         src, dst = key.split("->")
         for have, want in ((src, dst), (dst, src)):
-            if want != scale or have not in scores:
+            if want != scale or have not in scores or scores[have][0] != scores[have][1]:
                 continue
-            x = scores[have]
+            x = scores[have][0]
             if have == src:
                 hit = [r for r in rows if r[0] == x]
                 if hit:

@@ -106,7 +106,7 @@ def facts_from_question(facts: dict[str, Any], text: str = "") -> Facts:
         # "Karnofsky 80%" is a score: judged on its scale (with equivalences), not as a lab value
         f.labs.remove(lab)
         if lab.value is not None:
-            f.scores.setdefault(vocabulary().analyte_scale[lab.analyte], lab.value)
+            f.scores.setdefault(vocabulary().analyte_scale[lab.analyte], (lab.value, lab.value))
     if text and facts:
         f.sex = read_sex(text)
     if "pregnancy" in f.has:

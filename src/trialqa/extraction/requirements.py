@@ -46,7 +46,9 @@ class Atom:
     window: dict[str, Any] | None = None  # {"op", "days", "days2", "anchor", "text", "start", "end"}
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in asdict(self).items() if v not in (None, [], False) or k in ("kind", "text", "start", "end")}
+        # Unset fields are left out; 0 and 0.0 are values (ECOG 0), so the test is by identity.
+        return {k: v for k, v in asdict(self).items()
+                if not (v is None or v is False or v == []) or k in ("kind", "text", "start", "end")}
 
 
 @dataclass
@@ -104,7 +106,7 @@ class _Vocabulary:
         self.scale_names = [(re.compile(r"(?<![\w-])" + re.escape(n) + r"(?![\w-])", re.I), s) for n, s in names]
         # "NYHA class III or IV", "Child-Pugh class A or B", "T-score below -2.5"
         self.score_value = re.compile(
-            r"[\s:(]*(?:class|score|grade|stage|of)?\s*(?P<op>[<>]=?|≤|≥|less than or equal to|greater than or equal to|below|under|above|over|"
+            r"[\s:(]*(?:(?:play|performance|status|scale|score|class|grade|stage|of|index|a)\s+){0,4}\s*(?P<op>[<>]=?|≤|≥|less than or equal to|greater than or equal to|below|under|above|over|"
             r"less than|more than|greater than|at least|at most|of at least|up to|no more than|worse than|better than)?\s*"
             r"(?P<v1>(?:-|minus\s+)?\d+(?:\.\d+)?|[A-D]\b|I{1,3}V?\b|IV\b)(?:\s*(?:-|to|–|or|and|,)\s*(?P<v2>-?\d+(?:\.\d+)?|[A-D]\b|I{1,3}V?\b|IV\b))?"
             r"(?:\s*(?:or|and)\s*(?P<v3>-?\d+(?:\.\d+)?|[A-D]\b|I{1,3}V?\b|IV\b))?", re.I)
@@ -132,6 +134,9 @@ results positive negative treatment therapy treated receiving received use used 
 """.split())
 
 
+_LEAD = re.compile(r"(?:for|in|if|among|when)\b[^:;.]{3,90}:", re.I)
+
+
 def compile_criterion(c: Criterion, trial_id: str = "") -> Requirement:
     """The requirement a criterion states, from its text and its extracted entities."""
     v = vocabulary()
@@ -143,6 +148,9 @@ def compile_criterion(c: Criterion, trial_id: str = "") -> Requirement:
     exceptions: list[Atom] = []
     windows = [e for e in ents if e.label == "TIME_WINDOW" and e.norm_value is not None]
     lead_end = max((a.get("end", 0) for a in applies), default=0)
+    lead = _LEAD.match(text)
+    if lead:
+        lead_end = max(lead_end, lead.end())
     for e in ents:
         atom = _atom(e, text, v)
         if atom is None:
@@ -152,8 +160,30 @@ def compile_criterion(c: Criterion, trial_id: str = "") -> Requirement:
             applies.append({"kind": "age", "text": e.text, "op": e.op, "years": e.norm_value, "years2": e.norm_value2})
             continue
         (exceptions if e.excepted else atoms).append(atom)
-    atoms.extend(a for a in _score_atoms(text, v) if not any(_overlap(a, b) for b in atoms))
-    for ap in [x for x in applies if x["kind"] == "patients_with"]:
+    for sc in _score_atoms(text, v):
+        if any(_overlap(sc, b) and b.kind in ("score", "measurement") for b in atoms):
+            continue  # the extractor read this scale's threshold already
+        # "NYHA class III" read as heart failure, "Child-Pugh" as cirrhosis: the class is the requirement
+        atoms = [b for b in atoms if not (b.kind in _NAMED and sc.start <= b.start and b.end <= sc.end)]
+        atoms.append(sc)
+    for a in atoms:
+        if a.kind == "measurement" and a.name == "HbA1c" and "mmol/mol" in a.text.lower():
+            a.unit = a.norm_unit = "mmol/mol"  # the IFCC unit, not a concentration
+    atoms = sorted(atoms, key=lambda a: (a.start, -a.end))
+    for a in atoms:
+        if a.kind in _NAMED:
+            a.window = _window_for(a, windows, text)
+    atoms = _drop_inner(atoms)
+    inside_lead = [a for a in atoms if lead and a.kind in _NAMED and a.end <= lead.end()]
+    if inside_lead and len(inside_lead) < len(atoms):
+        # "For patients with CNS tumors: ..." / "If operated: ...": whom the criterion concerns
+        applies.append({"kind": "patients_with", "text": lead.group(0).strip(" :,"), "where": "lead-in", "start": 0,
+                        "end": lead.end(), "names": sorted({a.name for a in inside_lead if a.name})})
+        atoms = [a for a in atoms if a not in inside_lead]
+    for ap in [x for x in applies if x["kind"] == "patients_with" and x["where"] == "phrase"]:
+        if lead and ap["start"] < lead.end():
+            applies.remove(ap)  # the lead-in said it already
+            continue
         inside = [a for a in atoms if a.kind in _NAMED and ap["start"] <= a.start and a.end <= ap["end"]]
         others = [a for a in atoms if a not in inside]
         if inside and others:
@@ -161,11 +191,6 @@ def compile_criterion(c: Criterion, trial_id: str = "") -> Requirement:
             atoms = others
         else:
             applies.remove(ap)
-    atoms = sorted(atoms, key=lambda a: (a.start, -a.end))
-    for a in atoms:
-        if a.kind in _NAMED:
-            a.window = _window_for(a, windows, text)
-    atoms = _drop_inner(atoms)
     for a in list(atoms):
         before = text[max(0, a.start - 40):a.start]
         if a.kind in _NAMED and windows and v.anchor_lead.search(before):
@@ -192,6 +217,7 @@ def compile_criterion(c: Criterion, trial_id: str = "") -> Requirement:
     if not atoms and v.consent.search(text):
         m = v.consent.search(text)
         atoms.append(Atom("consent", text, 0, len(text), name=m.group(0).lower()))
+    exceptions = [x for i, x in enumerate(exceptions) if x.name not in {y.name for y in exceptions[:i]}]
     expression = _expression(atoms, text, polarity, v)
     return Requirement(trial_id, c.section, polarity, text, c.start, c.end, atoms, expression, applies, exceptions,
                        _unparsed(text, [*atoms, *exceptions], windows, c.entities))
@@ -255,7 +281,8 @@ def _applicability(c: Criterion, v: _Vocabulary) -> list[dict[str, Any]]:
 # "for patients with CNS tumors", "in subjects receiving warfarin": the criterion concerns those patients.
 _FOR_PATIENTS_WITH = re.compile(r"\b(?:for|in)\s+(?:those\s+|all\s+)?(?:patients|subjects|participants|children|women|men|"
                                 r"individuals|those)\s+(with|who\s+(?:have|had|are|were)|on|receiving|undergoing|treated\s+with)"
-                                r"\b[^,;:.]{2,60}", re.I)
+                                r"\b[^,;:.]{2,60}?(?=\s+(?:must|should|will|shall|are|is|have|has|may|can|need|require)\b|[,;:.)]|$)",
+                                re.I)
 
 
 def _atom(e: CriterionEntity, text: str, v: _Vocabulary) -> Atom | None:
@@ -318,43 +345,45 @@ def _score_atoms(text: str, v: _Vocabulary) -> list[Atom]:
             g = v.score_value.match(text, m.end())
             if not g or not g.group("v1"):
                 continue
-            vals = [_class_value(scale, x) for x in (g.group("v1"), g.group("v2"), g.group("v3")) if x]
-            if None in vals:
+            ranges = [class_points(scale, x) for x in (g.group("v1"), g.group("v2"), g.group("v3")) if x]
+            if None in ranges:
                 continue
-            op, lo, hi = _score_op(g.group("op"), vals, g.group(0))
+            op, lo, hi = _score_op(g.group("op"), ranges)
             out.append(Atom("score", text[m.start():g.end()].strip(), m.start(), g.end(), name=scale["name"], op=op,
                             value=lo, value2=hi, norm_value=lo, norm_value2=hi, qualifiers=_qualifiers(text, m.start(), v)))
     return out
 
 
-_ROMAN = {"I": 1, "II": 2, "III": 3, "IV": 4}
-
-
-def _class_value(scale: dict, token: str) -> float | None:
+def class_points(scale: dict, token: str) -> tuple[float, float] | None:
+    """The points a class or value stands for: Child-Pugh "B" is 7-9, NYHA "III" is 3, ECOG "1" is 1."""
     classes = scale.get("classes") or {}
-    t = token.upper()
+    t = token.strip().upper()
     if t in classes:
-        return float(classes[t])
-    if t in _ROMAN and scale["name"] == "NYHA":
-        return float(_ROMAN[t])
+        lo, hi = classes[t]
+        return float(lo), float(hi)
     try:
-        x = float(re.sub(r"^minus\s+", "-", token.strip(), flags=re.I))
+        x = float(re.sub(r"^MINUS\s+", "-", t))
     except ValueError:
         return None
     lo, hi = scale["range"]
-    return x if lo <= x <= hi else None
+    return (x, x) if lo <= x <= hi else None
 
 
-def _score_op(word: str | None, vals: list[float], span: str) -> tuple[str, float, float | None]:
+def _score_op(word: str | None, ranges: list[tuple[float, float]]) -> tuple[str, float, float | None]:
+    """The comparator and bounds of a score threshold: "III or IV" is 3 to 4, "B" is 7 to 9 points,
+    "below -2.5" is < -2.5; a bound given as a class takes the class's own end."""
     w = (word or "").lower()
-    ops = {"less than or equal to": "<=", "greater than or equal to": ">=", "<": "<", "below": "<", "under": "<", "less than": "<", "worse than": "<", "≤": "<=", "<=": "<=",
-           "at most": "<=", "up to": "<=", "no more than": "<=", ">": ">", "above": ">", "over": ">", "more than": ">",
-           "greater than": ">", "better than": ">", "≥": ">=", ">=": ">=", "at least": ">=", "of at least": ">="}
-    if w in ops:
-        return ops[w], vals[0], None
-    if len(vals) > 1:
-        return "between", min(vals), max(vals)
-    return "=", vals[0], None
+    ops = {"less than or equal to": "<=", "greater than or equal to": ">=", "<": "<", "below": "<", "under": "<",
+           "less than": "<", "worse than": "<", "≤": "<=", "<=": "<=", "at most": "<=", "up to": "<=", "no more than": "<=",
+           ">": ">", "above": ">", "over": ">", "more than": ">", "greater than": ">", "better than": ">", "≥": ">=",
+           ">=": ">=", "at least": ">=", "of at least": ">="}
+    op = ops.get(w)
+    if op in ("<", "<="):
+        return op, (ranges[0][0] if op == "<" else ranges[0][1]), None
+    if op in (">", ">="):
+        return op, (ranges[0][1] if op == ">" else ranges[0][0]), None
+    lo, hi = min(r[0] for r in ranges), max(r[1] for r in ranges)
+    return ("=", lo, None) if lo == hi else ("between", lo, hi)
 
 
 _NEGATIVE_RESULT = re.compile(r"\bnegative\b|\bsero-?negative\b|\bnon-?reactive\b|\bnot\s+detect(?:ed|able)\b|"
