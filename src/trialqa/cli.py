@@ -107,7 +107,7 @@ def cmd_criteria(args) -> int:
     if t is None:
         raise QueryError(f"unknown trial {args.trial!r}; `trialqa trials` lists the trials")
     items = [{"text": c.text, "section": c.section, "start": c.start, "end": c.end,
-              "requirement": requirement_of(c, t.id).to_dict()} for c in t.criteria]
+              "requirement": requirement_of(c, t).to_dict()} for c in t.criteria]
     if args.json:
         _print_json(items)
         return 0

@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any
 
 from ..extraction import CriterionEntity, enrollment_age, requirement_of, rules
-from ..extraction.requirements import ATOM_KINDS, Atom, Requirement, class_points, vocabulary
+from ..extraction.requirements import ATOM_KINDS, Atom, Requirement, class_points, studied_concepts, vocabulary
 from ..records import Criterion, Trial
 from .concepts import ancestors, concept_parents, qualifier_pairs
 from .results import CriterionResult, cite, fmt
@@ -78,7 +77,7 @@ class _Truth:
     reason: str
     consulted: bool  # a patient fact bore on it (even if it could not decide)
     needs: str | None = None  # the fact that would decide it
-    untimed: bool = False  # the patient has what it names; only when is not stated
+    open: bool = False  # stated facts bear on it but cannot decide it (a time not given, a limit in other terms)
 
 
 def judge(t: Trial, c: Criterion, facts: Facts, stated_only: bool = False) -> tuple[CriterionResult, bool]:
@@ -87,7 +86,7 @@ def judge(t: Trial, c: Criterion, facts: Facts, stated_only: bool = False) -> tu
     ``stated_only`` judges on the stated facts alone, as a question asks ("Can a 76-year-old
     enter?"): a conjunct nothing was said about does not decide; it counts as satisfied in an
     inclusion and as absent in an exclusion, and the reason names it."""
-    req = requirement_of(c, t.id)
+    req = requirement_of(c, t)
     truths = [_atom_truth(t, c, req, a, facts) for a in req.atoms]
     consulted = any(x.consulted for x in truths)
     applies = _applies(req, facts)
@@ -162,8 +161,8 @@ def _combine(expr: dict[str, Any] | int, truths: list[_Truth], favour: bool | No
     that value, and so does an unknown alternative of an exclusion's "or" (``favour`` False)."""
     if isinstance(expr, int):
         x = truths[expr]
-        # On the stated facts alone, a time nobody gave is not held against the patient.
-        return favour if x.value is None and x.untimed and favour is not None else x.value
+        # On the stated facts alone, what they cannot decide (a time nobody gave) is not held against the patient.
+        return favour if x.value is None and x.open and favour is not None else x.value
     vals = [_combine(x, truths, favour) for x in expr["args"]]
     if not vals:
         return None
@@ -205,6 +204,8 @@ def _admits(op: str | None, v: float, v2: float | None, x: float) -> bool:
 
 
 def _measurement(t, c, req, a: Atom, facts: Facts) -> _Truth:
+    if a.sex and facts.sex and a.sex != facts.sex:
+        return _Truth(False, f"\u201c{a.text}\u201d is the limit for {'women' if a.sex == 'female' else 'men'}", True)
     limit = _entity(a)
     if a.name == "blood pressure" and facts.blood_pressure:
         comp = a.component or ("systolic" if (a.norm_value or 0) >= 120 else "diastolic")
@@ -223,6 +224,8 @@ def _measurement(t, c, req, a: Atom, facts: Facts) -> _Truth:
             if a.unit and f.unit and f.unit != a.unit and a.value:
                 shown += f" ({fmt(round(x * a.value / a.norm_value, 2) if a.norm_value else x)} {a.unit})"
             return _compare(shown, x, limit, a)
+    if all(("ULN" in (f.unit or "")) != ("ULN" in (a.unit or "")) for f in same):
+        return _Truth(None, "", False, f"{a.name} in {a.unit}")  # a limit relative to normal: an absolute value does not bear on it
     return _Truth(None, f"cannot compare {same[0].text.strip()} with \u201c{a.text}\u201d (units)", True, f"{a.name} in {a.unit}")
 
 
@@ -302,10 +305,12 @@ def _score_range(scale: str, scores: dict[str, tuple[float, float]]) -> tuple[fl
 
 def _condition(t, c, req, a: Atom, facts: Facts) -> _Truth:
     name = a.name
-    if (name in facts.lacks or ancestors(name) & facts.lacks) and a.window and a.window.get("op") in (">", ">="):
+    if (name in facts.lacks or ancestors(name) & facts.lacks) and a.window and a.window.get("op") in (">", ">=") \
+            and not a.window.get("duration"):
         return _Truth(True, f"the patient never had {name}", True)  # "at least 4 weeks since prior X"
+    stated = name in facts.has or any(name in f["concepts"] for f in facts.times)
     denied = name if name in facts.lacks else next((x for x in ancestors(name) if x in facts.lacks), None)
-    if denied:  # "never vaccinated" denies every kind of vaccination
+    if denied and not stated:  # "never vaccinated" denies every kind of vaccination; a stated one wins
         return _Truth(False, f"the patient does not have {denied}", True)
     timed = [f["days"] for f in facts.times if name in f["concepts"]]
     if a.window and _anchored_days(a, facts) and name not in facts.lacks:
@@ -321,7 +326,7 @@ def _condition(t, c, req, a: Atom, facts: Facts) -> _Truth:
     if name not in facts.has:
         if a.kind == "treatment":
             return _treatment_fact(a, facts)
-        sibling = _sibling(req, a, facts)
+        sibling = _sibling(req, a, facts) if a.name in _studied(t) else None
         if sibling:
             return _Truth(False, f"this criterion requires {name}; the patient has {sibling}", True)
         return _Truth(None, "", False, name)
@@ -381,22 +386,33 @@ def _timed(a: Atom, facts: Facts) -> _Truth:
     """A mention with a time window ("within 4 weeks", "in the past 5 years") against the time the
     patient's fact carries; without one, unknown."""
     w = a.window
-    days = [f["days"] for f in facts.times if a.name in f["concepts"]] or _anchored_days(a, facts)
+    duration = w.get("duration", _is_duration(w["text"]))
+    days = [f["days"] for f in facts.times if a.name in f["concepts"] and _is_duration(f["text"]) == duration] \
+        or _anchored_days(a, facts)
     days += [tr["days_ago"] for tr in facts.treatments if a.name in tr["concepts"] and tr.get("days_ago") is not None]
     if not days and a.kind == "treatment" and a.name in facts.has and a.name not in facts.history:
         days = [0.0]  # a drug the patient takes, with no time given, is taken now
     if not days or w.get("days") is None:
         return _Truth(None, f"the patient has {a.name}, but not when (the criterion says \u201c{w['text']}\u201d)", True,
-                      f"when {a.name} occurred", untimed=True)
-    e = CriterionEntity("TIME_WINDOW", w["text"], 0, 0, w["op"], w["days"], w.get("days2"), "days", w["days"], w.get("days2"))
-    inside = e.admits(min(days))
+                      f"when {a.name} occurred", open=True)
+    op = ">=" if duration and w["op"] == "=" else w["op"]  # "stable for 4 weeks": at least 4 weeks
+    e = CriterionEntity("TIME_WINDOW", w["text"], 0, 0, op, w["days"], w.get("days2"), "days", w["days"], w.get("days2"))
+    x = max(days) if duration else min(days)  # how long at most; how recently
+    inside = e.admits(x)
     if inside is None:
         return _Truth(None, "", False)
     if not inside and _SINCE_START.search(w["text"]):
         # "at least 10% ... at any time during the first 10 days": a value seen later may have been reached in time
-        return _Truth(None, f"the patient's facts are from day {fmt(min(days))}; the criterion asks about \u201c{w['text']}\u201d",
+        return _Truth(None, f"the patient's facts are from day {fmt(x)}; the criterion asks about \u201c{w['text']}\u201d",
                       True, f"{a.name} during {w['text'].removeprefix('during ')}")
-    return _Truth(inside, f"{a.name} {fmt(min(days))} days ago {'is' if inside else 'is not'} \u201c{w['text']}\u201d", True)
+    if duration:
+        return _Truth(inside, f"{a.name} for {fmt(x)} days {'is' if inside else 'is not'} \u201c{w['text']}\u201d", True)
+    return _Truth(inside, f"{a.name} {fmt(x)} days ago {'is' if inside else 'is not'} \u201c{w['text']}\u201d", True)
+
+
+def _is_duration(text: str) -> bool:
+    """A span of time that measures how long ("for 14 months", "of at least 6 months duration"), not how long ago."""
+    return bool(re.match(r"\s*(?:for|of)\b", text, re.I)) or "duration" in text.lower()
 
 
 _SINCE_START = re.compile(r"\b(?:first|any time|at any point)\b", re.I)
@@ -415,20 +431,15 @@ def _excepted(req: Requirement, name: str, facts: Facts) -> bool:
     return False
 
 
-@lru_cache(maxsize=4096)
-def _studied_cached(trial_id: str, conditions: tuple[str, ...], title: str) -> frozenset[str]:
-    found = set()
-    for text in (*conditions, title):
-        for e in rules().extract(text):
-            if e.label == "CONDITION" and e.concept:
-                found.add(e.concept)
-                found |= ancestors(e.concept)
-    return frozenset(found)
-
-
 def _studied(t: Trial) -> frozenset[str]:
     """The concepts of the trial's own conditions: "other malignancy" means one besides these."""
-    return _studied_cached(t.id, tuple(t.conditions or ()), t.title or "")
+    got = _STUDIED.get(t.id)
+    if got is None or got[0] is not t:
+        got = _STUDIED[t.id] = (t, studied_concepts(t))
+    return got[1]
+
+
+_STUDIED: dict[str, tuple[Trial, frozenset[str]]] = {}
 
 
 def _pregnancy(t, c, req, a: Atom, facts: Facts) -> _Truth:

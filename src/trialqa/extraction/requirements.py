@@ -40,6 +40,7 @@ class Atom:
     norm_value2: float | None = None
     norm_unit: str | None = None
     component: str | None = None  # blood pressure: systolic / diastolic
+    sex: str | None = None  # a limit stated for one sex ("less than 12 g/dl in women")
     route: str | None = None
     negated: bool = False
     qualifiers: list[str] = field(default_factory=list)
@@ -102,8 +103,10 @@ class _Vocabulary:
         self.scales = scores["scales"]
         self.equivalent = scores["equivalent"]
         self.analyte_scale = {a: s["name"] for s in self.scales for a in s["analytes"]}
-        names = sorted(((n, s) for s in self.scales for n in s["names"] if len(n) > 3), key=lambda x: -len(x[0]))
-        self.scale_names = [(re.compile(r"(?<![\w-])" + re.escape(n) + r"(?![\w-])", re.I), s) for n, s in names]
+        names = sorted(((n, s) for s in self.scales for n in s["names"] if len(n) >= 3), key=lambda x: -len(x[0]))
+        # Short names ("CDR", "GAF", "KPS") only in capitals: "gaf" or "ps" inside prose are not scales.
+        self.scale_names = [(re.compile(r"(?<![\w-])" + re.escape(n if len(n) > 4 else n.upper()) + r"(?![\w-])",
+                                        re.I if len(n) > 4 else 0), s) for n, s in names]
         # "NYHA class III or IV", "Child-Pugh class A or B", "T-score below -2.5"
         self.score_value = re.compile(
             r"[\s:(]*(?:(?:play|performance|status|scale|score|class|grade|stage|of|index|a)\s+){0,4}\s*(?P<op>[<>]=?|≤|≥|less than or equal to|greater than or equal to|below|under|above|over|"
@@ -134,11 +137,13 @@ results positive negative treatment therapy treated receiving received use used 
 """.split())
 
 
+_FOR_SEX = re.compile(r"\s*[(,]?\s*(?:in|for)?\s*(women|females?|men|males?)\b", re.I)
 _LEAD = re.compile(r"(?:for|in|if|among|when)\b[^:;.]{3,90}:", re.I)
 
 
-def compile_criterion(c: Criterion, trial_id: str = "") -> Requirement:
-    """The requirement a criterion states, from its text and its extracted entities."""
+def compile_criterion(c: Criterion, trial_id: str = "", studied: frozenset[str] = frozenset()) -> Requirement:
+    """The requirement a criterion states, from its text and its extracted entities; ``studied`` are
+    the concepts of the trial's own conditions (with their ancestors)."""
     v = vocabulary()
     text = c.text
     polarity = _polarity(c)
@@ -167,6 +172,9 @@ def compile_criterion(c: Criterion, trial_id: str = "") -> Requirement:
         atoms = [b for b in atoms if not (b.kind in _NAMED and sc.start <= b.start and b.end <= sc.end)]
         atoms.append(sc)
     for a in atoms:
+        m = _FOR_SEX.match(text, a.end)
+        if a.op is not None and m:
+            a.sex = "female" if m.group(1).lower().startswith(("wom", "fem")) else "male"
         if a.kind == "measurement" and a.name == "HbA1c" and "mmol/mol" in a.text.lower():
             a.unit = a.norm_unit = "mmol/mol"  # the IFCC unit, not a concentration
     atoms = sorted(atoms, key=lambda a: (a.start, -a.end))
@@ -174,6 +182,7 @@ def compile_criterion(c: Criterion, trial_id: str = "") -> Requirement:
         if a.kind in _NAMED:
             a.window = _window_for(a, windows, text)
     atoms = _drop_inner(atoms)
+    atoms = _without_context(atoms, text, polarity, studied)
     inside_lead = [a for a in atoms if lead and a.kind in _NAMED and a.end <= lead.end()]
     if inside_lead and len(inside_lead) < len(atoms):
         # "For patients with CNS tumors: ..." / "If operated: ...": whom the criterion concerns
@@ -226,18 +235,65 @@ def compile_criterion(c: Criterion, trial_id: str = "") -> Requirement:
 def compile_trial(trial) -> list[Requirement]:
     """The requirements of every criterion of ``trial``, in order; each is also kept on its criterion."""
     out = []
+    studied = studied_concepts(trial)
     for c in trial.criteria:
-        c.requirement = compile_criterion(c, trial.id)
+        c.requirement = compile_criterion(c, trial.id, studied)
         out.append(c.requirement)
     return out
 
 
-def requirement_of(c: Criterion, trial_id: str = "") -> Requirement:
-    """The criterion's compiled requirement, compiled now when loading did not."""
+def requirement_of(c: Criterion, trial=None) -> Requirement:
+    """The criterion's compiled requirement, compiled now when loading did not (``trial`` gives its context)."""
     r = getattr(c, "requirement", None)
     if r is None or r.text != c.text:
-        r = c.requirement = compile_criterion(c, trial_id)
+        r = c.requirement = compile_criterion(c, getattr(trial, "id", ""), studied_concepts(trial) if trial else frozenset())
     return r
+
+
+def studied_concepts(trial) -> frozenset[str]:
+    """The concepts of a trial's conditions and title, with their ancestors: what it studies."""
+    from .rules import rules
+
+    found: set[str] = set()
+    for text in (*(trial.conditions or ()), trial.title or ""):
+        for e in rules().extract(text):
+            if e.label == "CONDITION" and e.concept and e.concept_type != "population":
+                found.add(e.concept)
+    return frozenset(found | _ancestors(found))
+
+
+# Words before a mention that make it the object of something else ("medications for psoriasis",
+# "designed to treat depression", "during this episode of depression"): not the patient's state.
+_OBJECT_OF = re.compile(r"\b(?:(?:medications?|medicines?|drugs?|therap(?:y|ies)|treatments?|agents?|regimens?|psychotherap(?:y|ies))"
+                        r"\s+(?:for|of|against)|(?:designed|used|given)?\s*to\s+treat|treating|episode\s+of|than\s+the(?:\s+underlying)?)"
+                        r"\s+(?:the\s+|their\s+|this\s+|his\s+|her\s+)?(?:[\w-]+\s+){0,1}$", re.I)
+_NAMES_A_STUDY = re.compile(r"^\s*(?:clinical\s+)?(?:study|studies|trial|trials|protocol)\b", re.I)
+
+
+def _without_context(atoms: list[Atom], text: str, polarity: str, studied: frozenset[str]) -> list[Atom]:
+    """The atoms that state a requirement, without the mentions that are context: the object of a
+    treatment ("medications for psoriasis"), a drug naming a study ("an apixaban clinical study"), a
+    condition defined by the thresholds in the parenthesis after it ("hematologic disease (Hb < 9.0
+    g/dL)"), and, in an exclusion, the condition the trial studies (unless "other": a psoriasis trial
+    does not exclude psoriasis)."""
+    out = []
+    thresholds = [a for a in atoms if a.op is not None]
+    for a in atoms:
+        if a.kind in ("condition", "treatment", "procedure"):
+            before = text[max(0, a.start - 40):a.start]
+            if _NAMES_A_STUDY.match(text[a.end:a.end + 25]):
+                continue
+            if a.kind == "condition" and a.op is None and _OBJECT_OF.search(before):
+                continue
+            paren = re.match(r"\s*[(\[]([^)\]]*)", text[a.end:])
+            if a.op is None and paren and any(a.end < t.start <= a.end + paren.end() for t in thresholds):
+                continue
+            joined = [b for b in atoms if b is not a and _CAUSE.search(text[min(a.end, b.end):max(a.start, b.start)])]
+            if (polarity == "exclusion" and a.kind == "condition" and a.name in studied and "other" not in a.qualifiers
+                    and not a.negated and len(atoms) > 1 and not joined):
+                continue  # ("Lyell syndrome induced by immunotherapy" names the cause with the condition: kept)
+        out.append(a)
+    return out
 
 
 _EXCLUSION_STATEMENT = re.compile(r"\b(?:will be|are|is|shall be)\s+(?:excluded|not eligible|ineligible|not allowed|not permitted)\b|"
@@ -290,6 +346,8 @@ def _atom(e: CriterionEntity, text: str, v: _Vocabulary) -> Atom | None:
                 norm_value=e.norm_value, norm_value2=e.norm_value2, norm_unit=e.norm_unit, negated=e.negated,
                 qualifiers=_qualifiers(text, e.start, v))
     if e.label == "AGE":
+        if e.op == "=" and not re.search(r"\b(?:age[ds]?|old|birthday)\b", text[max(0, e.start - 20):e.end + 12], re.I):
+            return None  # "two years post-menopausal" is a time, not an age limit
         return Atom("age", name="age", **base)
     if e.label in _MEASURE_LABELS and e.analyte:
         scale = v.analyte_scale.get(e.analyte)
@@ -456,27 +514,33 @@ def _window_for(a: Atom, windows: list[CriterionEntity], text: str) -> dict[str,
         if before:
             w = max(before, key=lambda x: x.end)
             if not any(w.end <= x.start < a.start for x in windows):
-                return _window_dict(w)
+                return _window_dict(w, text)
     best, dist = None, 10 ** 9
     for w in windows:
         between = text[min(a.end, w.end):max(a.start, w.start)]
         if re.search(r"[.;]", between):
             continue
-        if w.end <= a.start and re.search(r"\b(?:and|or)\b", between, re.I):
-            continue  # "X within ten years and or presence of Y": the window is X's
+        if w.end <= a.start and re.search(r"\b(?:and|or)\b", between, re.I) and \
+                not re.match(r"\s*(?:since|after|from|following)\b", text[w.end:]):
+            continue  # "X within ten years and or presence of Y": the window is X's (not so "6 months since X and Y")
         d = w.start - a.end if w.start >= a.end else (a.start - w.end) + 40
         if d < dist:
             best, dist = w, d
     if best is None or dist > 120:
         return None
-    return _window_dict(best)
+    return _window_dict(best, text)
 
 
-def _window_dict(w: CriterionEntity) -> dict[str, Any]:
+def _window_dict(w: CriterionEntity, text: str) -> dict[str, Any]:
+    """A window as the atom keeps it; ``duration`` marks one that measures how long ("for 4 weeks",
+    "of at least 6 months duration", "evolving for less than 7 days"), not how long ago."""
+    before, after = text[max(0, w.start - 25):w.start].lower(), text[w.end:w.end + 15].lower()
+    duration = bool(re.match(r"(?:for|of)\b", w.text, re.I) or re.search(r"\b(?:for|of|lasting|duration of|evolving)\s*$", before)
+                    or re.match(r"\s*(?:duration|in duration|long)\b", after))
     op = w.op
     if op == "=" and re.match(r"(?:during|in|within|over)\b", w.text, re.I):
         op = "<="  # "during the first 10 days" is a span from the anchor, not a point
-    return {"op": op, "days": w.norm_value, "days2": w.norm_value2, "anchor": w.anchor, "direction": w.direction,
+    return {"op": op, "duration": duration, "days": w.norm_value, "days2": w.norm_value2, "anchor": w.anchor, "direction": w.direction,
             "text": w.text, "start": w.start, "end": w.end}
 
 
