@@ -12,7 +12,7 @@ from typing import Any
 
 from ..errors import QueryError
 from ..extraction import CriterionEntity, enrollment_age, rules
-from ..extraction.requirements import vocabulary
+from ..extraction.requirements import requirement_of, vocabulary
 from ..records import Trial
 from .concepts import ancestors
 from .criteria import analyte_mentions
@@ -80,7 +80,9 @@ def evaluate(t: Trial, facts: dict[str, Any] | Facts, text: str = "") -> list[Cr
             out.append(r)
     out.extend(_sex_result(t, f))
     for lab in f.labs:
-        if lab.analyte and not any(lab.analyte in r.reason for r in out):
+        related = rules().related_analytes([lab.analyte]) if lab.analyte else set()
+        if lab.analyte and not any(lab.analyte in r.reason for r in out) and not any(
+                a.kind == "measurement" and a.name in related for c in t.criteria for a in requirement_of(c, t).atoms):
             # "Total bilirubin within normal institutional limits" states a requirement with no number.
             out.extend(CriterionResult(c.text, c.section, "unknown", f"{lab.text.strip()} ({lab.analyte}) vs \u201c{c.text}\u201d: "
                                        "no numeric limit stated", cite(t, c)) for c in analyte_mentions({lab.analyte}, t))

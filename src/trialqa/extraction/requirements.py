@@ -267,6 +267,11 @@ def studied_concepts(trial) -> frozenset[str]:
 _OBJECT_OF = re.compile(r"\b(?:(?:medications?|medicines?|drugs?|therap(?:y|ies)|treatments?|agents?|regimens?|psychotherap(?:y|ies))"
                         r"\s+(?:for|of|against)|(?:designed|used|given)?\s*to\s+treat|treating|episode\s+of|than\s+the(?:\s+underlying)?)"
                         r"\s+(?:the\s+|their\s+|this\s+|his\s+|her\s+)?(?:[\w-]+\s+){0,1}$", re.I)
+_MODIFIER = re.compile(r"-(?:sensitive|resistant|refractory|dependent|naive|naïve|induced|related|free|sparing)\b", re.I)
+_REACTIONS = {"hypersensitivity", "drug allergy", "allergy", "intolerance"}
+_REACTION_TO = re.compile(r"\b(?:reactions?|intolerance|intolerant|allerg(?:y|ies|ic)|hypersensitivity|sensitivity|"
+                          r"contraindications?|side effects?)\s+(?:to|of|with)\s+(?:an?\s+|the\s+|any\s+)?(?:[\w-]+,?\s+){0,6}$", re.I)
+_REACTION_AFTER = re.compile(r"\s*(?:intolerance|allergy|hypersensitivity|toxicity)\b", re.I)
 _NAMES_A_STUDY = re.compile(r"^\s*(?:clinical\s+)?(?:study|studies|trial|trials|protocol)\b", re.I)
 
 
@@ -281,8 +286,13 @@ def _without_context(atoms: list[Atom], text: str, polarity: str, studied: froze
     for a in atoms:
         if a.kind in ("condition", "treatment", "procedure"):
             before = text[max(0, a.start - 40):a.start]
-            if _NAMES_A_STUDY.match(text[a.end:a.end + 25]):
-                continue
+            if _NAMES_A_STUDY.match(text[a.end:a.end + 25]) or _MODIFIER.match(text[a.end:a.end + 15]):
+                continue  # "an apixaban clinical study", "steroid-sensitive rejection"
+            if re.search(r"\bindex\s+$", before, re.I):
+                continue  # "before index MI": the trial's qualifying event
+            if a.kind == "treatment" and a.op is None and not any(b.name in _REACTIONS for b in atoms) and (
+                    _REACTION_TO.search(before) or _REACTION_AFTER.match(text[a.end:a.end + 25])):
+                continue  # "adverse reaction to a statin", "azathioprine intolerance": the reaction, not the drug
             if a.kind == "condition" and a.op is None and _OBJECT_OF.search(before):
                 continue
             paren = re.match(r"\s*[(\[]([^)\]]*)", text[a.end:])
@@ -290,7 +300,7 @@ def _without_context(atoms: list[Atom], text: str, polarity: str, studied: froze
                 continue
             joined = [b for b in atoms if b is not a and _CAUSE.search(text[min(a.end, b.end):max(a.start, b.start)])]
             if (polarity == "exclusion" and a.kind == "condition" and a.name in studied and "other" not in a.qualifiers
-                    and not a.negated and len(atoms) > 1 and not joined):
+                    and not a.negated and not joined):
                 continue  # ("Lyell syndrome induced by immunotherapy" names the cause with the condition: kept)
         out.append(a)
     return out
@@ -406,7 +416,10 @@ def _score_atoms(text: str, v: _Vocabulary) -> list[Atom]:
             ranges = [class_points(scale, x) for x in (g.group("v1"), g.group("v2"), g.group("v3")) if x]
             if None in ranges:
                 continue
-            op, lo, hi = _score_op(g.group("op"), ranges)
+            tail = re.match(r"\s*(?:points?\s+)?or\s+(less|lower|below|fewer|more|higher|greater|above|better|worse)\b", text[g.end():])
+            word = g.group("op") or ({"less": "at most", "lower": "at most", "below": "at most", "fewer": "at most",
+                                      "worse": "at most"}.get(tail.group(1).lower(), "at least") if tail else None)
+            op, lo, hi = _score_op(word, ranges)
             out.append(Atom("score", text[m.start():g.end()].strip(), m.start(), g.end(), name=scale["name"], op=op,
                             value=lo, value2=hi, norm_value=lo, norm_value2=hi, qualifiers=_qualifiers(text, m.start(), v)))
     return out
