@@ -138,7 +138,10 @@ results positive negative treatment therapy treated receiving received use used 
 
 
 _FOR_SEX = re.compile(r"\s*[(,]?\s*(?:in|for)?\s*(women|females?|men|males?)\b", re.I)
-_LEAD = re.compile(r"(?:for|in|if|among|when)\b[^:;.]{3,90}:", re.I)
+_LEAD = re.compile(r"(?:note\s*:\s*)?(?:(?:for|in|among|when)\b[^:;.]{3,90}:|if\b[^,:;.]{3,90}[,:])", re.I)
+# "However, 1 or 2 cycles of chemotherapy ... are allowed": what follows states exceptions, not requirements
+_ALLOWED = re.compile(r"(?:^|(?<=[.;]))\s*(?:however|but|nevertheless)\b[^.;]*|[^.;]*\b(?:is|are|will be)\s+(?:allowed|permitted|"
+                      r"acceptable|not excluded)\b[^.;]*", re.I)
 
 
 def compile_criterion(c: Criterion, trial_id: str = "", studied: frozenset[str] = frozenset()) -> Requirement:
@@ -183,6 +186,10 @@ def compile_criterion(c: Criterion, trial_id: str = "", studied: frozenset[str] 
             a.window = _window_for(a, windows, text)
     atoms = _drop_inner(atoms)
     atoms = _without_context(atoms, text, polarity, studied)
+    allowed = [m.span() for m in _ALLOWED.finditer(text)]
+    if allowed:
+        exceptions += [a for a in atoms if any(x <= a.start < y for x, y in allowed)]
+        atoms = [a for a in atoms if not any(x <= a.start < y for x, y in allowed)]
     inside_lead = [a for a in atoms if lead and a.kind in _NAMED and a.end <= lead.end()]
     if inside_lead and len(inside_lead) < len(atoms):
         # "For patients with CNS tumors: ..." / "If operated: ...": whom the criterion concerns
@@ -539,7 +546,7 @@ def _window_for(a: Atom, windows: list[CriterionEntity], text: str) -> dict[str,
         d = w.start - a.end if w.start >= a.end else (a.start - w.end) + 40
         if d < dist:
             best, dist = w, d
-    if best is None or dist > 120:
+    if best is None or dist > 200:
         return None
     return _window_dict(best, text)
 
