@@ -282,24 +282,26 @@ def _score(t, c, req, a: Atom, facts: Facts) -> _Truth:
     return _Truth(ok_lo, f"{a.name} {shown} {'is' if ok_lo else 'is not'} {_phrase(a)}", True)
 
 
-def _score_range(scale: str, scores: dict[str, tuple[float, float]]) -> tuple[float | None, float | None]:
-    """The patient's value on ``scale``, directly or through an equivalence (ECOG 1 is Karnofsky 70-80)."""
+def _score_range(scale: str, scores: dict[str, tuple[float, float]], seen: frozenset[str] = frozenset()
+                 ) -> tuple[float | None, float | None]:
+    """The patient's value on ``scale``, directly or through equivalences, one scale after another
+    (WHO 1 is ECOG 1 is Karnofsky 70-80)."""
     if scale in scores:
         return scores[scale]
     for key, rows in vocabulary().equivalent.items():
         src, dst = key.split("->")
-        for have, want in ((src, dst), (dst, src)):
-            if want != scale or have not in scores or scores[have][0] != scores[have][1]:
+        for have, want, forward in ((src, dst, True), (dst, src, False)):
+            if want != scale or have in seen:
                 continue
-            x = scores[have][0]
-            if have == src:
-                hit = [r for r in rows if r[0] == x]
-                if hit:
-                    return hit[0][1], hit[0][2]
+            lo, hi = _score_range(have, scores, seen | {scale})
+            if lo is None or lo != hi:
+                continue
+            if forward:
+                hit = [(r[1], r[2]) for r in rows if r[0] == lo]
             else:
-                hit = [r[0] for r in rows if r[1] <= x <= r[2]]
-                if hit:
-                    return min(hit), max(hit)
+                hit = [(r[0], r[0]) for r in rows if r[1] <= lo <= r[2]]
+            if hit:
+                return min(h[0] for h in hit), max(h[1] for h in hit)
     return None, None
 
 

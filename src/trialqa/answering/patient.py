@@ -209,7 +209,7 @@ def facts_from_patient(patient: dict) -> Facts:
             f.has.setdefault("skin detachment", set())  # the key is the detached area: some skin is detached
     for key, target in (("conditions", "has"), ("history", "history"), ("absent", "lacks")):
         for x in _strings(patient, key):
-            concept = r.concept_lookup(x) or x.lower()
+            concept = _concept(x)
             if target == "lacks":
                 f.lacks.add(concept)
                 continue
@@ -229,6 +229,14 @@ def facts_from_patient(patient: dict) -> Facts:
     elif f.pregnant is False:
         f.lacks.add("pregnancy")
     return f
+
+
+def _concept(name: str) -> str:
+    """The concept a patient fact names: the concept of that very name first ("cirrhosis", not the
+    "liver failure" it is also a synonym of), else what the lexicon reads it as."""
+    key = name.strip().lower()
+    exact = next((c for c in rules().concepts if c.lower() == key), None)
+    return exact or rules().concept_lookup(name) or key
 
 
 def _number(patient: dict, key: str) -> float:
@@ -251,7 +259,7 @@ def _treatment(item: Any, key: str) -> dict[str, Any]:
         item = {"name": item}
     if not isinstance(item, dict) or not item.get("name"):
         raise QueryError(f"each of {key} must be a name or an object with a 'name', got {item!r}")
-    concept = rules().concept_lookup(str(item["name"])) or str(item["name"]).lower()
+    concept = _concept(str(item["name"]))
     days = item.get("days_ago")
     if days is not None:
         try:

@@ -361,7 +361,7 @@ _FOR_PATIENTS_WITH = re.compile(r"\b(?:for|in)\s+(?:those\s+|all\s+)?(?:patients
 def _atom(e: CriterionEntity, text: str, v: _Vocabulary) -> Atom | None:
     base = dict(text=e.text, start=e.start, end=e.end, op=e.op, value=e.value, value2=e.value2, unit=e.unit,
                 norm_value=e.norm_value, norm_value2=e.norm_value2, norm_unit=e.norm_unit, negated=e.negated,
-                qualifiers=_qualifiers(text, e.start, v))
+                qualifiers=_qualifiers(text, e.start, v, e.end))
     if e.label == "AGE":
         if e.op == "=" and not re.search(r"\b(?:age[ds]?|old|birthday)\b", text[max(0, e.start - 20):e.end + 12], re.I):
             return None  # "two years post-menopausal" is a time, not an age limit
@@ -406,8 +406,10 @@ def _bp_component(text: str, e: CriterionEntity) -> str | None:
     return best[1] if best[0] >= 0 else None
 
 
-def _qualifiers(text: str, start: int, v: _Vocabulary) -> list[str]:
-    before = text[max(0, start - 40):start]
+def _qualifiers(text: str, start: int, v: _Vocabulary, end: int | None = None) -> list[str]:
+    """The states the words before a mention (or its own first words: "other malignancy") give it."""
+    head = text[start:end].split()[:-1] if end else []
+    before = text[max(0, start - 40):start] + (" ".join(head) + " " if head else "")
     return sorted({name for name, pat in v.qualifiers if pat.search(before)})
 
 
