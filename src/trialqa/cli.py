@@ -238,12 +238,15 @@ def cmd_ask(args) -> int:
 
 
 def cmd_check(args) -> int:
-    qa = _load_qa(args)
-    patient = {
+    patient = _facts_file(args.facts) if args.facts else {}
+    given = {
         "age": args.age, "sex": args.sex, "days_since_onset": args.days_since_onset, "bsa_percent": args.bsa,
-        "labs": args.lab or [], "conditions": args.condition or [], "absent": args.absent or [],
-        "pregnant": args.pregnant,
+        "labs": args.lab, "conditions": args.condition, "absent": args.absent, "history": args.history,
+        "pregnant": args.pregnant, "blood_pressure": args.bp,
+        "scores": dict(_name_value(x, "--score") for x in args.score) if args.score else None,
     }
+    patient.update({k: v for k, v in given.items() if v is not None})
+    qa = _load_qa(args)
     report = qa.check(patient, args.trial)
     if args.json:
         _print_json(report.to_dict())
@@ -252,6 +255,26 @@ def cmd_check(args) -> int:
     _table(rows, ["status", "section", "criterion", "reason"], keep=("status", "section"))
     print(f"\noverall: {report.verdict}")
     return 0
+
+
+def _facts_file(path: str) -> dict:
+    """A patient-facts JSON file (docs/patient_facts.md)."""
+    try:
+        data = json.loads(open(path, encoding="utf-8").read())
+    except OSError as exc:
+        raise QueryError(f"cannot read {path}: {exc.strerror}") from None
+    except json.JSONDecodeError as exc:
+        raise QueryError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+    if not isinstance(data, dict):
+        raise QueryError(f"{path}: the patient facts must be a JSON object (age, sex, labs, ...)")
+    return data
+
+
+def _name_value(text: str, option: str) -> tuple[str, str]:
+    name, sep, value = text.partition("=")
+    if not sep or not name.strip() or not value.strip():
+        raise QueryError(f"{option} wants NAME=VALUE (e.g. ECOG=1), got {text!r}")
+    return name.strip(), value.strip()
 
 
 def cmd_eval(args) -> int:
@@ -357,6 +380,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--lab", action="append", metavar="NAME=VALUE UNIT", help='a lab value, e.g. "PMN=1200/mm3" (repeatable)')
     s.add_argument("--condition", action="append", help="a condition the patient has (repeatable)")
     s.add_argument("--absent", action="append", help="a condition the patient does not have (repeatable)")
+    s.add_argument("--history", action="append", help="a past condition (repeatable)")
+    s.add_argument("--score", action="append", metavar="SCALE=VALUE", help='a score, e.g. "ECOG=1", "NYHA=II" (repeatable)')
+    s.add_argument("--bp", metavar="SYS/DIA", help='blood pressure in mmHg, e.g. "150/95"')
+    s.add_argument("--facts", metavar="FILE", help="patient facts as JSON (docs/patient_facts.md); options override it")
     preg = s.add_mutually_exclusive_group()
     preg.add_argument("--pregnant", dest="pregnant", action="store_true", default=None, help="the patient is pregnant")
     preg.add_argument("--not-pregnant", dest="pregnant", action="store_false", help="the patient is not pregnant")
