@@ -13,7 +13,7 @@ import pytest
 
 from trialqa.evaluation.brat import parse_ann, read_document
 from trialqa.evaluation.extraction import (GoldItem, Prediction, agrees, chia_gold, evaluate_extraction, lct_gold,
-                                           parse_constraints, score)
+                                           parse_constraints, score, value_agrees, value_scores)
 
 from ..conftest import DATA, need
 
@@ -121,6 +121,36 @@ def test_matching_rules():
     assert (s["numeric"].gold, s["numeric"].matched, s["numeric"].predicted, s["numeric"].correct) == (1, 0, 1, 0)
 
 
+def test_value_agreement_ignores_the_comparator_but_not_the_value():
+    n = GoldItem("d", "numeric", 0, 10, "<1.5 x ULN", "<", (1.5,))
+    assert value_agrees(Prediction("d", "LAB", 0, 5, "", "<=", 1.5, None, 1.5, None), n)
+    assert not value_agrees(Prediction("d", "LAB", 0, 5, "", "<", 2.5, None, 2.5, None), n)
+    rng = GoldItem("d", "age", 0, 10, "18-65", "between", (18.0, 65.0), 365.25)
+    assert not value_agrees(Prediction("d", "AGE", 0, 5, "", ">=", 18, None, 18, None), rng)  # one end of a range
+    assert value_agrees(Prediction("d", "AGE", 0, 5, "", "between", 18, 65, 18, 65), rng)
+    weeks = GoldItem("d", "time", 0, 10, "4 weeks", "<", (4.0,), 7.0)
+    assert value_agrees(Prediction("d", "TIME_WINDOW", 0, 5, "", ">", 28, None, 28.0, None), weeks)  # in days
+
+
+def test_value_scores_split_value_and_comparator():
+    golds = [GoldItem("d", "numeric", 0, 10, "<1.5 x ULN", "<", (1.5,)),
+             GoldItem("d", "numeric", 20, 30, "> 100", ">", (100.0,)),
+             GoldItem("d", "numeric", 40, 50, "= 7", "=", (7.0,)),
+             GoldItem("d", "time", 60, 70, "6 months prior", "=", (6.0,), 30.4375, op_stated=False),
+             GoldItem("d", "numeric", 80, 90, "stage 3", "=", (), excluded="categorical")]
+    preds = [Prediction("d", "LAB", 1, 5, "", "<=", 1.5, None, 1.5, None),  # value right, comparator wrong
+             Prediction("d", "LAB", 21, 25, "", ">", 100, None, 100, None),  # both right
+             Prediction("d", "LAB", 41, 45, "", "=", 8, None, 8, None),  # value wrong
+             Prediction("d", "TIME_WINDOW", 61, 65, "", "<=", 6, None, 182.625, None)]  # no gold comparator
+    errors: dict = {}
+    v = value_scores(golds, preds, errors)
+    assert (v["numeric"].gold, v["numeric"].found, v["numeric"].judged, v["numeric"].agreed) == (3, 2, 2, 1)
+    assert (v["time"].gold, v["time"].found, v["time"].judged) == (1, 1, 0)
+    assert (v["overall"].gold, v["overall"].found, v["overall"].judged, v["overall"].agreed) == (4, 3, 2, 1)
+    assert v["overall"].value_recall == 0.75 and v["overall"].comparator_agreement == 0.5
+    assert [e["gold"] for e in errors["value"]] == ["= 7"] and [e["gold"] for e in errors["comparator"]] == ["<1.5 x ULN"]
+
+
 @pytest.fixture(scope="module")
 def result():
     lct, chia = need(DATA / "lct" / "dev"), need(DATA / "chia" / "dev")
@@ -159,7 +189,9 @@ def test_result_reports_both_settings_and_the_exclusions(result):
     # Without the exclusions the numeric gold grows and recall falls; precision hardly moves.
     assert lct["all"]["numeric"]["gold"] > lct["scoped"]["numeric"]["gold"]
     assert lct["all"]["numeric"]["precision"] >= 0.9
-    assert "numeric" in result.table() and "excluded" in result.table()
+    assert "numeric" in result.table() and "excluded" in result.table() and "value recall" in result.table()
+    assert set(lct["values"]) == {"numeric", "age", "time", "overall"}
+    assert lct["values"]["overall"]["gold"] == sum(lct["scoped"][k]["gold"] for k in ("numeric", "age", "time"))
     assert result.corpora["lct"].documents == 491 and result.corpora["chia"].documents == 1024
 
 
