@@ -12,6 +12,7 @@ import json
 import pytest
 
 from trialqa.evaluation.brat import parse_ann, read_document
+from trialqa.evaluation.gold_text import number
 from trialqa.evaluation.extraction import (GoldItem, Prediction, agrees, chia_gold, evaluate_extraction, lct_gold,
                                            parse_constraints, score, value_agrees, value_scores)
 
@@ -149,6 +150,20 @@ def test_value_scores_split_value_and_comparator():
     assert (v["overall"].gold, v["overall"].found, v["overall"].judged, v["overall"].agreed) == (4, 3, 2, 1)
     assert v["overall"].value_recall == 0.75 and v["overall"].comparator_agreement == 0.5
     assert [e["gold"] for e in errors["value"]] == ["= 7"] and [e["gold"] for e in errors["comparator"]] == ["<1.5 x ULN"]
+    # A value read under another label (an age limit LCT files as a time item) is found, but not as its kind.
+    age_as_time = GoldItem("d", "time", 0, 10, "18 years or older", ">=", (18.0,), 365.25)
+    v = value_scores([age_as_time], [Prediction("d", "AGE", 0, 17, "", ">=", 18, None, 18.0, None)])
+    assert (v["time"].found, v["time"].agreed, v["time"].found_as_kind) == (1, 1, 0)
+
+
+def test_gold_reads_a_decimal_comma_and_sets_tolerances_aside():
+    # An LCT value is one annotated number: "18,5" is 18.5, "1,500" 1500.
+    assert (number("18,5"), number("1,500"), number("0,75")) == (18.5, 1500.0, 0.75)
+    text = "Weight stable (± 2 kg)"
+    ann = "\n".join(["T1\tEq-Comparison 15 20\t± 2 k", "T2\tEq-Operator 15 16\t±", "T3\tEq-Value 17 18\t2",
+                     "E1\tEq-Comparison:T1 Operator:T2 Value:T3", "A1\tEq-Operator-Value T2 PLUS-MINUS"])
+    (g,) = [g for g in lct_gold(parse_ann(ann, text, "t")) if g.kind == "numeric"]
+    assert (g.op, g.values, g.excluded) == ("+-", (2.0,), "tolerance")
 
 
 @pytest.fixture(scope="module")
@@ -185,7 +200,7 @@ def test_result_reports_both_settings_and_the_exclusions(result):
     d = result.to_dict()
     json.dumps(d, default=list)
     lct = d["corpora"]["lct"]
-    assert set(lct["excluded"]) == {"categorical", "count", "stage"}
+    assert set(lct["excluded"]) == {"categorical", "count", "stage", "tolerance"}
     # Without the exclusions the numeric gold grows and recall falls; precision hardly moves.
     assert lct["all"]["numeric"]["gold"] > lct["scoped"]["numeric"]["gold"]
     assert lct["all"]["numeric"]["precision"] >= 0.9

@@ -47,11 +47,16 @@ Value recall and comparator agreement
 Two figures split a threshold's match into its two halves, over the gold items of the ``numeric``,
 ``age`` and ``time`` kinds in the scoped setting (per kind and for the three together, ``overall``):
 
-* **value recall**: the share of those gold items for which a prediction of the kind's labels
-  overlapping the gold span states the same value(s) after normalization, whatever its comparator:
-  numbers as stated, ages and durations in days; a gold range needs a prediction with both ends,
-  a single gold value any end of a prediction. Predictions agreeing in comparator too are assigned
-  first (as for recall above), then value-only ones among the rest; each is used at most once.
+* **value recall**: the share of those gold items for which a threshold prediction (any of LAB,
+  PERCENT, DOSE, AGE, TIME_WINDOW) overlapping the gold span states the same value(s) after
+  normalization, whatever its comparator: numbers as stated, ages and durations in days; a gold
+  range needs a prediction with both ends, a single gold value any end of a prediction. Whether
+  the label is the kind's is what precision and recall above grade: the LCT kind follows the
+  arguments annotators attached (an age limit with no ``Age`` event is a ``time`` item, "< 50
+  ml/min" has a temporal unit), so here the value is graded alone. Predictions agreeing in
+  comparator too are assigned first, then value-only ones among the rest; each is used at most once.
+  ``found_as_kind`` counts the same with predictions of the kind's own labels only (the stricter
+  ``value_recall_as_kind``).
 * **comparator agreement**: among the gold items whose value was found, the share whose comparator
   agrees: the same one of ``<``, ``<=``, ``>``, ``>=``, ``=`` or ``between`` (a range is
   ``between``; "at least", "no more than", "up to", "exceeding", "18 or older"... are the
@@ -65,6 +70,8 @@ Exclusion rules (the ``scoped`` figures; ``all`` keeps everything)
   ``Max-Value`` of a ``Criteria-Count`` ("one or more events", "at least 2 prior regimens"); Chia
   ``Multiplier`` entities. They are not measurement thresholds.
 * ``stage``: LCT comparisons that are a disease ``Stage`` ("stage II-IV", "grade 3").
+* ``tolerance``: LCT comparisons with the ``PLUS-MINUS`` operator ("stable weight (±2 kg)", "23 (+/- 4)"):
+  a tolerance around a value, outside the comparators a threshold takes (<, <=, >, >=, =, between).
 * ``categorical``: gold values that are not numbers (Roman numerals "III or IV", "positive",
   "normal", letters "C or D"). LCT comparisons with no value at all, whose limit is a reference
   ("greater than the upper limit of normal"), are not gold items; a prediction inside one is not
@@ -88,6 +95,7 @@ from .gold_text import number, parse_constraints, time_unit
 
 KINDS = ("numeric", "age", "time", "negation")
 LABELS_FOR = {"numeric": ("LAB", "PERCENT", "DOSE"), "age": ("AGE",), "time": ("TIME_WINDOW",)}
+THRESHOLD_LABELS = tuple(label for labels in LABELS_FOR.values() for label in labels)
 LCT_OPS = {"GT": ">", "GTEQ": ">=", "LT": "<", "LTEQ": "<=", "EQ": "=", "BETWEEN": "between", "PLUS-MINUS": "+-"}
 COUNT_ROLES = ("Minimum-Count", "Min-Value", "Max-Value")
 STAGE_ROLES = ("Stage",)
@@ -164,22 +172,28 @@ class ValueScore:
     found: int = 0
     judged: int = 0
     agreed: int = 0
+    found_as_kind: int = 0
 
     @property
     def value_recall(self) -> float:
         return self.found / self.gold if self.gold else 0.0
 
     @property
+    def value_recall_as_kind(self) -> float:
+        return self.found_as_kind / self.gold if self.gold else 0.0
+
+    @property
     def comparator_agreement(self) -> float:
         return self.agreed / self.judged if self.judged else 0.0
 
     def add(self, other: "ValueScore") -> None:
-        self.gold, self.found = self.gold + other.gold, self.found + other.found
-        self.judged, self.agreed = self.judged + other.judged, self.agreed + other.agreed
+        for k, v in asdict(other).items():
+            setattr(self, k, getattr(self, k) + v)
 
     def to_dict(self) -> dict:
         return {**asdict(self), "value_recall": round(self.value_recall, 4),
-                "comparator_agreement": round(self.comparator_agreement, 4)}
+                "comparator_agreement": round(self.comparator_agreement, 4),
+                "value_recall_as_kind": round(self.value_recall_as_kind, 4)}
 
 
 @dataclass
@@ -217,7 +231,8 @@ class ExtractionEvaluation:
                                 f"{s.precision:6.3f} {s.recall:6.3f} {s.f1:6.3f}")
             for kind, v in res.values.items():
                 rows.append(f"{name:6} {'values':7} {kind:12} {v.gold:5d} {v.found:5d} value recall {v.value_recall:.3f}, "
-                            f"comparator agreement {v.comparator_agreement:.3f} ({v.agreed}/{v.judged})")
+                            f"comparator agreement {v.comparator_agreement:.3f} ({v.agreed}/{v.judged}); "
+                            f"as its kind {v.value_recall_as_kind:.3f}")
             ex = ", ".join(f"{k}: {v}" for k, v in res.excluded.items()) or "none"
             rows.append(f"{name:6} excluded gold items: {ex}")
         return "\n".join(rows)
@@ -267,6 +282,8 @@ def lct_gold(doc: Document) -> list[GoldItem]:
             excluded = "count"
         elif any(r in STAGE_ROLES for _, r in roles):
             excluded = "stage"
+        elif op == "+-":
+            excluded = "tolerance"
         out.append(GoldItem(doc.name, kind, tb.start, tb.end, tb.text, op, values, days,
                             op_stated=op_attr is not None, excluded=excluded))
     negated = {ref for ev in doc.events.values() if ev.type == "Negation"
@@ -525,15 +542,17 @@ def _by_doc(golds: list[GoldItem], preds: list[Prediction]) -> dict[str, tuple[l
 
 
 def _assign(golds: list[GoldItem], preds: list[Prediction], ok: Callable[[Prediction, GoldItem], bool],
-            used: set[int], skip: set[int] = frozenset()) -> set[int]:
+            used: set[int], skip: set[int] = frozenset(), any_label: bool = False) -> set[int]:
     """Each gold item (but ``skip``) takes the first unused overlapping prediction of its kind's
-    labels that ``ok`` accepts; returns the gold indices matched and marks the predictions used."""
+    labels (of any threshold label with ``any_label``) that ``ok`` accepts; returns the gold
+    indices matched and marks the predictions used."""
     matched: set[int] = set()
     for gi, g in enumerate(golds):
         if gi in skip:
             continue
+        labels = THRESHOLD_LABELS if any_label else LABELS_FOR[g.kind]
         for pi, p in enumerate(preds):
-            if pi not in used and p.label in LABELS_FOR[g.kind] and _overlap(p, g) and ok(p, g):
+            if pi not in used and p.label in labels and _overlap(p, g) and ok(p, g):
                 used.add(pi)
                 matched.add(gi)
                 break
@@ -547,11 +566,14 @@ def value_scores(golds: list[GoldItem], preds: list[Prediction],
     for name, (gs, ps) in _by_doc(golds, preds).items():
         scored = [g for g in gs if g.kind in LABELS_FOR and not g.excluded]
         used: set[int] = set()
-        full = _assign(scored, ps, agrees, used)  # value and comparator first, as recall assigns them
-        found = full | _assign(scored, ps, value_agrees, used, skip=full)
+        full = _assign(scored, ps, agrees, used, any_label=True)  # value and comparator first
+        found = full | _assign(scored, ps, value_agrees, used, skip=full, any_label=True)
+        used = set()
+        kind_full = _assign(scored, ps, agrees, used)
+        as_kind = kind_full | _assign(scored, ps, value_agrees, used, skip=kind_full)
         for gi, g in enumerate(scored):
             judged = gi in found and comparator_judged(g)
-            part = ValueScore(1, int(gi in found), int(judged), int(judged and gi in full))
+            part = ValueScore(1, int(gi in found), int(judged), int(judged and gi in full), int(gi in as_kind))
             out[g.kind].add(part)
             out["overall"].add(part)
             if errors is not None and not part.agreed and (judged or gi not in found):

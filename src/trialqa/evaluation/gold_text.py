@@ -46,10 +46,13 @@ _TIME_CANON = {"yr": "year", "y": "year", "yrs": "year", "mo": "month", "mos": "
 
 
 def number(tok: str) -> float | None:
-    """A number as written: digits with thousands commas, decimals, or a number word."""
+    """A number as written: digits with thousands commas, decimals (a point, or a comma not
+    followed by three digits: "18,5"), or a number word."""
     t = tok.strip().lower()
     if t in _WORDS:
         return float(_WORDS[t])
+    if re.fullmatch(r"\d+,\d{1,2}", t):
+        t = t.replace(",", ".")
     try:
         return float(t.replace(",", ""))
     except ValueError:
