@@ -76,7 +76,7 @@ class QuantityReader:
         # "three (3) months" restates the number; "140/90 mmHg" and "4/10" carry a second figure
         # (diastolic pressure, the scale's maximum) that is not a range.
         head = (rf"(?P<v1>{n})(?P<restate>\s*\(\s*\d+(?:\.\d+)?\s*\))?"
-                rf"(?P<over>\s*/\s*\d{{1,3}}(?![\d/.]|,\d))?(?P<plus>\s*\+(?![\d+]))?")
+                rf"(?P<over>\s*/\s*\d{{1,3}}(?![\d/]|[.,]\d))?(?P<plus>\s*\+(?![\d+]))?")
         rng = (rf"(?:(?P<u1>[\s\-‐]*(?:{time_alt})(?:[\s\-‐]+old)?|\s*%)?\s*(?P<sep>{sep})\s*(?P<v2>{n}))?")
         tail = (rf"(?:[\s\-‐]*(?P<tunit>{time_alt})(?P<agesfx>[\s\-‐]*(?:old|of\s+age|of\s+life)(?![\w]))?|\s*(?P<unit>{unit_alt}))?"
                 rf"(?:\s*(?P<ca>{after_alt})(?!\s*(?:\d|{num_words})))?")

@@ -240,7 +240,7 @@ class Rules:
         if self._not_threshold(text, q, v2):
             return None
         # Numbers that are part of identifiers, dates, exponents or list markers are not thresholds.
-        if not q.cb and re.search(r"(?:\d[/.\-]|[A-Za-z]-?|#|\^|[x×*]\s?|\b[A-Z]\.\s?)$", text[max(0, q.num_start - 4):q.num_start]):
+        if not q.cb and re.search(r"(?:\d[/.\-]|[A-Za-z]-?|#|\^|(?<![A-Za-z])[x×*]\s?|\b[A-Z]\.\s?)$", text[max(0, q.num_start - 4):q.num_start]):
             return None
         nxt = text[end:end + 3]
         if not unit_info and not q.ca and re.match(r"[/.\-]?\d|\s*(?:st|nd|rd|th)\b|/", nxt):
@@ -312,8 +312,8 @@ class Rules:
         "grade 1-2", "day 1") rather than a limit."""
         if v2 is not None and self.lex.not_after.match(text, q.end):
             return True
-        if q.cb not in ("", "=") or q.ca:
-            return False
+        if q.cb not in ("", "=") or q.ca or q.between:
+            return False  # "visit between 9.5-13.5 g/dl": the words before "between" do not number it
         words = [w.lower() for w in TOKEN.findall(text[max(0, q.start - 30):q.start])][-3:]
         if q.cb == "=":
             return bool(words) and words[-1] == "n"
