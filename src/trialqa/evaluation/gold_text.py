@@ -14,7 +14,9 @@ _WORDS = {
     "twice": 2, "thrice": 3, "double": 2, "triple": 3, "half": 0.5, "birth": 0,
 }
 # Digits glued to letters, after "/" or "^" (mm3, /1.73 m2, 10^9) are part of a unit, not a value.
-_NUMBER = re.compile(r"(?<![\w/^.,])(?:\d{1,3}(?:,\d{3})+(?!\d)(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+)|\b(?:%s)\b" % "|".join(_WORDS), re.I)
+# A comma before one or two digits that end the figure is a decimal comma ("6,5 %"), unless a list goes on ("0,1 or 2").
+_NUMBER = re.compile(r"(?<![\w/^.,])(?:\d{1,3}(?:,\d{3})+(?!\d)(?:\.\d+)?|\d+,\d{1,2}(?![\d,]|\s*(?:or|and|&)\s+\d)|\d+(?:\.\d+)?|\.\d+)"
+                     r"|\b(?:%s)\b" % "|".join(_WORDS), re.I)
 _EXPONENT = re.compile(r"[x×*]\s*10\s*(?:\^|e|E)?\s*\(?[0-9]{1,2}\)?(?=\s*(?:/|cells|per|\b))|10[⁰¹²³⁴⁵⁶⁷⁸⁹]+")
 _W = "|".join(_WORDS)
 # Comparators written before a value; inclusive forms are tried before the strict ones they contain.
@@ -36,11 +38,14 @@ _POST_OPS: list[tuple[str, str]] = [
 ]
 _PRE_RX = [(re.compile(p, re.I), op) for p, op in _PRE_OPS]
 _POST_RX = [(re.compile(p, re.I), op) for p, op in _POST_OPS]
-_RANGE_GAP = re.compile(r"\s*(?:[a-zµ%°]+\.?\s*)?(?:-|–|—|~|～|to|and|through|until)\s*", re.I)
+_RANGE_GAP = re.compile(r"\s*(?:[a-zµ%°][\w/µ%°²³]*\.?\s*)?(?:-|–|—|~|～|to|and|through|until)\s*", re.I)  # "47 mmol/mol - 110"
 
 
-# A time unit counts only right after a number: "at least 18 at the day of screening" is no duration.
-_TIME_UNIT = re.compile(r"(?:\d|\b(?:%s))\s*-?\s*(?:(year|yr|month|mo|mth|week|wk|day|hour|hr|minute|min|second)s?\b|(y|yrs?|mos?|wks?|d|h|hrs?)\b)" % _W, re.I)
+# A time unit counts only right after a number ("at least 18 at the day of screening" is no duration),
+# or after one qualifier ("5 previous years", "4 consecutive days"); a capital D is dioptres.
+_TIME_UNIT = re.compile(r"(?:\d|\b(?:%s))\s*-?\s*(?:(?:consecutive|successive|continuous|previous|preceding|prior|past|last|"
+                        r"full|complete|additional|further|next|following)\s+)?"
+                        r"(?:(year|yr|month|mo|mth|week|wk|day|hour|hr|minute|min|second)s?\b|(y|yrs?|mos?|wks?|(?-i:d)|h|hrs?)\b)" % _W, re.I)
 _TIME_CANON = {"yr": "year", "y": "year", "yrs": "year", "mo": "month", "mos": "month", "mth": "month", "wk": "week",
                "wks": "week", "d": "day", "h": "hour", "hr": "hour", "hrs": "hour", "min": "minute"}
 
@@ -48,10 +53,10 @@ _TIME_CANON = {"yr": "year", "y": "year", "yrs": "year", "mo": "month", "mos": "
 def number(tok: str) -> float | None:
     """A number as written: digits with thousands commas, decimals (a point, or a comma not
     followed by three digits: "18,5"), or a number word."""
-    t = tok.strip().lower()
+    t = tok.strip().lower().replace("−", "-")
     if t in _WORDS:
         return float(_WORDS[t])
-    if re.fullmatch(r"\d+,\d{1,2}", t):
+    if re.fullmatch(r"[-−]?\d+,\d{1,2}", t):
         t = t.replace(",", ".")
     try:
         return float(t.replace(",", ""))
@@ -73,6 +78,8 @@ def parse_constraints(text: str) -> list[tuple[str, tuple[float, ...]]]:
     text = _EXPONENT.sub(lambda m: " " * len(m.group(0)), text)
     nums = [(m, number(m.group(0))) for m in _NUMBER.finditer(text)]
     nums = [(m, v) for m, v in nums if v is not None]
+    # A minus sign right after a comparator is the value's sign: "<-2.5", "< -1".
+    nums = [(m, -v if re.search(r"[<>≤≥=]\s*[-−]$", text[:m.start()]) else v) for m, v in nums]
     if not nums:
         return []
     if len(nums) >= 2:

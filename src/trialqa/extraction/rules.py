@@ -332,8 +332,8 @@ class Rules:
         before it, or a bare number of years standing as the whole criterion."""
         if age_after or intrinsic or q.age:
             return True
-        if unit not in ("years", "months"):
-            return False
+        if unit not in ("years", "months") or q.tadj:
+            return False  # "two successive years" is a period, not an age
         after = text[q.end:q.end + 60]
         if self._has_direction(after) or _DURATION_BEFORE.search(text[max(0, q.start - 40):q.start]):
             return False
@@ -387,6 +387,7 @@ class Rules:
         lead = _TIME_LEAD.search(text, nl + 1 if nl >= 0 else window_start, start)
         lead_word = (lead.group("lead") or "").lower() if lead else ""
         lead_dir = re.sub(r"\s+", " ", (lead.group("dir") or "").lower()) if lead else ""
+        lead_dir = lead_dir or q.tadj or ""  # "within the 6 previous months"
         if q.cb == "within":
             lead_word = "within"
         if lead_dir in ("past", "last", "previous", "prior", "preceding", "recent", "most recent"):
