@@ -8,6 +8,7 @@ ages >= 0.95) are met on both sets.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -154,6 +155,18 @@ def test_value_scores_split_value_and_comparator():
     age_as_time = GoldItem("d", "time", 0, 10, "18 years or older", ">=", (18.0,), 365.25)
     v = value_scores([age_as_time], [Prediction("d", "AGE", 0, 17, "", ">=", 18, None, 18.0, None)])
     assert (v["time"].found, v["time"].agreed, v["time"].found_as_kind) == (1, 1, 0)
+
+
+def test_lct_comparison_with_two_limits_gives_each_its_operator():
+    text = "BMI ≥18,5 and ≤27,5"
+    ann = "\n".join(["T1\tEq-Comparison 4 19\t≥18,5 and ≤27,5", "T2\tEq-Operator 4 5\t≥", "T3\tEq-Value 5 9\t18,5",
+                     "T4\tEq-Operator 14 15\t≤", "T5\tEq-Value 15 19\t27,5", "T6\tEq-Operator 10 13\tand",
+                     "E1\tEq-Comparison:T1 Operator:T2 Value:T3 Operator2:T4 Operator3:T6 Value2:T5",
+                     "A1\tEq-Operator-Value T2 GTEQ", "A2\tEq-Operator-Value T4 LTEQ", "A3\tEq-Operator-Value T6 BETWEEN"])
+    (g,) = [g for g in lct_gold(parse_ann(ann, text, "t")) if g.kind == "numeric"]
+    assert (g.op, g.values, g.alternatives) == (">=", (18.5,), (("<=", (27.5,)),))
+    upper = Prediction("t", "LAB", 14, 19, "≤27,5", "<=", 27.5, None, 27.5, None)
+    assert agrees(upper, g) and not agrees(replace(upper, op=">="), g)
 
 
 def test_gold_reads_a_decimal_comma_and_sets_tolerances_aside():

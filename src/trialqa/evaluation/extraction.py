@@ -265,6 +265,8 @@ def lct_gold(doc: Document) -> list[GoldItem]:
         op = LCT_OPS.get(op_attr or "", "=")
         if ev.all("Value2") and len(values) == 2 and op == "=":
             op = "between"
+        categorical = len(values) < len(raw) or not values
+        values, op, alternatives = _two_limits(doc, ev, value_ids, values, op)
         tunit_id = ev.arg("Temporal-Unit")
         tunit_attr = doc.attrs(tunit_id).get("Eq-Temporal-Unit-Value") if tunit_id else None
         tunit = tunit_attr or (time_unit(doc.entities[tunit_id].text) if tunit_id else None)
@@ -276,7 +278,7 @@ def lct_gold(doc: Document) -> list[GoldItem]:
         else:
             kind, days = "numeric", None
         excluded = None
-        if len(values) < len(raw) or not values:
+        if categorical:
             excluded = "categorical"
         elif any(r in COUNT_ROLES for _, r in roles):
             excluded = "count"
@@ -285,7 +287,7 @@ def lct_gold(doc: Document) -> list[GoldItem]:
         elif op == "+-":
             excluded = "tolerance"
         out.append(GoldItem(doc.name, kind, tb.start, tb.end, tb.text, op, values, days,
-                            op_stated=op_attr is not None, excluded=excluded))
+                            op_stated=op_attr is not None, excluded=excluded, alternatives=alternatives))
     negated = {ref for ev in doc.events.values() if ev.type == "Negation"
                for role, ref in ev.args if role.startswith("Negates")}
     for ev in doc.events.values():
@@ -294,6 +296,18 @@ def lct_gold(doc: Document) -> list[GoldItem]:
             if tb is not None:
                 out.append(GoldItem(doc.name, "negation", tb.start, tb.end, tb.text, None, (), negated=ev.id in negated))
     return out
+
+
+def _two_limits(doc: Document, ev, value_ids: list[str], values: tuple[float, ...], op: str):
+    """(values, op, alternatives): one LCT comparison that states two limits, each operator before
+    its own value ("≥18,5 and ≤27,5"), is the first limit with the second as an alternative."""
+    ops = sorted({(doc.entities[i].start, LCT_OPS.get(doc.attrs(i).get("Eq-Operator-Value") or ""))
+                  for role, i in ev.args if re.fullmatch(r"Operator\d*", role) and i in doc.entities})
+    ops = [(at, o) for at, o in ops if o in ("<", "<=", ">", ">=")]  # not the "and" some tag BETWEEN
+    vals = sorted((doc.entities[i].start, number(doc.entities[i].text)) for i in value_ids if i in doc.entities)
+    if len(ops) == len(vals) == 2 and len(values) == 2 and ops[0][0] < vals[0][0] < ops[1][0] < vals[1][0]:
+        return (vals[0][1],), ops[0][1], ((ops[1][1], (vals[1][1],)),)
+    return values, op, ()
 
 
 _AGE_WORDS = re.compile(r"\bage[sd]?\b|\bold\b|\byears?\b|\by/o\b|\bbirth", re.I)
