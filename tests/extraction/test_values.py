@@ -102,3 +102,12 @@ def test_numbered_items_stay_out():
     assert limits("Visit 2 hemoglobin") == []
     assert limits("the index case") == []
     assert limits("half of the patients") == []
+
+
+@pytest.mark.parametrize("text, op", [
+    ("diagnosed with dementia 12 months ago or less;", "<="),
+    ("onset of symptoms 3 years ago or more", ">="),
+])
+def test_a_comparator_after_ago(text, op):
+    (e,) = [x for x in rules().extract(text) if x.label == "TIME_WINDOW"]
+    assert (e.op, e.direction, e.anchor) == (op, "before", "now")

@@ -382,6 +382,8 @@ class Rules:
             anchor, anchor_text = self.find_anchor(tail)
             if d in ("ago", "earlier") and anchor is None:
                 anchor = "now"
+        elif q.ca.startswith("ago"):  # "12 months ago or less": the comparator took the "ago"
+            direction, anchor = "before", "now"
         window_start = max(0, start - 50)
         nl = text.rfind("\n", window_start, start)
         lead = _TIME_LEAD.search(text, nl + 1 if nl >= 0 else window_start, start)
