@@ -111,3 +111,16 @@ def test_numbered_items_stay_out():
 def test_a_comparator_after_ago(text, op):
     (e,) = [x for x in rules().extract(text) if x.label == "TIME_WINDOW"]
     assert (e.op, e.direction, e.anchor) == (op, "before", "now")
+
+
+@pytest.mark.parametrize("text", [
+    "All birth between 24 + 0 weeks of amenorrhea",  # gestational age written weeks + days
+    "Gleason score 3+4",
+])
+def test_the_terms_of_a_sum_are_no_limits(text):
+    assert limits(text) == []
+
+
+def test_a_plus_after_a_number_is_still_or_more():
+    assert limits("Age 18+ years") == [("AGE", ">=", 18.0, None, "years")]
+    assert limits("proteinuria 2+ or more")[0][1:3] == (">=", 2.0)

@@ -81,7 +81,7 @@ class QuantityReader:
         # "three (3) months" restates the number; "140/90 mmHg" and "4/10" carry a second figure
         # (diastolic pressure, the scale's maximum) that is not a range.
         head = (rf"(?P<v1>{n})(?P<restate>\s*\(\s*\d+(?:\.\d+)?\s*\))?"
-                rf"(?P<over>\s*/\s*\d{{1,3}}(?![\d/]|[.,]\d))?(?P<plus>\s*\+(?![\d+]))?")
+                rf"(?P<over>\s*/\s*\d{{1,3}}(?![\d/]|[.,]\d))?(?P<plus>\s*\+(?![+]|\s*\d))?")
         # The lower bound may carry the unit too: "2 months to 18 years", "10% to 20%", "between 50 kg and 90 kg".
         rng = (rf"(?:(?P<u1>[\s\-‐]*(?:{time_alt})(?:[\s\-‐]+old)?|\s*%|\s*(?P<lu1>{unit_alt}))?"
                rf"\s*(?P<sep>{sep})\s*(?P<v2>{n}))?")

@@ -152,6 +152,8 @@ class Rules:
         ents: list[CriterionEntity] = []
         prev: tuple[Quantity, CriterionEntity] | None = None
         for q in self.quantities.find(text):
+            if re.search(r"\d\s*\+\s*$", text[max(0, q.num_start - 8):q.num_start]):
+                continue  # the addend of a sum ("24 + 0 weeks" of gestation, Gleason "3+4") is no limit
             if prev and prev[1].label == "AGE" and not q.unit \
                     and re.fullmatch(r"\s*,?\s*(?:and|or|to|and/or|-)?\s*", text[prev[1].end:q.start], re.I):
                 # "age >= 18 and < 65 years", "13-17 years or 18-20": a limit coordinated with an age is an age.
