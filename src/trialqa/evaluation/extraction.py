@@ -135,6 +135,10 @@ class Prediction:
     excepted: bool = False
 
 
+def _share(part: int, whole: int) -> float:
+    return part / whole if whole else 0.0
+
+
 @dataclass
 class Score:
     """Recall counts gold items (``matched`` of ``gold``); precision counts predictions
@@ -148,11 +152,11 @@ class Score:
 
     @property
     def precision(self) -> float:
-        return self.correct / self.predicted if self.predicted else 0.0
+        return _share(self.correct, self.predicted)
 
     @property
     def recall(self) -> float:
-        return self.matched / self.gold if self.gold else 0.0
+        return _share(self.matched, self.gold)
 
     @property
     def f1(self) -> float:
@@ -176,15 +180,15 @@ class ValueScore:
 
     @property
     def value_recall(self) -> float:
-        return self.found / self.gold if self.gold else 0.0
+        return _share(self.found, self.gold)
 
     @property
     def value_recall_as_kind(self) -> float:
-        return self.found_as_kind / self.gold if self.gold else 0.0
+        return _share(self.found_as_kind, self.gold)
 
     @property
     def comparator_agreement(self) -> float:
-        return self.agreed / self.judged if self.judged else 0.0
+        return _share(self.agreed, self.judged)
 
     def add(self, other: "ValueScore") -> None:
         for k, v in asdict(other).items():
