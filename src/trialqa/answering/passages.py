@@ -51,7 +51,9 @@ def passages_answer(qa: TrialStore, q: Question, t: Trial, quiet: bool = False, 
         hits = [h for h in hits if rx is None or rx.search(h.text)]
     # The words that named the trial, and those that frame an eligibility question ("can someone
     # who previously took X still join"), say nothing about which passage answers.
-    asked = content_words(q.text) - content_words(" ".join(q.naming))
+    named = content_words(" ".join(q.naming))
+    # "barrier-repair" is named when "barrier" and "repair" are.
+    asked = {w for w in content_words(q.text) - named if not ("-" in w and all(stem(p) in named for p in w.split("-") if p))}
     framing = {stem(w) for w in V.framing_words}
     want_criteria = (asked - framing) or asked
     # In prose, the trial's own topic words (its drug, its condition) are everywhere.

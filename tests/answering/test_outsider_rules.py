@@ -1,0 +1,97 @@
+"""The general rules the outsiders' questions called for, checked on XML records of the shared
+tarball that are not among the 40 those questions are about (fake encoder)."""
+
+from __future__ import annotations
+
+import os
+import tarfile
+
+import pytest
+
+from tests.conftest import DATA, need
+from tests.fakes import HashingEncoder
+from trialqa.answering import analyse
+from trialqa.answering.fields import detect_field, sentence_around
+from trialqa.extraction import rules
+
+MEMBERS = ("NCT00001890", "NCT00009581", "NCT00003662", "NCT00004177", "NCT00490737", "NCT00491400",
+           "NCT00498251", "NCT00494117", "NCT00494663", "NCT00494312")
+
+
+@pytest.fixture(scope="module")
+def qa(tmp_path_factory):
+    from trialqa.qa import TrialQA
+
+    out = tmp_path_factory.mktemp("outsider_rules")
+    with tarfile.open(need(DATA / "ctgov" / "ctgov_legacy_xml_6786.tgz")) as tf:
+        members = [m for m in tf.getmembers() if os.path.basename(m.name).removesuffix(".xml") in MEMBERS]
+        for m in members:
+            m.name = os.path.basename(m.name)
+        tf.extractall(out, members=members, filter="data")
+    return TrialQA.load(out, tmp_path_factory.mktemp("idx"), encoder=HashingEncoder())
+
+
+def cited(a, *words):
+    return any(all(w.lower() in c.text.lower() for w in words) for c in a.citations)
+
+
+@pytest.mark.parametrize("question, values, evidence", [
+    # A group name stands for its members: lipids are cholesterol and triglycerides, ...
+    ("Which lipid levels qualify for NCT00009581?", ["160", "500"], ["triglycerides greater than 500"]),
+    # ... lung function is FEV1 and DLCO, body size is weight and BMI.
+    ("What are the lung function requirements of NCT00003662?", ["60"], ["FEV1 at least 60%"]),
+    ("Pulmonary function thresholds for NCT00004177?", ["70"], ["DLCO at least 70%"]),
+    ("What are the body size limits for NCT00490737?", ["18.5", "40"], ["Body Mass Index (BMI) < 18.5"]),
+    # Estradiol, C-peptide and alcohol intake are measured quantities with limits.
+    ("What estradiol level is required in NCT00001890?", ["50 pg"], ["plasma estradiol less than 50"]),
+    ("What C-peptide level does NCT00494312 require?", ["0.7"], ["C-peptide level greater than or equal to 0.7"]),
+    ("What fasting C-peptide does NCT00494663 require?", ["0.33"], ["C-peptide level of"]),
+    ("What alcohol consumption excludes patients from NCT00494117?", ["80"], ["Alcohol consumption > 80g/day"]),
+    ("What daily alcohol intake rules a patient out of NCT00498251?", ["60"], ["alcohol consumption (>60g/day)"]),
+])
+def test_measured_quantities_and_their_groups(qa, question, values, evidence):
+    a = qa.ask(question)
+    assert a.found and a.intent == "criteria", (question, a.text)
+    for v in values:
+        assert v in a.text, (question, v, a.text)
+    for e in evidence:
+        assert cited(a, e), (question, e, [c.text for c in a.citations])
+
+
+def test_alcohol_grams_per_day_is_a_limit_with_its_unit():
+    (e,) = [x for x in rules().extract("history of chronic alcohol consumption (>60g/day)") if x.label == "LAB"]
+    assert (e.analyte, e.op, e.value, e.norm_unit) == ("alcohol intake", ">", 60.0, "g/day")
+
+
+def test_a_sex_restriction_cites_the_criterion_that_states_it(qa):
+    a = qa.ask("Are men eligible for NCT00001890?")
+    assert a.verdict == "no" and a.intent == "sex"
+    assert cited(a, "postmenopausal woman")
+    a = qa.ask("What estradiol level do women need for NCT00001890?")
+    assert a.intent == "criteria" and "50" in a.text  # an analyte asked about women is not the sex field
+
+
+def test_a_date_is_given_with_its_month_name(qa):
+    a = qa.ask("When did NCT00491400 start?")
+    assert a.intent == "date" and "September 2005" in a.text
+
+
+@pytest.mark.parametrize("question, field", [
+    ("How much weight loss is allowed?", None),  # an amount of an analyte, not a dose
+    ("How much drug is given?", "dose"),
+    ("How is the drug given and how often?", "dose"),
+    ("How are they administered?", "dose"),
+    ("Which body site must be affected?", None),  # a site of the body, not a study site
+    ("Which sites take part?", "location"),
+    ("When did the trial start?", "date"),
+])
+def test_field_cues(question, field):
+    assert detect_field(analyse(question)) == field
+
+
+def test_a_sentence_ends_at_a_full_stop_or_a_list_item_not_at_a_dot_or_a_line_wrap():
+    text = "Patients get h5G1.1-mAb (8mg/kg) bolus\n      infusion every week X 5. Then stop.\n\nNext\n- item two"
+    at = text.index("8mg")
+    assert text[slice(*sentence_around(text, at, at + 5))] == "Patients get h5G1.1-mAb (8mg/kg) bolus\n      infusion every week X 5."
+    at = text.index("item")
+    assert text[slice(*sentence_around(text, at, at + 4))] == "- item two"
