@@ -95,3 +95,43 @@ def test_a_sentence_ends_at_a_full_stop_or_a_list_item_not_at_a_dot_or_a_line_wr
     assert text[slice(*sentence_around(text, at, at + 5))] == "Patients get h5G1.1-mAb (8mg/kg) bolus\n      infusion every week X 5."
     at = text.index("item")
     assert text[slice(*sentence_around(text, at, at + 4))] == "- item two"
+
+
+@pytest.mark.parametrize("question, verdict", [
+    # "Is it true that X can't join?" asks whether X is excluded.
+    ("Is it true that patients with asthma can't join NCT00494117?", "yes"),
+    ("Is it true that smokers cannot take part in NCT00009581?", "yes"),
+    ("Can patients with asthma join NCT00494117?", "no"),
+])
+def test_a_negative_question_asks_whether_it_excludes(qa, question, verdict):
+    a = qa.ask(question)
+    assert a.verdict == verdict, (question, a.text)
+
+
+def test_including_but_not_limited_to_is_no_exception(qa):
+    from trialqa.answering.polarity import allows
+
+    t = qa.trial("NCT00494312")
+    c = next(c for c in t.exclusion if "but not limited to" in c.text)
+    assert not allows(c, {"cardiovascular", "disease"})
+
+
+def test_a_count_question_needs_a_number_other_than_a_time_window(qa):
+    a = qa.ask("How many cigarettes per day are allowed in NCT00009581?")
+    assert not a.found and "does not state a number" in a.text  # "Cigarette smoking within two years" gives none
+    a = qa.ask("How much alcohol consumption per day excludes patients from NCT00494117?")
+    assert a.found and "80" in a.text
+
+
+def test_lay_phrases_of_a_patient_history():
+    q = analyse("Can a man whose spleen was removed join the study?")
+    assert "splenectomy" in q.concepts
+    q = analyse("My patient is allergic to shrimp. Can she join?")
+    assert "shellfish allergy" in q.patient.get("has", {})
+
+
+def test_what_a_trial_targets_is_its_conditions_and_official_title(qa):
+    t = qa.trial("NCT00494117")
+    a = qa.ask("What does NCT00494117 study?")
+    assert a.intent == "conditions" and t.official_title in a.text
+    assert any(c.section == "official_title" for c in a.citations)

@@ -394,8 +394,10 @@ def _conditions(t: Trial, q: Question) -> Answer:
             return not_stated(t, "the conditions studied", "conditions", q)
         return Answer(f"{trial_label(t)}: no condition list is given; the inclusion criteria name {', '.join(found)}.", True, None,
                       [t.id], [cite(t, c) for c in t.inclusion if any(e.concept in found for e in c.entities)][:3])
-    return Answer(f"{trial_label(t)}: conditions: {'; '.join(t.conditions)}.", True, None, [t.id],
-                  cite_field(t, "conditions[0]", t.conditions[0]))
+    # The official title says what the condition list leaves out ("... Harbouring HER2 Exon 20 Mutations").
+    title = f" Official title: {t.official_title}." if t.official_title else ""
+    return Answer(f"{trial_label(t)}: conditions: {'; '.join(t.conditions)}.{title}", True, None, [t.id],
+                  cite_field(t, "conditions[0]", t.conditions[0]) + (cite_field(t, "official_title", t.official_title) if title else []))
 
 
 def _interventions(t: Trial, q: Question) -> Answer:

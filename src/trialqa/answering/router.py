@@ -24,6 +24,7 @@ Nothing is borrowed across trials: every route reads only the trial it is given.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Callable
 
@@ -35,7 +36,7 @@ from .fields import FIELD_HANDLERS, detect_field, is_strong
 from .passages import passages_answer
 from .patient import patient_answer
 from .question import NCT, Question, analyse
-from .results import Answer
+from .results import Answer, not_stated
 from .scope import off_topic, resolve_trials, unknown_reference
 from .store import TrialStore
 from .vocabulary import V
@@ -71,6 +72,27 @@ def _field_answer(c: Context) -> Answer | None:
     return ans
 
 
+_NUMBER = re.compile(r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|twelve|twenty|thirty|forty|fifty|hundred)\b", re.I)
+
+
+def _criteria(c: Context) -> Answer | None:
+    ans = criteria_answer(c.qa, c.q, c.t)
+    if ans is not None and ans.found and not c.q.yes_no and V.count_question.search(c.q.text) \
+            and not any(_counts(x.text, c.t, c.q) for x in ans.citations):
+        # "How many cigarettes a day must they smoke?" is not answered by criteria that give no number.
+        return not_stated(c.t, "a number for this", "criteria", c.q)
+    return ans
+
+
+def _counts(text: str, t: Trial, q: Question) -> bool:
+    """Whether a cited criterion states a number other than a time window (unless time is asked)."""
+    crit = next((x for x in t.criteria if x.text == text), None)
+    if crit is not None and q.kind != "TIME_WINDOW":
+        for e in sorted((e for e in crit.entities if e.label == "TIME_WINDOW"), key=lambda e: -e.start):
+            text = text[:e.start] + " " * (e.end - e.start) + text[e.end:]
+    return bool(_NUMBER.search(text))
+
+
 def _listing(c: Context) -> Answer:
     return list_criteria(c.t, V.listing.search(c.q.text).group(2).lower())
 
@@ -84,7 +106,7 @@ ROUTES: tuple[Route, ...] = (
     Route("time passages", lambda c: c.q.kind == "TIME_WINDOW" and not (c.q.concepts or c.q.analytes or c.q.anchor),
           lambda c: passages_answer(c.qa, c.q, c.t, quiet=True)),
     Route("listing", lambda c: bool(V.listing.search(c.q.text)), _listing),
-    Route("criteria", lambda c: c.targets, lambda c: criteria_answer(c.qa, c.q, c.t)),
+    Route("criteria", lambda c: c.targets, _criteria),
     Route("field (weak)", lambda c: bool(c.field), _field_answer),
     Route("passages", lambda c: True, lambda c: passages_answer(c.qa, c.q, c.t)),
 )
