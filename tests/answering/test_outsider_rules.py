@@ -135,3 +135,49 @@ def test_what_a_trial_targets_is_its_conditions_and_official_title(qa):
     a = qa.ask("What does NCT00494117 study?")
     assert a.intent == "conditions" and t.official_title in a.text
     assert any(c.section == "official_title" for c in a.citations)
+
+
+CROSS = ("NCT00001072", "NCT00001832", "NCT00000718", "NCT00001856", "NCT00005612", "NCT00006054", "NCT00494117", "NCT00009581")
+
+
+@pytest.fixture(scope="module")
+def cross(tmp_path_factory):
+    from trialqa.qa import TrialQA
+
+    out = tmp_path_factory.mktemp("outsider_cross")
+    with tarfile.open(need(DATA / "ctgov" / "ctgov_legacy_xml_6786.tgz")) as tf:
+        members = [m for m in tf.getmembers() if os.path.basename(m.name).removesuffix(".xml") in CROSS]
+        for m in members:
+            m.name = os.path.basename(m.name)
+        tf.extractall(out, members=members, filter="data")
+    return TrialQA.load(out, tmp_path_factory.mktemp("idx"), encoder=HashingEncoder())
+
+
+def test_a_requirement_stated_under_a_leading_negation_is_not_one(cross):
+    """"ELISA and Western blot negative for HIV", "Seronegative for human immunodeficiency virus"
+    require the opposite of HIV infection."""
+    a = cross.ask("Which trials are only for people who are HIV-positive?")
+    assert a.trials == ["NCT00000718"], a.text
+
+
+def test_a_concept_implied_by_a_more_specific_one_is_not_asked(cross):
+    # "kidney transplant recipients" names organ transplantation too; stem cell and marrow transplant trials are not about it.
+    a = cross.ask("Which studies enroll kidney transplant recipients?")
+    assert a.trials == ["NCT00001856"], a.text
+
+
+def test_leading_negations_and_clauses():
+    from trialqa.answering.polarity import stated_negatively
+    from trialqa.records import Criterion
+
+    def crit(text):
+        return Criterion(text=text, section="inclusion", start=0, end=len(text))
+
+    text = "No patients with acute infections or serious viral (e.g., hepatitis, or HIV) infections."
+    assert stated_negatively(crit(text), text.index("HIV"))
+    text = "Is serum negative for hepatitis B virus (HBV) antibodies, hepatitis C virus (HCV), and HIV"
+    assert stated_negatively(crit(text), text.index("HIV"))
+    text = "No prior chemotherapy. Patients with HIV infection on stable therapy."
+    assert not stated_negatively(crit(text), text.index("HIV"))
+    text = "Documented HIV infection"
+    assert not stated_negatively(crit(text), text.index("HIV"))

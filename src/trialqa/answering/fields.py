@@ -30,6 +30,8 @@ def detect_field(q: Question) -> str | None:
         if cue.pattern.search(text):
             if name == "dose" and (q.kind == "TIME_WINDOW" or (q.analytes and not _DOSE_WORD.search(text))):
                 continue  # "how long after the last dose ...?", "how much weight loss ...?"
+            if name == "conditions" and q.yes_no and (q.concepts or q.analytes):
+                continue  # "... with metastatic disease are not eligible for X?" asks for a verdict
             if name == "sex" and ((q.concepts - {"women", "men"}) or q.analytes):
                 continue  # "What estradiol level qualifies women?" asks for the estradiol limit
             if name == "age" and q.kind and q.kind != "TIME_WINDOW":
@@ -70,7 +72,7 @@ def _age(t: Trial, q: Question) -> Answer | None:
     for c in t.criteria:
         if any(e.label == "AGE" for e in c.entities) and all(x.text != c.text for x in cites):
             cites.append(cite(t, c))
-    cites = unique_citations(cites)
+    cites = unique_citations(cites + _prose_age(t))
     want_max = bool(re.search(r"\b(max\w*|upper|oldest|older than|limit)\b", q.text, re.I))
     want_min = bool(re.search(r"\b(min\w*|lower|youngest|young)\b", q.text, re.I))
     lo = f"{t.min_age.label()}{'' if t.min_age.inclusive else ' (exclusive)'}" if t.min_age else None
@@ -88,6 +90,23 @@ def _age(t: Trial, q: Question) -> Answer | None:
     if not lo and not hi:
         return not_stated(t, "an age limit", "age", q)
     return Answer(f"{trial_label(t)}: ages {lo or 'no minimum'} to {hi or 'no maximum stated'}.", True, None, [t.id], cites)
+
+
+def _prose_age(t: Trial) -> list[Citation]:
+    """The summary or description sentence that states the age range the structured fields give
+    ("children between 3 months and 12 years of age"), cited: the reader sees it in words."""
+    if t.min_age is None and t.max_age is None:
+        return []
+    bounds = {fmt(a.value) for a in (t.min_age, t.max_age) if a is not None}
+    for key in ("summary", "description"):
+        mt = t.texts.get(key)
+        if mt is None:
+            continue
+        for e in rules().extract(mt.text):
+            if e.label == "AGE" and bounds <= {fmt(v) for v in (e.value, e.value2) if v is not None}:
+                a, b = mt.raw_span(*sentence_around(mt.text, e.start, e.end))
+                return [Citation(t.id, key, span_text(t.source_text(), t.format, a, b), a, b)]
+    return []
 
 
 def _enrollment(t: Trial, q: Question) -> Answer:
