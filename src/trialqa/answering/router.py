@@ -15,6 +15,8 @@ something else than trial records (``scope.off_topic``). A question about trials
    names no criteria target: the field's value, cited.
 4. ``time passages``: a time question with no target or anchor ("How long is follow-up?").
 5. ``listing``: "List the inclusion criteria".
+   ``time in prose``: a time question about a concept no criterion gives a time for: the prose
+   passages that state it ("rheumatoid arthritis for less than 2 years" in a summary).
 6. ``criteria``: it names concepts, analytes or a kind of threshold: the criteria that state them.
 7. ``field (weak)``: a field cue left over once criteria gave nothing.
 8. ``passages``: the passages that cover its content words, else "not stated".
@@ -33,7 +35,7 @@ from ..records import Trial
 from .criteria import criteria_answer, list_criteria
 from .cross_trial import cross_trial_answer
 from .fields import FIELD_HANDLERS, detect_field, is_strong
-from .passages import passages_answer
+from .passages import passages_answer, timed_prose
 from .patient import patient_answer
 from .question import NCT, Question, analyse
 from .results import Answer, not_stated
@@ -93,6 +95,13 @@ def _counts(text: str, t: Trial, q: Question) -> bool:
     return bool(_NUMBER.search(text))
 
 
+def _timed_criterion(c: Context) -> bool:
+    """Whether a criterion states a time window about a concept the question names; when none does,
+    "How long can someone have had rheumatoid arthritis?" is answered from the summary."""
+    return any(any(e.label == "TIME_WINDOW" for e in x.entities) and any(e.label == "CONDITION" and e.concept in c.q.concepts
+                                                                         for e in x.entities) for x in c.t.criteria)
+
+
 def _listing(c: Context) -> Answer:
     return list_criteria(c.t, V.listing.search(c.q.text).group(2).lower())
 
@@ -106,6 +115,8 @@ ROUTES: tuple[Route, ...] = (
     Route("time passages", lambda c: c.q.kind == "TIME_WINDOW" and not (c.q.concepts or c.q.analytes or c.q.anchor),
           lambda c: passages_answer(c.qa, c.q, c.t, quiet=True)),
     Route("listing", lambda c: bool(V.listing.search(c.q.text)), _listing),
+    Route("time in prose", lambda c: c.q.kind == "TIME_WINDOW" and bool(c.q.concepts) and not _timed_criterion(c),
+          lambda c: timed_prose(c.q, c.t)),
     Route("criteria", lambda c: c.targets, _criteria),
     Route("field (weak)", lambda c: bool(c.field), _field_answer),
     Route("passages", lambda c: True, lambda c: passages_answer(c.qa, c.q, c.t)),
