@@ -3,12 +3,9 @@ tarball that are not among the 40 those questions are about (fake encoder)."""
 
 from __future__ import annotations
 
-import os
-import tarfile
-
 import pytest
 
-from tests.conftest import DATA, need
+from tests.answering.tarball import extract_records
 from tests.fakes import HashingEncoder
 from trialqa.answering import analyse
 from trialqa.answering.fields import detect_field, sentence_around
@@ -22,12 +19,7 @@ MEMBERS = ("NCT00001890", "NCT00009581", "NCT00003662", "NCT00004177", "NCT00490
 def qa(tmp_path_factory):
     from trialqa.qa import TrialQA
 
-    out = tmp_path_factory.mktemp("outsider_rules")
-    with tarfile.open(need(DATA / "ctgov" / "ctgov_legacy_xml_6786.tgz")) as tf:
-        members = [m for m in tf.getmembers() if os.path.basename(m.name).removesuffix(".xml") in MEMBERS]
-        for m in members:
-            m.name = os.path.basename(m.name)
-        tf.extractall(out, members=members, filter="data")
+    out = extract_records(tmp_path_factory.mktemp("outsider_rules"), MEMBERS)
     return TrialQA.load(out, tmp_path_factory.mktemp("idx"), encoder=HashingEncoder())
 
 
@@ -144,12 +136,7 @@ CROSS = ("NCT00001072", "NCT00001832", "NCT00000718", "NCT00001856", "NCT0000561
 def cross(tmp_path_factory):
     from trialqa.qa import TrialQA
 
-    out = tmp_path_factory.mktemp("outsider_cross")
-    with tarfile.open(need(DATA / "ctgov" / "ctgov_legacy_xml_6786.tgz")) as tf:
-        members = [m for m in tf.getmembers() if os.path.basename(m.name).removesuffix(".xml") in CROSS]
-        for m in members:
-            m.name = os.path.basename(m.name)
-        tf.extractall(out, members=members, filter="data")
+    out = extract_records(tmp_path_factory.mktemp("outsider_cross"), CROSS)
     return TrialQA.load(out, tmp_path_factory.mktemp("idx"), encoder=HashingEncoder())
 
 
