@@ -168,3 +168,18 @@ def test_leading_negations_and_clauses():
     assert not stated_negatively(crit(text), text.index("HIV"))
     text = "Documented HIV infection"
     assert not stated_negatively(crit(text), text.index("HIV"))
+
+
+def test_temperatures_convert_with_their_offset():
+    """38 °C is 100.4 °F: no factor relates them, pint converts value by value."""
+    from trialqa.units import convert_value, unit_factor
+
+    assert unit_factor("body temperature", "°C", "°F") is None
+    assert convert_value("body temperature", 38.0, "°C", "°F") == pytest.approx(100.4)
+    assert convert_value("body temperature", 101.0, "°F", "°C") == pytest.approx(38.333, abs=1e-3)
+    assert convert_value("creatinine", 1.0, "mg/dL", "µmol/L") == pytest.approx(88.4, abs=0.01)
+    # From NCT00000718 ("Temperature > 38.5 degrees C ...") and a Fahrenheit limit, normalised to °C.
+    (e,) = [x for x in rules().extract("Temperature > 38.5 degrees C with or without night sweats") if x.label == "LAB"]
+    assert (e.analyte, e.unit, e.norm_value) == ("body temperature", "°C", 38.5)
+    (e,) = [x for x in rules().extract("oral temperature above 100.4 °F") if x.label == "LAB"]
+    assert e.norm_unit == "°C" and e.norm_value == pytest.approx(38.0)

@@ -15,7 +15,7 @@ something else than trial records (``scope.off_topic``). A question about trials
    names no criteria target: the field's value, cited.
 4. ``time passages``: a time question with no target or anchor ("How long is follow-up?").
 5. ``listing``: "List the inclusion criteria".
-   ``time in prose``: a time question about a concept no criterion gives a time for: the prose
+   ``time in prose``: "how long ...?" about a concept no criterion gives a time for: the prose
    passages that state it ("rheumatoid arthritis for less than 2 years" in a summary).
 6. ``criteria``: it names concepts, analytes or a kind of threshold: the criteria that state them.
 7. ``field (weak)``: a field cue left over once criteria gave nothing.
@@ -115,7 +115,8 @@ ROUTES: tuple[Route, ...] = (
     Route("time passages", lambda c: c.q.kind == "TIME_WINDOW" and not (c.q.concepts or c.q.analytes or c.q.anchor),
           lambda c: passages_answer(c.qa, c.q, c.t, quiet=True)),
     Route("listing", lambda c: bool(V.listing.search(c.q.text)), _listing),
-    Route("time in prose", lambda c: c.q.kind == "TIME_WINDOW" and bool(c.q.concepts) and not _timed_criterion(c),
+    Route("time in prose", lambda c: c.q.kind == "TIME_WINDOW" and bool(c.q.concepts) and not c.q.yes_no
+          and bool(V.time_question.search(c.q.text)) and not _timed_criterion(c),
           lambda c: timed_prose(c.q, c.t)),
     Route("criteria", lambda c: c.targets, _criteria),
     Route("field (weak)", lambda c: bool(c.field), _field_answer),
