@@ -322,7 +322,7 @@ def _condition(t, c, req, a: Atom, facts: Facts) -> _Truth:
         if any(i in f.get("qualifiers", ()) and crit_q.search(around) for f in facts.times if name in f["concepts"]
                for i, (crit_q, _) in enumerate(qualifier_pairs())):
             return _Truth(False, f"the patient's {name} is not of the kind this criterion names", True)
-        if "active" in a.qualifiers and "history" not in a.qualifiers and min(timed) > 1:
+        if "active" in a.qualifiers and "history" not in a.qualifiers and not a.window and min(timed) > 1:
             return _Truth(False, f"the patient's {name} was {fmt(min(timed))} days ago, not current", True)
         return _timed(a, facts) if a.window else _Truth(True, f"the patient had {name}", True)
     if name not in facts.has:

@@ -234,6 +234,10 @@ def compile_criterion(c: Criterion, trial_id: str = "", studied: frozenset[str] 
         m = v.consent.search(text)
         atoms.append(Atom("consent", text, 0, len(text), name=m.group(0).lower()))
     exceptions = [x for i, x in enumerate(exceptions) if x.name not in {y.name for y in exceptions[:i]}]
+    # "Fertile patients must use contraception. Allergy to shellfish.": the first sentence's subject is not the second's
+    applies = [x for x in applies if "sentence_end" not in x or not any(a.start > x["sentence_end"] for a in atoms)]
+    for x in applies:
+        x.pop("sentence_end", None)
     expression = _expression(atoms, text, polarity, v)
     return Requirement(trial_id, c.section, polarity, text, c.start, c.end, atoms, expression, applies, exceptions,
                        _unparsed(text, [*atoms, *exceptions], windows, c.entities))
@@ -313,18 +317,22 @@ def _without_context(atoms: list[Atom], text: str, polarity: str, studied: froze
     return out
 
 
-_EXCLUSION_STATEMENT = re.compile(r"\b(?:will be|are|is|shall be)\s+(?:excluded|not eligible|ineligible|not allowed|not permitted)\b|"
-                                  r"\bexclusion criteri", re.I)
+@lru_cache(maxsize=1)
+def _exclusion_statement() -> re.Pattern:
+    """"... will be excluded", "not eligible": the question vocabulary's pattern, so both read criteria alike."""
+    return lexicons.compile_pattern(lexicons.load("questions")["patterns"]["exclusion_statement"],
+                                    "data/questions.json: patterns.exclusion_statement")
 
 
-_INCLUSION_STATEMENT = re.compile(r"\b(?:will be|are|is|may be|shall be)\s+(?:eligible|included|allowed|permitted|acceptable)\b", re.I)
+# Only who may enter: "X are acceptable" inside an exclusion states an exception to it (see _ALLOWED).
+_INCLUSION_STATEMENT = re.compile(r"\b(?:will be|are|is|may be|shall be)\s+(?:eligible|included)\b", re.I)
 
 
 def _polarity(c: Criterion) -> str:
     if c.section == "exclusion":
         # "Patients with ... will be eligible if ...", listed among the exclusions, states who may enter.
-        return "inclusion" if _INCLUSION_STATEMENT.search(c.text) and not _EXCLUSION_STATEMENT.search(c.text) else "exclusion"
-    return "exclusion" if _EXCLUSION_STATEMENT.search(c.text) else "inclusion"
+        return "inclusion" if _INCLUSION_STATEMENT.search(c.text) and not _exclusion_statement().search(c.text) else "exclusion"
+    return "exclusion" if _exclusion_statement().search(c.text) else "inclusion"
 
 
 def _applicability(c: Criterion, v: _Vocabulary) -> list[dict[str, Any]]:
@@ -336,7 +344,9 @@ def _applicability(c: Criterion, v: _Vocabulary) -> list[dict[str, Any]]:
     for m in _FOR_PATIENTS_WITH.finditer(c.text):
         out.append({"kind": "patients_with", "text": m.group(0).strip(" ,:"), "where": "phrase", "start": m.start(1),
                     "end": m.end()})
-    for where, s, offset in (("group", group, None), ("lead", lead, 0), ("sentence", c.text[:120], 0)):
+    first = re.search(r"[.;]\s", c.text)
+    sentence = c.text[:first.start()] if first and first.start() < 120 else c.text[:120]
+    for where, s, offset in (("group", group, None), ("lead", lead, 0), ("sentence", sentence, 0)):
         if not s:
             continue
         for kind, pat in v.applicability:
@@ -347,6 +357,8 @@ def _applicability(c: Criterion, v: _Vocabulary) -> list[dict[str, Any]]:
                 item = {"kind": kind, "text": m.group(0).strip(" ,:"), "where": where}
                 if offset is not None:
                     item["end"] = m.end() if where != "lead" else len(lead)
+                if where == "sentence":
+                    item["sentence_end"] = len(sentence)
                 out.append(item)
     return out
 
