@@ -101,7 +101,7 @@ def facts_from_question(facts: dict[str, Any], text: str = "") -> Facts:
     f.windows = list(facts.get("windows", []))
     for w in f.windows:
         f.times.append({"days": w.norm_value, "text": w.text, "concepts": set(), "anchor": w.anchor})
-    if text and set(facts) - {"age"}:
+    if text:
         f.blood_pressure = read_blood_pressure(text)
         f.scores = read_scores(text)
     for lab in [x for x in f.labs if x.analyte in vocabulary().analyte_scale]:

@@ -109,7 +109,7 @@ class _Vocabulary:
                                         re.I if len(n) > 4 else 0), s) for n, s in names]
         # "NYHA class III or IV", "Child-Pugh class A or B", "T-score below -2.5"
         self.score_value = re.compile(
-            r"[\s:(]*(?:(?:play|performance|status|scale|score|class|grade|stage|of|index|a)\s+){0,4}\s*(?P<op>[<>]=?|≤|≥|less than or equal to|greater than or equal to|below|under|above|over|"
+            r"[\s:(]*(?:(?:play|performance|status|rating|scale|score|class|grade|stage|flow|of|index|a)\s+){0,5}\s*(?P<op>[<>]=?|≤|≥|less than or equal to|greater than or equal to|below|under|above|over|"
             r"less than|more than|greater than|at least|at most|of at least|up to|no more than|worse than|better than)?\s*"
             r"(?P<v1>(?:-|minus\s+)?\d+(?:\.\d+)?|[A-D]\b|I{1,3}V?\b|IV\b)(?:\s*(?:-|to|–|or|and|,)\s*(?P<v2>-?\d+(?:\.\d+)?|[A-D]\b|I{1,3}V?\b|IV\b))?"
             r"(?:\s*(?:or|and)\s*(?P<v3>-?\d+(?:\.\d+)?|[A-D]\b|I{1,3}V?\b|IV\b))?", re.I)
@@ -605,14 +605,18 @@ def _expression(atoms: list[Atom], text: str, polarity: str, v: _Vocabulary) -> 
             rest = _expression(atoms[:j - 1], text, polarity, v)["args"] if j > 1 else []
             return {"op": "and", "args": [*rest, j - 1, obj]}
     groups: list[list[int]] = [[0]]
-    ops: list[str] = []
+    gaps = [text[atoms[i - 1].end:atoms[i].start] for i in range(1, len(atoms))]
+    joins = [_last_connective(g, v) for g in gaps]
+    for i in range(len(joins) - 2, -1, -1):
+        if joins[i] is None and re.fullmatch(r"[\s,]*(?:[\w-]+\s+){0,4}", gaps[i]) and "," in gaps[i]:
+            joins[i] = joins[i + 1]  # "A, B, or C": the commas of a list take its last connective
     for i in range(1, len(atoms)):
         prev, cur = atoms[i - 1], atoms[i]
-        between = text[prev.end:cur.start]
+        between = gaps[i - 1]
         same_family = _named(prev) == _named(cur)
         if _CAUSE.search(between):
             groups.append([i])  # "Lyell syndrome induced by immunotherapy": both must hold
-        elif _last_connective(between, v) == "or" or (polarity == "exclusion" and same_family and _named(cur)
+        elif joins[i - 1] == "or" or (polarity == "exclusion" and same_family and _named(cur)
                                                       and not v.and_words.search(between)):
             groups[-1].append(i)
         elif polarity == "exclusion" and same_family and _named(cur):
