@@ -6,7 +6,8 @@ interventions and their other names, conditions, sponsor and collaborators (with
 people use: "NIAMS", "AP-HP", "BMS") and organisation and secondary ids. A word counts by how
 rare it is (below): a word that names one trial and few records use is decisive, "cancer" in an
 oncology corpus is not. A drug or condition named by a synonym ("AZT") names the trial that
-calls it otherwise ("zidovudine"). A trial is named when its words add up
+calls it otherwise ("zidovudine"); a code only one record's text uses ("AZT", "rhIL-10") names
+that record, and counts as a name only where it stands in a reference to a trial. A trial is named when its words add up
 to at least ``0.7 log N`` (what one decisive word scores) and within ``CLOSE`` of the best; an
 acronym or id written as the record writes it counts ``log N`` more. A word's weight is the
 geometric mean of how rare it is among the trials' names and in the records' text, so a word

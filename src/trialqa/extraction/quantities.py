@@ -82,9 +82,10 @@ class QuantityReader:
         # (diastolic pressure, the scale's maximum) that is not a range.
         head = (rf"(?P<v1>{n})(?P<restate>\s*\(\s*\d+(?:\.\d+)?\s*\))?"
                 rf"(?P<over>\s*/\s*\d{{1,3}}(?![\d/]|[.,]\d))?(?P<plus>\s*\+(?![+]|\s*\d))?")
-        # The lower bound may carry the unit too: "2 months to 18 years", "10% to 20%", "between 50 kg and 90 kg".
-        rng = (rf"(?:(?P<u1>[\s\-‐]*(?:{time_alt})(?:[\s\-‐]+old)?|\s*%|\s*(?P<lu1>{unit_alt}))?"
-               rf"\s*(?P<sep>{sep})\s*(?P<v2>{n}))?")
+        # The lower bound may carry the unit too: "2 months to 18 years", "10% to 20%".
+        rng = (rf"(?:(?P<u1>[\s\-‐]*(?:{time_alt})(?:[\s\-‐]+old)?|\s*%)?\s*(?P<sep>{sep})\s*(?P<v2>{n}))?")
+        # ... and a lab unit, tried only after one ("between 50 kg and 90 kg"): the alternation is long.
+        self.unit_range = re.compile(rf"\s*(?P<sep>-|–|—|~|～|to|and|through)\s*(?P<v2>{n})\s*(?P<unit>{unit_alt})", re.I)
         # "6 consecutive weeks", "the 6 previous months": a qualifier between a number and its time unit.
         tail = (rf"(?:[\s\-‐]*(?:(?P<tadj>{_TIME_QUALIFIERS})\s+)?(?P<tunit>{time_alt})(?P<agesfx>[\s\-‐]*(?:old|of\s+age|of\s+life)(?![\w]))?|\s*(?P<unit>{unit_alt}))?"
                 rf"(?:\s*(?P<ca>{after_alt})(?!\s*(?:\d|{num_words})))?")
@@ -149,12 +150,17 @@ class QuantityReader:
             negative = left[1] is not None and not left[3]
             if negative:
                 cb, op_before, start, between, age, pop = left
-        if m.group("v2") is not None and not (self._is_range(m, between) and self._same_unit(m)):
+        if m.group("v2") is not None and not self._is_range(m, between):
             m = self.quantity_single.match(text, pos)
         gd = m.groupdict()
         if gd["over"] and not self._over_ok(m, cb):
             return None
         v2, end = gd.get("v2"), m.end()
+        if v2 is None and gd["unit"] and not gd["ca"]:
+            # Both bounds with the unit; "and" joins a range only after "between".
+            r = self.unit_range.match(text, m.end("unit"))
+            if r and unit_key(r.group("unit")) == unit_key(gd["unit"]) and (r.group("sep").lower() != "and" or between):
+                v2, end = r.group("v2"), r.end()
         ch = self.choice.match(text, pos) if v2 is None and not gd["over"] else None
         if ch:
             grades = [int(x) for x in re.findall(r"\d+", ch.group(0))]
@@ -183,12 +189,6 @@ class QuantityReader:
             return bool(cb)
         # A pressure without its unit: "BP > 140/90".
         return bool(cb) and 60 <= a <= 260 and 30 <= b <= 160 and b < a
-
-    @staticmethod
-    def _same_unit(m: re.Match) -> bool:
-        """A lab unit after the lower bound is the range's only when the upper one repeats it."""
-        lu1 = m.group("lu1")
-        return lu1 is None or unit_key(lu1) == unit_key(m.group("unit") or "")
 
     def _is_range(self, m: re.Match, between: bool) -> bool:
         """"18 and over" is no range, "between 18 and 65" is; "0 or 1" (ECOG, ASA class, a score)
