@@ -183,7 +183,8 @@ def build_index(trials, encoder: Encoder, root: Path, name: str, *, cache_dir: P
         faiss.write_index(index, str(tmp / "faiss.index"))
         manifest = {
             "format_version": FORMAT_VERSION,
-            "model": encoder.name,
+            "model": encoder.name,  # with its variant (model@int8): queries must come from the same one
+            "variant": getattr(encoder, "variant", None),
             "dim": encoder.dim,
             "corpus_fingerprint": fingerprint or corpus_fingerprint(trials),
             "chunking_version": CHUNKING_VERSION,
