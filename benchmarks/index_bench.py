@@ -538,10 +538,12 @@ SCALES = {"seeds": scale_seeds, "xml": scale_xml, "synthetic": scale_synthetic}
 
 def machine() -> dict:
     import faiss
-    import torch
+
+    from trialqa.embedding import get_encoder, onnx_threads
 
     return {"date": time.strftime("%Y-%m-%d %H:%M"), "cpu": platform.processor() or platform.machine(),
-            "cores": os.cpu_count(), "torch_threads": torch.get_num_threads(), "faiss": faiss.__version__,
+            "cores": os.cpu_count(), "encoder": get_encoder().name, "onnx_threads": onnx_threads(),
+            "faiss": faiss.__version__,
             "python": platform.python_version(), "load_avg_at_end": os.getloadavg()}
 
 
@@ -553,8 +555,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--work-dir", type=Path, default=DEFAULT_WORK, help="unpacked XML, embedding cache, indexes")
     ap.add_argument("--reuse-index", action="store_true", help="synthetic: load a previous build instead of building")
     ap.add_argument("--threads", type=int, default=None,
-                    help="torch intra-op threads (default: torch's own, the core count); 1 is much faster "
-                         "when other jobs load the cores, as OpenMP workers then wait on each other")
+                    help="embedding intra-op threads (TRIALQA_THREADS; default: the cores); 1 can be faster "
+                         "when other jobs load the cores, as the workers then wait on each other")
     ap.add_argument("--embed-budget-s", type=float, default=None,
                     help="xml: embed with the real model for at most this long (records in corpus order), "
                          "proxy vectors for the rest (default: embed everything)")
@@ -563,10 +565,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
     args.work_dir.mkdir(parents=True, exist_ok=True)
-    if args.threads:
-        import torch
-
-        torch.set_num_threads(args.threads)
+    if args.threads:  # ONNX Runtime's intra-op threads (the encoder reads it when it opens its session)
+        os.environ["TRIALQA_THREADS"] = str(args.threads)
     if args.scale != "all":
         t0 = time.perf_counter()
         out = SCALES[args.scale](args)
