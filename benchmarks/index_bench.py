@@ -66,7 +66,12 @@ def log(msg: str) -> None:
 
 
 def peak_rss_mb() -> float:
-    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    """This process's peak RSS (``VmHWM``): ``ru_maxrss`` would also count the parent's RSS at fork."""
+    try:
+        with open("/proc/self/status") as f:
+            return round(next(int(line.split()[1]) for line in f if line.startswith("VmHWM:")) / 1024, 1)
+    except (OSError, StopIteration):
+        return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
 def rss_mb() -> float:
@@ -524,12 +529,40 @@ def scale_synthetic(args) -> dict:
         idx, stats, out["build"] = build(trials, enc, args.work_dir / "idx", name, cache, fingerprint)
     out["rss_after_build_mb"] = rss_mb()
     log(f"synthetic: build {out['build']}")
-    r, out["bm25_index_s"] = retriever_for(idx, enc)
+    r, out["bm25_index_s"] = retriever_for(idx, enc)  # the first one also saves the BM25 index
     out["rss_with_retriever_mb"] = rss_mb()
-    out["query"] = query_figures(r, enc, [t.id for t in trials])
-    log(f"synthetic: query {out['query']}")
+    del r, idx, trials
+    log("synthetic: serving the built index in a process of its own")
+    cmd = [sys.executable, __file__, "--serve", str(args.work_dir / "idx"), name, "--work-dir", str(args.work_dir)]
+    if args.threads:
+        cmd += ["--threads", str(args.threads)]
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, text=True)
+    if proc.returncode:
+        raise SystemExit(f"the serving process failed (exit {proc.returncode})")
+    out["serving"] = json.loads(proc.stdout)
+    out["query"], out["approx_recall"] = out["serving"].pop("query"), out["serving"].pop("approx_recall")
+    return out
+
+
+def serve(root: Path, name: str) -> dict:
+    """What serving a built index costs: load it from disk (as ``TrialQA.load`` does, checksums
+    included), search it (the figures of ``query_figures``), then the peak RSS so far; only then
+    recall@10 against exact search, whose ground truth reads every vector (and so maps them all)."""
+    from trialqa.index import load_index, read_manifest
+
+    t0 = time.perf_counter()
+    enc, model_s = load_encoder()
+    idx = load_index(*read_manifest(root, name))
+    out = {"model_load_s": model_s, "index_load_s": round(time.perf_counter() - t0 - model_s, 1),
+           "chunks": len(idx.chunks), "rss_after_load_mb": rss_mb()}
+    r, out["bm25_load_s"] = retriever_for(idx, enc)
+    out["rss_with_retriever_mb"] = rss_mb()
+    out["query"] = query_figures(r, enc, sorted(idx.by_trial))
+    out["peak_rss_serving_mb"] = peak_rss_mb()
+    out["rss_after_queries_mb"] = rss_mb()
+    log(f"serving: {out}")
     out["approx_recall"] = approx_recall(idx, enc, queries(180))
-    out["experiment_argpartition"] = experiment_argpartition(r, queries())
+    out["peak_rss_with_recall_mb"] = peak_rss_mb()
     return out
 
 
@@ -563,10 +596,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--real-vectors-only", action="store_true",
                     help="synthetic: recombine only the records whose chunk texts all have real vectors cached")
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--serve", nargs=2, metavar=("INDEX_ROOT", "NAME"),
+                    help="(internal) serve a built index in this process and print its figures")
     args = ap.parse_args(argv)
     args.work_dir.mkdir(parents=True, exist_ok=True)
     if args.threads:  # ONNX Runtime's intra-op threads (the encoder reads it when it opens its session)
         os.environ["TRIALQA_THREADS"] = str(args.threads)
+    if args.serve:
+        print(json.dumps(serve(Path(args.serve[0]), args.serve[1])))
+        return 0
     if args.scale != "all":
         t0 = time.perf_counter()
         out = SCALES[args.scale](args)
@@ -615,6 +653,12 @@ def report(r: dict) -> str:
     lines.append(f"index: {json.dumps(b)}")
     if "reuse" in r:
         lines.append(f"reuse: {json.dumps(r['reuse'])}")
+    if "serving" in r:
+        v = r["serving"]
+        lines.append(f"serving process (index loaded from disk): peak RSS {v['peak_rss_serving_mb']} MB after "
+                     f"{r['query']['queries']} x 5 query kinds (RSS after load {v['rss_after_load_mb']} MB, with BM25 "
+                     f"{v['rss_with_retriever_mb']} MB); load {v['index_load_s']} s, BM25 {v['bm25_load_s']} s; "
+                     f"peak {v['peak_rss_with_recall_mb']} MB once the exact ground truth read every vector")
     q = r["query"]
     for key in ("encode_only", "hybrid", "dense", "lexical", "hybrid_one_trial"):
         lines.append(f"query {key:16s} p50 {q[key]['p50_ms']:7.1f} ms  p95 {q[key]['p95_ms']:7.1f} ms  (n={q[key]['n']})")
