@@ -3,6 +3,8 @@ vectors, the saved BM25 index, and the quantized approximate index with exact sc
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -113,3 +115,29 @@ def test_in_memory_and_loaded_indexes_search_alike(trials, tmp_path):
         assert [h.to_dict() for h in a.search(q, k=5)] == [h.to_dict() for h in b.search(q, k=5)]
         assert [h.to_dict() for h in a.search(q, k=5, trial=trial, sections=("inclusion", "exclusion"))] == \
             [h.to_dict() for h in b.search(q, k=5, trial=trial, sections=("inclusion", "exclusion"))]
+
+
+def test_each_embedding_variant_has_its_own_index_and_vectors(tmp_path):
+    """An index is only queried with the variant that embedded it: the variant is in the encoder's
+    name, hence in the index's directory, its manifest and its vector cache; a manifest naming
+    another variant at the same place is rebuilt, never searched with the other vectors."""
+    from tests.conftest import DARA_SEED, MSC_SEED
+    from trialqa.index import index_name
+    from trialqa.qa import TrialQA
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for f in (MSC_SEED, DARA_SEED):
+        (corpus / f.name).write_bytes(f.read_bytes())
+    int8, fp32 = HashingEncoder("m@int8"), HashingEncoder("m@fp32", dim=32)  # other vectors, as a variant makes
+    a = TrialQA.load(corpus, tmp_path / "idx", encoder=int8)
+    b = TrialQA.load(corpus, tmp_path / "idx", encoder=fp32)
+    assert a.index.path.parent != b.index.path.parent and a.index.manifest["model"] == "m@int8"
+    assert b.index_status.startswith("built (no index yet)") and fp32.encoded > 0
+    assert {p.name for p in (tmp_path / "idx" / "cache").iterdir()} == {"m_int8", "m_fp32"}
+    assert TrialQA.load(corpus, tmp_path / "idx", encoder=int8).index_status.startswith("loaded")
+    # The int8 index's manifest edited to claim fp32: the int8 encoder does not trust it.
+    path, manifest = read_manifest(tmp_path / "idx", index_name(corpus, "m@int8"))
+    (path / "manifest.json").write_text(json.dumps({**manifest, "model": "m@fp32"}))
+    again = TrialQA.load(corpus, tmp_path / "idx", encoder=int8)
+    assert again.index_status.startswith("built (index was built with model 'm@fp32', not 'm@int8')")
