@@ -434,6 +434,8 @@ def scale_xml(args) -> dict:
     enc, model_s = load_encoder()
     trials, read = read_xml(args.work_dir)
     log(f"xml: read {read}")
+    if args.records:  # the first N records only (a real-vector build that fits in the time at hand)
+        trials = list(trials)[:args.records]
     out = {"scale": "xml", "trials": len(trials), "model_load_s": model_s, "read": read}
     sample = trials[:args.sample_trials]
     log(f"xml: build overhead on {len(sample)} trials (raw encode, then build from an empty cache)")
@@ -596,6 +598,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--real-vectors-only", action="store_true",
                     help="synthetic: recombine only the records whose chunk texts all have real vectors cached")
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--records", type=int, default=None, help="xml: build the first N records only")
     ap.add_argument("--serve", nargs=2, metavar=("INDEX_ROOT", "NAME"),
                     help="(internal) serve a built index in this process and print its figures")
     args = ap.parse_args(argv)
