@@ -16,7 +16,7 @@ import pytest
 
 from trialqa import config, embedding
 from trialqa.embedding import OnnxEncoder, SentenceTransformerEncoder
-from trialqa.errors import ModelError
+from trialqa.errors import ConfigError, ModelError
 
 pytestmark = pytest.mark.model
 
@@ -151,11 +151,15 @@ def test_onnx_switched_off_embeds_fp32_in_torch(monkeypatch):
 def test_get_encoder_picks_the_variant(monkeypatch):
     monkeypatch.setattr(embedding, "_ENCODERS", {})
     monkeypatch.delenv("TRIALQA_EMBEDDING", raising=False)
-    assert embedding.get_encoder(MODEL).name == f"{MODEL}@int8"  # the default
-    monkeypatch.setenv("TRIALQA_EMBEDDING", "fp32")
     fp32 = embedding.get_encoder(MODEL)
-    assert fp32.name == f"{MODEL}@fp32" and embedding.get_encoder(fp32.name) is fp32
-    assert embedding.get_encoder(f"{MODEL}@int8").name == f"{MODEL}@int8"
+    assert fp32.name == f"{MODEL}@fp32" and embedding.get_encoder(fp32.name) is fp32  # the default
+    monkeypatch.setenv("TRIALQA_EMBEDDING", "int8")
+    int8 = embedding.get_encoder(MODEL)
+    assert int8.name == f"{MODEL}@int8" and embedding.get_encoder(f"{MODEL}@int8") is int8
+    assert embedding.get_encoder(f"{MODEL}@fp32") is fp32
+    monkeypatch.setenv("TRIALQA_EMBEDDING", "int4")
+    with pytest.raises(ConfigError, match="TRIALQA_EMBEDDING must be one of int8, fp32, got 'int4'"):
+        embedding.get_encoder(MODEL)
 
 
 def test_no_texts_give_an_empty_matrix(cache):
@@ -195,7 +199,7 @@ def _spy(tmp_path: Path, code: str, *args: str, env: dict) -> dict:
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory, made):
-    """The seed corpus indexed with the default (int8) variant by the CLI."""
+    """The seed corpus indexed with the default (fp32) variant by the CLI."""
     tmp = tmp_path_factory.mktemp("notorch")
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "TRIALQA_MODEL_CACHE": str(made),
            "TRIALQA_INDEX": str(tmp / "idx"), "TRIALQA_CORPUS": str(ROOT / "corpus")}
@@ -203,7 +207,7 @@ def built(tmp_path_factory, made):
     env.pop("TRIALQA_MODEL", None)
     proc = subprocess.run([sys.executable, "-m", "trialqa", "index"], capture_output=True, text=True, env=env, timeout=600)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert f"model {MODEL}@int8" in proc.stdout
+    assert f"model {MODEL}@fp32" in proc.stdout  # the default variant
     return tmp, env
 
 
@@ -217,7 +221,7 @@ def test_search_with_a_built_index_never_imports_torch(built):
             "assert hits and hits[0].dense is not None\n"
             "print(idx.manifest['model'])")
     seen = _spy(tmp, code, env=env)
-    assert seen["stdout"].strip() == f"{MODEL}@int8"
+    assert seen["stdout"].strip() == f"{MODEL}@fp32"
     assert not seen["torch"] and not seen["sentence_transformers"], seen["importers"]
 
 
