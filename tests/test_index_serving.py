@@ -141,3 +141,29 @@ def test_each_embedding_variant_has_its_own_index_and_vectors(tmp_path):
     (path / "manifest.json").write_text(json.dumps({**manifest, "model": "m@fp32"}))
     again = TrialQA.load(corpus, tmp_path / "idx", encoder=int8)
     assert again.index_status.startswith("built (index was built with model 'm@fp32', not 'm@int8')")
+
+
+def test_a_read_only_index_is_served_without_writing(trials, tmp_path, monkeypatch):
+    from trialqa import index as index_mod
+
+    enc, built, loaded = _built(trials, tmp_path)
+    (loaded.path / ChunkTable.ROWS).unlink()
+
+    def refuse(*a, **kw):
+        raise PermissionError("read-only file system")
+
+    monkeypatch.setattr(index_mod, "atomic_write", refuse)  # (root ignores chmod: refuse the writes instead)
+    monkeypatch.setattr(retrieval.tempfile, "mkdtemp", refuse)
+    again = load_index(*read_manifest(tmp_path / "idx", "t"))
+    r = HybridRetriever(again, enc)
+    assert r.search("neutrophil count", k=3) and again.by_trial == built.by_trial
+    assert not (loaded.path / retrieval.BM25_DIR).exists() and not (loaded.path / ChunkTable.ROWS).exists()
+
+
+def test_retriever_of_a_removed_version_still_searches(trials, tmp_path):
+    import shutil
+
+    enc, built, loaded = _built(trials, tmp_path)
+    shutil.rmtree(loaded.path)  # pruned by a newer build while this process holds it
+    r = HybridRetriever(loaded, enc)
+    assert r.search("informed consent", k=3)

@@ -127,16 +127,18 @@ def lexical_index(index: ChunkIndex):
         return model
     model.index([tokenize(c.embed_text) for c in index.chunks], show_progress=False)
     if saved is not None:
-        tmp = Path(tempfile.mkdtemp(dir=saved.parent, prefix=".bm25-"))
+        tmp = None
         try:
+            tmp = Path(tempfile.mkdtemp(dir=saved.parent, prefix=".bm25-"))
             model.save(str(tmp), show_progress=False)
             (tmp / "trialqa.json").write_text(json.dumps({"tokenizer": key, "chunks": len(index.chunks)}), "utf-8")
             shutil.rmtree(saved, ignore_errors=True)
             os.replace(tmp, saved)
         except OSError:
-            pass  # a read-only or concurrently written index: indexed again next time
+            pass  # a read-only, removed or concurrently written version: indexed again next time
         finally:
-            shutil.rmtree(tmp, ignore_errors=True)
+            if tmp is not None:
+                shutil.rmtree(tmp, ignore_errors=True)
     return model
 
 
