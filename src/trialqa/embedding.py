@@ -274,7 +274,7 @@ class OnnxEncoder:
 
     def _files(self) -> tuple[Path, Path]:
         base = config.model_cache_dir() / "onnx" / f"{model_slug(self.model_name)}-{self.spec.fingerprint()}"
-        return base.with_suffix(".onnx"), base.with_name(base.name + "-int8.onnx")
+        return base.with_name(base.name + ".onnx"), base.with_name(base.name + "-int8.onnx")
 
     def _load_checked(self):
         """The checked session of this variant, exporting (and quantizing) what is missing or bad."""
@@ -287,7 +287,12 @@ class OnnxEncoder:
         for attempt in range(2):
             try:
                 if attempt or not target.exists():
-                    self._make(fp32, int8, again=bool(attempt))
+                    try:
+                        self._make(fp32, int8, again=bool(attempt))
+                    except ModelError:
+                        raise
+                    except Exception as exc:  # the exporter's or quantizer's own failure: one clear error
+                        raise ModelError(f"cannot export {self.name} to ONNX ({type(exc).__name__}: {exc})") from None
                 return self._checked(target)
             except ModelError as exc:
                 if attempt:
