@@ -66,7 +66,20 @@ def log(msg: str) -> None:
 
 
 def peak_rss_mb() -> float:
-    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    """This process's peak RSS (``VmHWM``): ``ru_maxrss`` would also count the parent's RSS at fork."""
+    try:
+        with open("/proc/self/status") as f:
+            return round(next(int(line.split()[1]) for line in f if line.startswith("VmHWM:")) / 1024, 1)
+    except (OSError, StopIteration):
+        return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def rss_split_mb() -> dict:
+    """RSS in anonymous memory (the process's own) and in file pages (memory-mapped index files,
+    shared with the page cache and given back under memory pressure)."""
+    with open("/proc/self/status") as f:
+        fields = dict(line.split(":", 1) for line in f if line.startswith(("RssAnon", "RssFile", "RssShmem")))
+    return {k: round(int(v.split()[0]) / 1024, 1) for k, v in fields.items()}
 
 
 def rss_mb() -> float:
@@ -184,7 +197,8 @@ def build_overhead(trials, encoder, work: Path) -> dict:
 def approx_recall(idx, encoder, qs: list[str], probes=(1, 4, 8, 16, 32, 64, 128), efs=(16, 32, 64, 128, 256),
                   k: int = 10) -> dict:
     """Recall@k of the approximate index (IVF: per ``nprobe``; HNSW: per ``efSearch``) against exact
-    inner-product search on the same vectors; empty when the index is exact.
+    inner-product search on the same vectors, through ``ChunkIndex.dense_search`` (candidates from
+    the index, exact cosines); empty when the index is exact.
 
     ``recall_ids``: shared ids / k. ``recall_scores``: approximate results scoring at least the
     exact k-th score (ties count; the synthetic corpus repeats texts, hence identical vectors)."""
@@ -224,10 +238,13 @@ def approx_recall(idx, encoder, qs: list[str], probes=(1, 4, 8, 16, 32, 64, 128)
             ms, r_ids, r_scores = [], [], []
             for i in range(len(Q)):
                 t = time.perf_counter()
-                D, I = fi.search(Q[i:i + 1], k)
+                # What serving returns: the index's candidates with the stored vectors' exact cosines
+                # (an 8-bit index's own scores are approximations, never equal to the exact ones).
+                found = idx.dense_search(Q[i], k)
                 ms.append((time.perf_counter() - t) * 1000)
-                r_ids.append(len(set(I[0].tolist()) & set(exact_ids[i].tolist())) / k)
-                r_scores.append(min(k, int(np.sum(D[0] >= exact_scores[i, -1] - 1e-5))) / k)
+                I, D = [r for r, _ in found], np.array([s for _, s in found])
+                r_ids.append(len(set(I) & set(exact_ids[i].tolist())) / k)
+                r_scores.append(min(k, int(np.sum(D >= exact_scores[i, -1] - 1e-5))) / k)
             out["sweep"][v] = {"recall_ids": round(float(np.mean(r_ids)), 4),
                                "recall_scores": round(float(np.mean(r_scores)), 4),
                                "search_p50_ms": round(float(np.percentile(ms, 50)), 2),
@@ -429,6 +446,8 @@ def scale_xml(args) -> dict:
     enc, model_s = load_encoder()
     trials, read = read_xml(args.work_dir)
     log(f"xml: read {read}")
+    if args.records:  # the first N records only (a real-vector build that fits in the time at hand)
+        trials = list(trials)[:args.records]
     out = {"scale": "xml", "trials": len(trials), "model_load_s": model_s, "read": read}
     sample = trials[:args.sample_trials]
     log(f"xml: build overhead on {len(sample)} trials (raw encode, then build from an empty cache)")
@@ -524,12 +543,41 @@ def scale_synthetic(args) -> dict:
         idx, stats, out["build"] = build(trials, enc, args.work_dir / "idx", name, cache, fingerprint)
     out["rss_after_build_mb"] = rss_mb()
     log(f"synthetic: build {out['build']}")
-    r, out["bm25_index_s"] = retriever_for(idx, enc)
+    r, out["bm25_index_s"] = retriever_for(idx, enc)  # the first one also saves the BM25 index
     out["rss_with_retriever_mb"] = rss_mb()
-    out["query"] = query_figures(r, enc, [t.id for t in trials])
-    log(f"synthetic: query {out['query']}")
+    del r, idx, trials
+    log("synthetic: serving the built index in a process of its own")
+    cmd = [sys.executable, __file__, "--serve", str(args.work_dir / "idx"), name, "--work-dir", str(args.work_dir)]
+    if args.threads:
+        cmd += ["--threads", str(args.threads)]
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, text=True)
+    if proc.returncode:
+        raise SystemExit(f"the serving process failed (exit {proc.returncode})")
+    out["serving"] = json.loads(proc.stdout)
+    out["query"], out["approx_recall"] = out["serving"].pop("query"), out["serving"].pop("approx_recall")
+    return out
+
+
+def serve(root: Path, name: str) -> dict:
+    """What serving a built index costs: load it from disk (as ``TrialQA.load`` does, checksums
+    included), search it (the figures of ``query_figures``), then the peak RSS so far; only then
+    recall@10 against exact search, whose ground truth reads every vector (and so maps them all)."""
+    from trialqa.index import load_index, read_manifest
+
+    t0 = time.perf_counter()
+    enc, model_s = load_encoder()
+    idx = load_index(*read_manifest(root, name))
+    out = {"model_load_s": model_s, "index_load_s": round(time.perf_counter() - t0 - model_s, 1),
+           "chunks": len(idx.chunks), "rss_after_load_mb": rss_mb()}
+    r, out["bm25_load_s"] = retriever_for(idx, enc)
+    out["rss_with_retriever_mb"] = rss_mb()
+    out["query"] = query_figures(r, enc, sorted(idx.by_trial))
+    out["peak_rss_serving_mb"] = peak_rss_mb()
+    out["rss_after_queries_mb"] = rss_mb()
+    out["rss_split_after_queries_mb"] = rss_split_mb()
+    log(f"serving: {out}")
     out["approx_recall"] = approx_recall(idx, enc, queries(180))
-    out["experiment_argpartition"] = experiment_argpartition(r, queries())
+    out["peak_rss_with_recall_mb"] = peak_rss_mb()
     return out
 
 
@@ -538,10 +586,12 @@ SCALES = {"seeds": scale_seeds, "xml": scale_xml, "synthetic": scale_synthetic}
 
 def machine() -> dict:
     import faiss
-    import torch
+
+    from trialqa.embedding import get_encoder, onnx_threads
 
     return {"date": time.strftime("%Y-%m-%d %H:%M"), "cpu": platform.processor() or platform.machine(),
-            "cores": os.cpu_count(), "torch_threads": torch.get_num_threads(), "faiss": faiss.__version__,
+            "cores": os.cpu_count(), "encoder": get_encoder().name, "onnx_threads": onnx_threads(),
+            "faiss": faiss.__version__,
             "python": platform.python_version(), "load_avg_at_end": os.getloadavg()}
 
 
@@ -553,20 +603,24 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--work-dir", type=Path, default=DEFAULT_WORK, help="unpacked XML, embedding cache, indexes")
     ap.add_argument("--reuse-index", action="store_true", help="synthetic: load a previous build instead of building")
     ap.add_argument("--threads", type=int, default=None,
-                    help="torch intra-op threads (default: torch's own, the core count); 1 is much faster "
-                         "when other jobs load the cores, as OpenMP workers then wait on each other")
+                    help="embedding intra-op threads (TRIALQA_THREADS; default: the cores); 1 can be faster "
+                         "when other jobs load the cores, as the workers then wait on each other")
     ap.add_argument("--embed-budget-s", type=float, default=None,
                     help="xml: embed with the real model for at most this long (records in corpus order), "
                          "proxy vectors for the rest (default: embed everything)")
     ap.add_argument("--real-vectors-only", action="store_true",
                     help="synthetic: recombine only the records whose chunk texts all have real vectors cached")
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--records", type=int, default=None, help="xml: build the first N records only")
+    ap.add_argument("--serve", nargs=2, metavar=("INDEX_ROOT", "NAME"),
+                    help="(internal) serve a built index in this process and print its figures")
     args = ap.parse_args(argv)
     args.work_dir.mkdir(parents=True, exist_ok=True)
-    if args.threads:
-        import torch
-
-        torch.set_num_threads(args.threads)
+    if args.threads:  # ONNX Runtime's intra-op threads (the encoder reads it when it opens its session)
+        os.environ["TRIALQA_THREADS"] = str(args.threads)
+    if args.serve:
+        print(json.dumps(serve(Path(args.serve[0]), args.serve[1])))
+        return 0
     if args.scale != "all":
         t0 = time.perf_counter()
         out = SCALES[args.scale](args)
@@ -615,6 +669,12 @@ def report(r: dict) -> str:
     lines.append(f"index: {json.dumps(b)}")
     if "reuse" in r:
         lines.append(f"reuse: {json.dumps(r['reuse'])}")
+    if "serving" in r:
+        v = r["serving"]
+        lines.append(f"serving process (index loaded from disk): peak RSS {v['peak_rss_serving_mb']} MB after "
+                     f"{r['query']['queries']} x 5 query kinds (RSS after load {v['rss_after_load_mb']} MB, with BM25 "
+                     f"{v['rss_with_retriever_mb']} MB); load {v['index_load_s']} s, BM25 {v['bm25_load_s']} s; "
+                     f"peak {v['peak_rss_with_recall_mb']} MB once the exact ground truth read every vector")
     q = r["query"]
     for key in ("encode_only", "hybrid", "dense", "lexical", "hybrid_one_trial"):
         lines.append(f"query {key:16s} p50 {q[key]['p50_ms']:7.1f} ms  p95 {q[key]['p95_ms']:7.1f} ms  (n={q[key]['n']})")

