@@ -13,7 +13,7 @@ import dataclasses
 import types
 import typing
 from functools import lru_cache
-from typing import Any
+from typing import Any, Callable
 
 from ..extraction.entity import CriterionEntity
 from ..records import Criterion, Trial
@@ -51,39 +51,57 @@ def _encode(obj) -> Any:
     return obj
 
 
-@lru_cache(maxsize=None)
-def _hints(cls: type) -> dict[str, Any]:
-    return typing.get_type_hints(cls)
-
-
 def _decode(cls: type, d: dict) -> Any:
-    hints = _hints(cls)
-    kwargs = {}
-    for f in dataclasses.fields(cls):
-        if f.name not in d or (cls is Trial and f.name == "texts"):
-            continue  # written by an older record class: the field's default
-        item = UNTYPED.get((cls, f.name))
-        value = d[f.name]
-        kwargs[f.name] = [_value(item, x) for x in value] if item and value is not None else _value(hints[f.name], value)
-    return cls(**kwargs)
+    return _decoder(cls)(d)
 
 
-def _value(tp, v) -> Any:
-    if v is None:
-        return None
+def _same(v):
+    return v
+
+
+@lru_cache(maxsize=None)
+def _decoder(tp) -> Callable[[Any], Any]:
+    """A function rebuilding a value of type ``tp`` from its JSON form, made once per type: loading
+    thousands of stored trials must not walk the type hints again for every value."""
     origin = typing.get_origin(tp)
     if origin in (typing.Union, types.UnionType):
         options = [a for a in typing.get_args(tp) if a is not type(None)]
-        return _value(options[0], v) if len(options) == 1 else v
+        inner = _decoder(options[0]) if len(options) == 1 else _same
+        return _same if inner is _same else (lambda v: None if v is None else inner(v))
     if dataclasses.is_dataclass(tp):
-        return _decode(tp, v)
+        return _dataclass_decoder(tp)
     if origin is list:
         (arg,) = typing.get_args(tp) or (Any,)
-        return [_value(arg, x) for x in v]
+        item = _decoder(arg)
+        return (lambda v: list(v)) if item is _same else (lambda v: [item(x) for x in v])
     if origin is tuple:
         args = typing.get_args(tp)
-        return tuple(_value(a, x) for a, x in zip(args, v)) if args and args[-1] is not Ellipsis else tuple(v)
+        if args and args[-1] is not Ellipsis:
+            items = [_decoder(a) for a in args]
+            return lambda v: tuple(f(x) for f, x in zip(items, v))
+        return tuple
     if origin is dict:
         _, arg = typing.get_args(tp) or (Any, Any)
-        return {k: _value(arg, x) for k, x in v.items()}
-    return v
+        item = _decoder(arg)
+        return _same if item is _same else (lambda v: {k: item(x) for k, x in v.items()})
+    return _same
+
+
+def _dataclass_decoder(cls: type) -> Callable[[dict], Any]:
+    hints = typing.get_type_hints(cls)
+    fields = []
+    for f in dataclasses.fields(cls):
+        if cls is Trial and f.name == "texts":
+            continue
+        item = UNTYPED.get((cls, f.name))
+        if item is not None:
+            dec = _decoder(item)
+            fields.append((f.name, lambda v, dec=dec: None if v is None else [dec(x) for x in v]))
+        else:
+            fields.append((f.name, _decoder(hints[f.name])))
+
+    def decode(d: dict):
+        # A field missing from the dict (written by an older record class) takes its default.
+        return cls(**{name: dec(d[name]) for name, dec in fields if name in d})
+
+    return decode

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 import sqlite3
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
@@ -29,6 +30,7 @@ from .store import Store, StoreCorrupt
 SKIP_SUFFIXES = DOCUMENT_SUFFIXES  # what a corpus directory leaves out; archives in it are read (below)
 READERS: dict[str, Callable[[str, str], list[Trial]]] = {
     "ctgov_json": read_json, "ctgov_xml": read_xml, "registry_text": read_registry_text}
+RACY_NS = 2_000_000_000  # files modified this recently are hashed even when size and mtime match
 BATCH = 256  # parsed files extracted and stored together: bounded memory, few transactions
 
 
@@ -213,6 +215,8 @@ class _Loader:
         row = self.store.source(src.key) if self.store else None
         if row is None or (row.size, row.mtime_ns) != (src.size, src.mtime_ns) or row.sha256 is None:
             return False
+        if time.time_ns() - src.mtime_ns < RACY_NS:
+            return False  # written just now: a same-size rewrite within the clock's granularity keeps the mtime
         src.sha256 = row.sha256
         self._stored(src)
         return True

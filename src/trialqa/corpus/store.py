@@ -48,8 +48,8 @@ CREATE TABLE IF NOT EXISTS sources (
     key TEXT PRIMARY KEY,       -- absolute path, or "<absolute archive path>::<member>"
     seq INTEGER NOT NULL,       -- order inside its archive (0 for files)
     size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,
-    sha256 TEXT,                -- of the bytes; NULL for an archive (its members are hashed)
-    shown TEXT NOT NULL,        -- the name it was read under; errors and Trial.source use it
+    sha256 TEXT,                -- of the bytes, NULL for an archive (its members are hashed)
+    shown TEXT NOT NULL,        -- the name it was read under (errors and Trial.source use it)
     errors TEXT NOT NULL        -- JSON list of [path, reason, line]
 );
 CREATE TABLE IF NOT EXISTS trials (
@@ -130,7 +130,7 @@ class Store:
 
     def _create(self) -> None:
         with self.transaction():
-            for stmt in SCHEMA.split(";"):
+            for stmt in SCHEMA.split(";"):  # the comments hold no ";"
                 if stmt.strip():
                     self.db.execute(stmt)
             self.db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)",
