@@ -80,7 +80,7 @@ def iter_members(archive: str | os.PathLike, *, errors: list[CorpusError] | None
     errors = errors if errors is not None else []
     with open(path, "rb") as raw, _bar(show_progress, total, path.name) as advance:
         try:
-            members = _zip_members(raw) if str(path).lower().endswith(".zip") else _tar_members(raw)
+            members = _zip_members(raw) if _is_zip(path) else _tar_members(raw)
             for name, size, mtime, read in members:
                 advance(raw.tell())
                 if skipped_name(name):
@@ -95,8 +95,15 @@ def iter_members(archive: str | os.PathLike, *, errors: list[CorpusError] | None
             raise CorpusError(str(path), f"not a readable {_kind(path)} archive (corrupt or cut short): {exc}") from None
 
 
+def _is_zip(path) -> bool:
+    """Told from the content, like record formats: a ``.zip`` that is really a tar.gz still reads."""
+    with open(path, "rb") as f:
+        head = f.read(4)
+    return head == b"PK\x03\x04" or (head[:2] != b"\x1f\x8b" and str(path).lower().endswith(".zip"))
+
+
 def _kind(path: Path) -> str:
-    return "zip" if str(path).lower().endswith(".zip") else "tar.gz"
+    return "zip" if _is_zip(path) else "tar.gz"
 
 
 def _zip_members(raw):
@@ -157,7 +164,7 @@ def _read_member(archive: str, member: str, size: int, mtime_ns: int) -> bytes:
     # Keyed on the archive's size and mtime: a replaced archive is read again. A tar.gz has no
     # member table, so a citation of one of its members costs a scan; zip members are read directly.
     try:
-        if archive.lower().endswith(".zip"):
+        if _is_zip(archive):
             with zipfile.ZipFile(archive) as zf:
                 return zf.read(member)
         with tarfile.open(archive, mode="r|gz") as tf:

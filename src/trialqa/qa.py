@@ -111,14 +111,16 @@ class TrialQA:
     # --- corpus changes ---------------------------------------------------------------------------
 
     def add_trial(self, path: str | Path, *, name: str | None = None,
-                  progress: Callable[[int, int], None] | None = None) -> list[Trial]:
-        """Validate a record file, copy it into the uploads directory and index it.
+                  progress: Callable[[int, int], None] | None = None) -> Corpus:
+        """Validate a record file or a bulk archive of them, copy it into the uploads directory and index it.
 
         ``name`` is the file name as the user gave it (default: the file's own name); it names the
         copy and every error. A file the loader would skip (hidden, README, a document suffix) or a
         bad record raises ``CorpusError`` and changes nothing; a record whose id is already loaded
         raises ``QueryError``. ``progress(done, total)`` follows the embedding of new chunks, and
-        unchanged chunks are not re-embedded (vectors are cached).
+        unchanged chunks are not re-embedded (vectors are cached). The result is a ``Corpus``: the
+        trials added, and in ``errors`` the archive members that were not (each named
+        ``<name>::<member>``); an archive with no good record raises ``CorpusError``.
         """
         import shutil
         import tempfile
@@ -160,7 +162,7 @@ class TrialQA:
             self.trials, self.index, self.retriever, self.index_status = list(trials), index, retriever, status
             self._by_id = {t.id: t for t in self.trials}
             self._hashes, self.corpus_errors = hashes, trials.errors
-        return list(new)
+        return new
 
     # --- queries ---------------------------------------------------------------------------------
 
