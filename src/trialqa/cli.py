@@ -77,7 +77,14 @@ def _progress(label: str) -> Callable[[int, int], None] | None:
 def cmd_trials(args) -> int:
     from .corpus import load_corpus
 
-    corpus = load_corpus(config.corpus_dir(args.corpus), progress=_progress("loading"))
+    from .corpus.store import open_store
+
+    store = open_store(config.index_dir())  # the store TrialQA.load keeps: only changed records are read
+    try:
+        corpus = load_corpus(config.corpus_dir(args.corpus), progress=_progress("loading"), store=store)
+    finally:
+        if store is not None:
+            store.close()
     for err in corpus.errors:
         print(f"warning: {err}", file=sys.stderr)
     if args.json:
@@ -366,6 +373,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    # A one-shot call prints its answer, not the model libraries' "Loading weights" bars and notices
+    # (read when huggingface_hub and transformers are imported, so set before anything loads them).
+    # The index build keeps its own progress bar.
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     try:
         return args.func(args)
     except TrialQAError as exc:

@@ -15,7 +15,7 @@ from . import config
 from .chunking import CHUNKING_VERSION
 from .archives import ARCHIVE_SUFFIXES, is_archive, read_member, split_member
 from .corpus import Corpus, load_corpus
-from .corpus.store import Store, store_path
+from .corpus.store import Store, open_store
 from .embedding import Encoder, get_encoder
 from .errors import CorpusError, IndexError_, QueryError
 from .index import ChunkIndex, build_index, index_name, load_index, read_manifest
@@ -64,7 +64,7 @@ class TrialQA:
         cdir = config.corpus_dir(corpus_dir)
         idir = config.index_dir(index_dir)
         udir = config.uploads_dir(cdir)
-        store = _open_store(idir)
+        store = open_store(idir)
         try:
             trials = _load_with_uploads(cdir, udir, store)
         finally:
@@ -207,19 +207,6 @@ class TrialQA:
 
 
 # --- helpers of load and add_trial ---------------------------------------------------------------
-
-def _open_store(index_dir: Path) -> Store | None:
-    """The trial store for this index directory; None when turned off or it cannot be written
-    (then every load parses every record, as without a store)."""
-    path = store_path(index_dir)
-    if path is None:
-        return None
-    try:
-        return Store(path)
-    except OSError as exc:
-        log.warning("cannot use the trial store %s (%s); reading every record", path, exc.strerror or exc)
-        return None
-
 
 def _fingerprint(trials, hashes: dict[str, str]) -> str:
     """``index.corpus_fingerprint`` from the hashes the load already made (the store keeps them),

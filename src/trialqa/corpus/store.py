@@ -69,6 +69,19 @@ def store_path(index_dir: str | os.PathLike) -> Path | None:
     return Path(value) if value else Path(index_dir) / STORE_FILE
 
 
+def open_store(index_dir: str | os.PathLike) -> "Store | None":
+    """The store for an index directory (``store_path``); None when turned off or when it cannot be
+    written (then every load parses every record, as without a store)."""
+    path = store_path(index_dir)
+    if path is None:
+        return None
+    try:
+        return Store(path)
+    except OSError as exc:
+        log.warning("cannot use the trial store %s (%s); reading every record", path, exc.strerror or exc)
+        return None
+
+
 def derivation_key() -> str:
     """A hash of the code and settings that derive trials from bytes."""
     h = hashlib.sha256(f"schema {SCHEMA_VERSION}\x1f{config.spacy_model()}\x1f{config.max_record_bytes()}".encode())
