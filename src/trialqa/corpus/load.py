@@ -104,8 +104,8 @@ def load_corpus(path: str | os.PathLike, *, strict: bool = False, extract: bool 
     root = Path(path)
     if not root.exists():
         raise CorpusError(str(root), "no such file or directory")
-    opened = Store(store) if store is not None and not isinstance(store, Store) else store
-    opened = opened if extract else None
+    # Without extraction the trials are not what the store keeps: it is left alone.
+    opened = None if store is None or not extract else store if isinstance(store, Store) else Store(store)
     try:
         try:
             loader = _Loader(opened, extract)
