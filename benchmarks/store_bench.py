@@ -80,6 +80,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
 
+    if not Path(args.archive).is_file():
+        ap.error(f"--archive {args.archive}: no such file (the shared data sets live in ../shared/ beside the checkout)")
+    if args.alter < 0:
+        ap.error("--alter must be 0 or more")
     work = Path(args.work_dir)
     work.mkdir(parents=True, exist_ok=True)
     archive, store = work / "registry.tgz", work / "store.sqlite"
