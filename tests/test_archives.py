@@ -199,3 +199,16 @@ def test_an_uploaded_archive_with_no_good_record_is_refused(tmp_path):
     with pytest.raises(CorpusError, match=r"no trial record found in the archive.*bad\.tgz::x/int_id\.json"):
         qa.add_trial(bad, name="bad.tgz")
     assert not any(qa.uploads_dir.iterdir())
+
+
+def test_validate_checks_every_member_of_an_archive(tmp_path, capsys):
+    from trialqa.cli import main
+
+    d = tmp_path / "corpus"
+    d.mkdir()
+    arc = _write(d / "bulk.tgz", _members())
+    assert main(["validate", str(d)]) == 1
+    out = capsys.readouterr().out
+    assert f"{arc}::ctg-studies/bad/int_id.json" in out and f"{arc}::ctg-studies/empty.json" in out
+    assert "NCT00001683.xml" not in out  # the good members are no problem
+    assert out.strip().endswith("1 file(s), 3 trial(s), 3 problem(s)")

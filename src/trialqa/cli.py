@@ -104,7 +104,8 @@ def cmd_trials(args) -> int:
 
 
 def cmd_validate(args) -> int:
-    from .corpus import iter_record_files, read_records
+    from .archives import is_archive
+    from .corpus import iter_record_files, load_corpus, read_records
     from pathlib import Path
 
     root = Path(args.path)
@@ -116,19 +117,24 @@ def cmd_validate(args) -> int:
     seen: dict[str, str] = {}
     for f in files:
         try:
-            trials = read_records(f)
+            if is_archive(f):  # every member checked; each bad one named ARCHIVE::MEMBER
+                got = load_corpus(f, extract=False)
+                problems.extend(str(e) for e in got.errors)
+                trials = list(got)
+            else:
+                trials = read_records(f)
         except CorpusError as exc:
             problems.append(str(exc))
             continue
         for t in trials:
             count += 1
             if t.id in seen:
-                problems.append(f"{f}: duplicate trial id {t.id} (also in {seen[t.id]})")
-            seen.setdefault(t.id, str(f))
+                problems.append(f"{t.source}: duplicate trial id {t.id} (also in {seen[t.id]})")
+            seen.setdefault(t.id, t.source)
             if not t.criteria:
-                problems.append(f"{f}: {t.id}: no eligibility criteria found")
+                problems.append(f"{t.source}: {t.id}: no eligibility criteria found")
             if not t.title:
-                problems.append(f"{f}: {t.id}: no title")
+                problems.append(f"{t.source}: {t.id}: no title")
     if args.json:
         _print_json({"files": len(files), "trials": count, "problems": problems})
     else:
