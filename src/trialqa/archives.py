@@ -118,7 +118,8 @@ def _tar_members(raw):
     # Stream mode ("r|gz"): one pass, no member table held in memory, so a 600,000-member archive
     # costs the memory of one member at a time.
     with tarfile.open(fileobj=raw, mode="r|gz") as tf:
-        for info in tf:
+        while (info := tf.next()) is not None:
+            tf.members.clear()  # a TarFile keeps every header it has read: 600,000 of them, otherwise
             if info.isfile():
                 yield info.name, info.size, int(info.mtime), (lambda info=info: tf.extractfile(info).read())
 
