@@ -42,13 +42,34 @@ def decode_trial(d: dict[str, Any]) -> Trial:
 
 def _encode(obj) -> Any:
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return {f.name: _encode(getattr(obj, f.name)) for f in dataclasses.fields(obj)
-                if f.name != "texts" or type(obj) is not Trial}
+        # Fields at their default are left out (the decoder restores them): most of an entity's
+        # fields are None, and thousands of trials hold hundreds of entities each.
+        return {name: _encode(value) for name, default in _defaults(type(obj))
+                if (value := getattr(obj, name)) is not default and value != default}
     if isinstance(obj, (list, tuple)):
         return [_encode(x) for x in obj]
     if isinstance(obj, dict):
         return {str(k): _encode(v) for k, v in obj.items()}
     return obj
+
+
+_NO_DEFAULT = object()
+
+
+@lru_cache(maxsize=None)
+def _defaults(cls: type) -> tuple[tuple[str, Any], ...]:
+    """(field, its default) for each field of a dataclass that is stored (``Trial.texts`` is kept apart)."""
+    out = []
+    for f in dataclasses.fields(cls):
+        if cls is Trial and f.name == "texts":
+            continue
+        if f.default is not dataclasses.MISSING:
+            out.append((f.name, f.default))
+        elif f.default_factory is not dataclasses.MISSING:
+            out.append((f.name, f.default_factory()))
+        else:
+            out.append((f.name, _NO_DEFAULT))
+    return tuple(out)
 
 
 def _decode(cls: type, d: dict) -> Any:
