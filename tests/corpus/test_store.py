@@ -228,3 +228,16 @@ def test_the_store_location_is_overridable_and_can_be_turned_off(tmp_path, monke
     monkeypatch.setenv("TRIALQA_STORE", "off")
     qa = TrialQA.load(d, tmp_path / "idx2", encoder=HashingEncoder())
     assert qa.corpus_stats.store is None and not (tmp_path / "idx2" / "store.sqlite").exists()
+
+
+def test_the_index_fingerprint_from_stored_hashes_is_the_one_the_index_computes(tmp_path):
+    from trialqa.index import corpus_fingerprint
+    from trialqa.qa import _fingerprint
+
+    d = _corpus(tmp_path)
+    db = tmp_path / "s.sqlite"
+    load_corpus(d, store=db)
+    stored = load_corpus(d, store=db)
+    assert stored.stats.parsed == 0 and len(stored.hashes) == 4
+    assert _fingerprint(stored, stored.hashes) == corpus_fingerprint(stored)  # an index built before the store stays valid
+    assert _fingerprint(stored, {}) == corpus_fingerprint(stored)
