@@ -227,7 +227,7 @@ RECORDS = [
     ("NCT00006412", "Have failed previous statin or fibrate therapy (after 24 weeks of treatment) or have had side effects from these drugs.", "fibrates"),
     ("NCT00000425", "Unwillingness to take acetaminophen for pain relief", "acetaminophen"),
     ("NCT00000273", "11. Sensitivity, allergy, or contraindication to opioids", "opioids"),
-    ("NCT00000756", "Systemic immunosuppressive therapy (i.e., steroids, cyclosporine, chemotherapy, or alpha-interferon).", "calcineurin inhibitors"),
+    ("NCT00000756", "Systemic immunosuppressive therapy (i.e., steroids, cyclosporine, chemotherapy, or alpha-interferon).", "cyclosporine"),
     ("NCT00000401", "Clinically stable RA and unlikely to require adjustment of doses of DMARDs, NSAIDs, prednisone, or anti-TNFα therapies for the treatment phase of the study", "TNF inhibitors"),
     ("NCT00000271", "3. History of allergic reaction to desipramine or imipramine.", "antidepressants"),
     ("NCT00000428", "Patients with any contraindications to using either amitriptyline or fluoxetine", "SSRIs"),

@@ -73,6 +73,8 @@ MISSPELT = [
     ("stopwords", [], "function_words", "function_word"),
     ("registry_captions", ["boilerplate"], "imperatives", "imperative"),
     ("units", ["units", 0], "pint", "pints"),
+    ("requirements", ["connectives"], "or", "ors"),
+    ("scores", ["scales", 5], "classes", "class"),
 ]
 
 

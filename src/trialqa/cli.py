@@ -14,7 +14,7 @@ import textwrap
 from typing import Any, Callable
 
 from . import config
-from .errors import CorpusError, TrialQAError
+from .errors import CorpusError, QueryError, TrialQAError
 
 
 def _print_json(data: Any) -> None:
@@ -100,6 +100,28 @@ def cmd_trials(args) -> int:
     _table(rows, ["id", "title", "status", "phase", "n", "ages", "inc/exc", "sponsor"], keep=("id", "n", "inc/exc"),
            narrowest={"title": 16, "status": 10, "ages": 11, "sponsor": 12}, weight={"title": 2})
     print(f"\n{len(corpus)} trial(s)" + (f", {len(corpus.errors)} file(s) with errors" if corpus.errors else ""))
+    return 0
+
+
+def cmd_criteria(args) -> int:
+    from .corpus import load_corpus
+    from .extraction import requirement_of
+    from .extraction.requirements import describe
+
+    corpus = load_corpus(config.corpus_dir(args.corpus))
+    wanted = args.trial.strip().upper()
+    t = next((x for x in corpus if x.id.upper() == wanted or (x.nct_id or "").upper() == wanted), None)
+    if t is None:
+        raise QueryError(f"unknown trial {args.trial!r}; `trialqa trials` lists the trials")
+    items = [{"text": c.text, "section": c.section, "start": c.start, "end": c.end,
+              "requirement": requirement_of(c, t).to_dict()} for c in t.criteria]
+    if args.json:
+        _print_json(items)
+        return 0
+    rows = [[it["section"][:3], f"{it['start']}-{it['end']}", it["text"], describe(it["requirement"])] for it in items]
+    _table(rows, ["sec", "span", "criterion", "requirement"], keep=("sec", "span"), weight={"criterion": 1, "requirement": 1})
+    parsed = sum(1 for it in items if not it["requirement"]["unparsed"])
+    print(f"\n{len(items)} criteria, {parsed} fully parsed")
     return 0
 
 
@@ -229,12 +251,15 @@ def cmd_ask(args) -> int:
 
 
 def cmd_check(args) -> int:
-    qa = _load_qa(args)
-    patient = {
+    patient = _facts_file(args.facts) if args.facts else {}
+    given = {
         "age": args.age, "sex": args.sex, "days_since_onset": args.days_since_onset, "bsa_percent": args.bsa,
-        "labs": args.lab or [], "conditions": args.condition or [], "absent": args.absent or [],
-        "pregnant": args.pregnant,
+        "labs": args.lab, "conditions": args.condition, "absent": args.absent, "history": args.history,
+        "pregnant": args.pregnant, "blood_pressure": args.bp,
+        "scores": dict(_name_value(x, "--score") for x in args.score) if args.score else None,
     }
+    patient.update({k: v for k, v in given.items() if v is not None})
+    qa = _load_qa(args)
     report = qa.check(patient, args.trial)
     if args.json:
         _print_json(report.to_dict())
@@ -243,6 +268,26 @@ def cmd_check(args) -> int:
     _table(rows, ["status", "section", "criterion", "reason"], keep=("status", "section"))
     print(f"\noverall: {report.verdict}")
     return 0
+
+
+def _facts_file(path: str) -> dict:
+    """A patient-facts JSON file (docs/patient_facts.md)."""
+    try:
+        data = json.loads(open(path, encoding="utf-8").read())
+    except OSError as exc:
+        raise QueryError(f"cannot read {path}: {exc.strerror}") from None
+    except json.JSONDecodeError as exc:
+        raise QueryError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+    if not isinstance(data, dict):
+        raise QueryError(f"{path}: the patient facts must be a JSON object (age, sex, labs, ...)")
+    return data
+
+
+def _name_value(text: str, option: str) -> tuple[str, str]:
+    name, sep, value = text.partition("=")
+    if not sep or not name.strip() or not value.strip():
+        raise QueryError(f"{option} wants NAME=VALUE (e.g. ECOG=1), got {text!r}")
+    return name.strip(), value.strip()
 
 
 def cmd_eval(args) -> int:
@@ -348,11 +393,21 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--lab", action="append", metavar="NAME=VALUE UNIT", help='a lab value, e.g. "PMN=1200/mm3" (repeatable)')
     s.add_argument("--condition", action="append", help="a condition the patient has (repeatable)")
     s.add_argument("--absent", action="append", help="a condition the patient does not have (repeatable)")
+    s.add_argument("--history", action="append", help="a past condition (repeatable)")
+    s.add_argument("--score", action="append", metavar="SCALE=VALUE", help='a score, e.g. "ECOG=1", "NYHA=II" (repeatable)')
+    s.add_argument("--bp", metavar="SYS/DIA", help='blood pressure in mmHg, e.g. "150/95"')
+    s.add_argument("--facts", metavar="FILE", help="patient facts as JSON (docs/patient_facts.md); options override it")
     preg = s.add_mutually_exclusive_group()
     preg.add_argument("--pregnant", dest="pregnant", action="store_true", default=None, help="the patient is pregnant")
     preg.add_argument("--not-pregnant", dest="pregnant", action="store_false", help="the patient is not pregnant")
     s.add_argument("--json", action="store_true", help="print the report (each criterion and the verdict) as JSON")
     s.set_defaults(func=cmd_check)
+
+    s = sub.add_parser("criteria", help="show each criterion of a trial compiled into a structured requirement")
+    s.add_argument("--corpus", help="corpus directory (default: the configured corpus)")
+    s.add_argument("--trial", required=True, help="trial id or NCT number")
+    s.add_argument("--json", action="store_true", help="one object per criterion: text, section, start, end, requirement")
+    s.set_defaults(func=cmd_criteria)
 
     s = sub.add_parser("eval", help="evaluate answers against a gold question set")
     s.add_argument("gold", help="gold questions (JSON lines)")

@@ -67,6 +67,14 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     # Pattern names are checked against answering.vocabulary.PATTERNS, which reads them.
     "questions": {"population": [str], "framing_words": [str], "patterns": Map(str),
                   "fields": [{"name": str, "pattern": str, "strong": bool, "strong_form?": str}]},
+    "requirements": {
+        "applicability": Map([str], keys=("cohort", "childbearing_potential", "female", "male", "condition")),
+        "qualifiers": Map([str], keys=("history", "active", "uncontrolled", "severe", "other")),
+        "atom_kinds": Map(str), "consent": [str], "connectives": {"or": [str], "and": [str]},
+        "administrative": [str], "anchor_lead": [str]},
+    "scores": {"scales": [{"name": str, "names": [str], "analytes": [str], "range": (float, float),
+                           "classes?": Map((float, float))}],
+               "equivalent": Map([(float, float, float)])},
     "registry_captions": {
         "captions": [{"caption": str, "field": str | None, "kind": str, "overflow?": str}],
         "boilerplate": {"description?": str, "imperatives": [str]}, "attribute_prefixes": [str]},

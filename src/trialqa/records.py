@@ -22,10 +22,13 @@ class Criterion:
     index: int = 0
     group: str | None = None  # the sub-heading or lead-in it stands under, if any
     entities: list = field(default_factory=list)  # CriterionEntity, filled by extraction
+    requirement: Any = field(default=None, compare=False)  # extraction.requirements.Requirement, compiled with the entities
 
     def to_dict(self) -> dict[str, Any]:
-        d = {k: v for k, v in asdict(self).items() if k != "entities"}
+        d = {k: v for k, v in asdict(self).items() if k not in ("entities", "requirement")}
         d["entities"] = [e.to_dict() for e in self.entities]
+        if self.requirement is not None:
+            d["requirement"] = self.requirement.to_dict()
         return d
 
 

@@ -58,6 +58,7 @@ class LabUnits:
         self.by_canonical = {u["canonical"]: u for u in units}
         self.analytes = analytes
         self._factors: dict[tuple[str, str, str], float | None] = {}
+        self._offsets: dict[str, bool] = {}
 
     @classmethod
     def from_lexicons(cls) -> "LabUnits":
@@ -71,10 +72,34 @@ class LabUnits:
             self._factors[key] = self._pint_factor(analyte, unit, target)
         return self._factors[key]
 
+    def offset(self, unit: str) -> bool:
+        """Whether ``unit`` has an offset zero (°C, °F): converted value by value, never by a factor."""
+        info = self.by_canonical.get(unit, {})
+        if not info.get("pint"):
+            return False
+        if unit not in self._offsets:
+            # Zero of an offset unit is not zero of its base unit (0 °C is 273.15 K).
+            self._offsets[unit] = _registry().Quantity(0.0, info["pint"]).to_base_units().magnitude != 0
+        return self._offsets[unit]
+
+    def convert_value(self, analyte: str, value: float, unit: str, target: str) -> float | None:
+        """``value`` of ``analyte`` from ``unit`` in ``target``, offsets included (38 °C is 100.4 °F);
+        None when the units cannot be related."""
+        if unit == target:
+            return value
+        if self.offset(unit) or self.offset(target):
+            src, dst = self.by_canonical.get(unit, {}), self.by_canonical.get(target, {})
+            try:
+                return float(_registry().Quantity(value, src["pint"]).to(dst["pint"]).magnitude)
+            except Exception:  # pint raises several unrelated types for units it cannot relate
+                return None
+        factor = self.factor(analyte, unit, target)
+        return None if factor is None else value * factor
+
     def _pint_factor(self, analyte: str, unit: str, target: str) -> float | None:
         src, dst = self.by_canonical.get(unit, {}), self.by_canonical.get(target, {})
-        if not (src.get("pint") and dst.get("pint")):
-            return None
+        if not (src.get("pint") and dst.get("pint")) or self.offset(unit) or self.offset(target):
+            return None  # no factor turns 38 °C into 100.4 °F
         ureg = _registry()
         q = ureg.Quantity(src.get("scale", 1.0), src["pint"])
         try:
@@ -96,10 +121,10 @@ class LabUnits:
         lo_hi, target = info.get("plausible"), info.get("unit")
         if not lo_hi or not target:
             return None
-        factor = 1.0 if unit == target else self.factor(analyte, unit, target)
-        if factor is None:
+        values = [self.convert_value(analyte, v, unit, target) for v in (v1, v2) if v is not None]
+        if any(v is None for v in values):
             return None
-        return all(lo_hi[0] <= v * factor <= lo_hi[1] for v in (v1, v2) if v is not None)
+        return all(lo_hi[0] <= v <= lo_hi[1] for v in values)
 
     def convert(self, analyte: str, v1: float, v2: float | None,
                 unit: str | None) -> tuple[float | None, float | None, str | None]:
@@ -119,10 +144,11 @@ class LabUnits:
             unit = default
         if unit == target or target is None:
             return v1, v2, unit
-        factor = self.factor(analyte, unit, target)
-        if factor is None:
+        c1 = self.convert_value(analyte, v1, unit, target)
+        c2 = None if v2 is None else self.convert_value(analyte, v2, unit, target)
+        if c1 is None or (v2 is not None and c2 is None):
             return v1, v2, unit
-        return round(v1 * factor, 6), (None if v2 is None else round(v2 * factor, 6)), target
+        return round(c1, 6), (None if c2 is None else round(c2, 6)), target
 
 
 @lru_cache(maxsize=1)
@@ -135,6 +161,11 @@ def convert(analyte: str, v1: float, v2: float | None, unit: str | None,
             table: LabUnits | None = None) -> tuple[float | None, float | None, str | None]:
     """``LabUnits.convert`` on ``table`` (default: the process-wide one)."""
     return (table or lab_units()).convert(analyte, v1, v2, unit)
+
+
+def convert_value(analyte: str, value: float, unit: str, target: str) -> float | None:
+    """``LabUnits.convert_value`` on the process-wide table: offsets included (38 °C -> 100.4 °F)."""
+    return lab_units().convert_value(analyte, value, unit, target)
 
 
 def unit_factor(analyte: str, unit: str, target: str) -> float | None:

@@ -3,12 +3,9 @@ in another unit, and record-field filters across trials."""
 
 from __future__ import annotations
 
-import os
-import tarfile
-
 import pytest
 
-from tests.conftest import DATA, need
+from tests.answering.tarball import extract_records
 from trialqa.answering.criteria import _asked_unit
 from trialqa.answering.fields import _planned_size
 from trialqa.answering.filters import field_filter
@@ -20,12 +17,7 @@ MEMBERS = {"NCT00003589": 450, "NCT00000744": 400, "NCT00003868": 40, "NCT000032
 def trials(tmp_path_factory):
     from trialqa import load_corpus
 
-    out = tmp_path_factory.mktemp("planned")
-    with tarfile.open(need(DATA / "ctgov" / "ctgov_legacy_xml_6786.tgz")) as tf:
-        members = [m for m in tf.getmembers() if os.path.basename(m.name).removesuffix(".xml") in MEMBERS]
-        for m in members:
-            m.name = os.path.basename(m.name)
-        tf.extractall(out, members=members, filter="data")
+    out = extract_records(tmp_path_factory.mktemp("planned"), MEMBERS)
     return {t.nct_id: t for t in load_corpus(out, extract=False)}
 
 

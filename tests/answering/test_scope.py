@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import tarfile
 
 import pytest
@@ -110,3 +111,26 @@ def test_a_question_about_trials_in_general_is_not_narrowed(store):
     a = answer_question(store, "Which of these trials are phase 2?")
     assert a.intent == "cross_trial"
     assert set(a.trials) == {t.id for t in store.trials if "PHASE2" in t.phases}
+
+
+def test_a_code_only_one_record_uses_names_it(store):
+    """A drug code or abbreviation as a record writes it ("AZT", "rhIL-10"), used by no other record,
+    names that record even when its titles do not hold it; asked about elsewhere, it stays asked."""
+    from trialqa.answering.scope import name_index
+
+    index = name_index(store)
+    checked = 0
+    for t in store.trials:
+        codes = sorted(w for w in index.codes.get(t.id, ()) if w.isalnum() and not w.isdigit() and len(w) >= 4)
+        if not codes:
+            continue
+        body = " ".join([t.summary or "", t.description or "", *(c.text for c in t.criteria),
+                         *(iv.description or "" for iv in t.interventions), *(o.measure for o in t.outcomes)])
+        written = next(m.group(0) for m in re.finditer(r"[\w'-]+", body) if m.group(0).lower() == codes[0])
+        assert codes[0] not in index.names[t.id]
+        assert ask_scope(store, f"What is the minimum age in the {written} study?") == [t.nct_id], written
+        q = analyse(f"Which {written} values does the study require?")
+        resolve_trials(store, q.text, None, q)
+        assert codes[0] not in q.naming, written  # asked about, not a name
+        checked += 1
+    assert checked >= 10

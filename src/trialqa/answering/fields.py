@@ -3,8 +3,10 @@ other structured fields, each cited with the span of the field's own text."""
 
 from __future__ import annotations
 
+import calendar
 import re
 
+from ..chunking import SENTENCE_END
 from ..sources import span_text
 from ..extraction import enrollment_age, rules
 from ..records import Trial, phase_number
@@ -26,14 +28,19 @@ def detect_field(q: Question) -> str | None:
     for cue in V.fields:
         name = cue.name
         if cue.pattern.search(text):
-            if name == "dose" and q.kind == "TIME_WINDOW":
-                continue  # "how long after the last dose ...?"
-            if name == "sex" and (q.concepts - {"women", "men"}):
-                continue
+            if name == "dose" and (q.kind == "TIME_WINDOW" or (q.analytes and not _DOSE_WORD.search(text))):
+                continue  # "how long after the last dose ...?", "how much weight loss ...?"
+            if name == "conditions" and q.yes_no and (q.concepts or q.analytes):
+                continue  # "... with metastatic disease are not eligible for X?" asks for a verdict
+            if name == "sex" and ((q.concepts - {"women", "men"}) or q.analytes):
+                continue  # "What estradiol level qualifies women?" asks for the estradiol limit
             if name == "age" and q.kind and q.kind != "TIME_WINDOW":
                 continue
             return name
     return None
+
+
+_DOSE_WORD = re.compile(r"\b(?:doses?|dosages?|dosing|mg/kg|administered|infused|injected|given)\b", re.I)
 
 
 def _yn(q: Question, value: bool) -> str | None:
@@ -65,7 +72,7 @@ def _age(t: Trial, q: Question) -> Answer | None:
     for c in t.criteria:
         if any(e.label == "AGE" for e in c.entities) and all(x.text != c.text for x in cites):
             cites.append(cite(t, c))
-    cites = unique_citations(cites)
+    cites = unique_citations(cites + _prose_age(t))
     want_max = bool(re.search(r"\b(max\w*|upper|oldest|older than|limit)\b", q.text, re.I))
     want_min = bool(re.search(r"\b(min\w*|lower|youngest|young)\b", q.text, re.I))
     lo = f"{t.min_age.label()}{'' if t.min_age.inclusive else ' (exclusive)'}" if t.min_age else None
@@ -83,6 +90,23 @@ def _age(t: Trial, q: Question) -> Answer | None:
     if not lo and not hi:
         return not_stated(t, "an age limit", "age", q)
     return Answer(f"{trial_label(t)}: ages {lo or 'no minimum'} to {hi or 'no maximum stated'}.", True, None, [t.id], cites)
+
+
+def _prose_age(t: Trial) -> list[Citation]:
+    """The summary or description sentence that states the age range the structured fields give
+    ("children between 3 months and 12 years of age"), cited: the reader sees it in words."""
+    if t.min_age is None and t.max_age is None:
+        return []
+    bounds = {fmt(a.value) for a in (t.min_age, t.max_age) if a is not None}
+    for key in ("summary", "description"):
+        mt = t.texts.get(key)
+        if mt is None:
+            continue
+        for e in rules().extract(mt.text):
+            if e.label == "AGE" and bounds <= {fmt(v) for v in (e.value, e.value2) if v is not None}:
+                a, b = mt.raw_span(*sentence_around(mt.text, e.start, e.end))
+                return [Citation(t.id, key, span_text(t.source_text(), t.format, a, b), a, b)]
+    return []
 
 
 def _enrollment(t: Trial, q: Question) -> Answer:
@@ -322,9 +346,19 @@ def _date(t: Trial, q: Question) -> Answer | None:
     stated = [(label, key, v) for label, key, v in wanted if v]
     if not stated:
         return not_stated(t, f"a {wanted[0][0]} date", "date", q)
-    text = "; ".join(f"{label} date {v}" for label, _, v in stated[:2])
+    text = "; ".join(f"{label} date {_spoken_date(v)}" for label, _, v in stated[:2])
     cites = [c for label, key, v in stated[:2] for c in cite_field(t, key, v)]
     return Answer(f"{trial_label(t)}: {text}.", True, None, [t.id], cites)
+
+
+def _spoken_date(iso: str) -> str:
+    """"2000-09" -> "September 2000 (2000-09)": the month as people name it, the record's form kept."""
+    m = re.fullmatch(r"(\d{4})-(\d{2})(?:-(\d{2}))?", iso or "")
+    if not m or not 1 <= int(m.group(2)) <= 12:
+        return iso
+    month = calendar.month_name[int(m.group(2))]
+    day = f"{int(m.group(3))} " if m.group(3) else ""
+    return f"{day}{month} {m.group(1)} ({iso})"
 
 
 def _design(t: Trial, q: Question) -> Answer:
@@ -379,8 +413,10 @@ def _conditions(t: Trial, q: Question) -> Answer:
             return not_stated(t, "the conditions studied", "conditions", q)
         return Answer(f"{trial_label(t)}: no condition list is given; the inclusion criteria name {', '.join(found)}.", True, None,
                       [t.id], [cite(t, c) for c in t.inclusion if any(e.concept in found for e in c.entities)][:3])
-    return Answer(f"{trial_label(t)}: conditions: {'; '.join(t.conditions)}.", True, None, [t.id],
-                  cite_field(t, "conditions[0]", t.conditions[0]))
+    # The official title says what the condition list leaves out ("... Harbouring HER2 Exon 20 Mutations").
+    title = f" Official title: {t.official_title}." if t.official_title else ""
+    return Answer(f"{trial_label(t)}: conditions: {'; '.join(t.conditions)}.{title}", True, None, [t.id],
+                  cite_field(t, "conditions[0]", t.conditions[0]) + (cite_field(t, "official_title", t.official_title) if title else []))
 
 
 def _interventions(t: Trial, q: Question) -> Answer:
@@ -410,6 +446,21 @@ def _dose_texts(t: Trial) -> list[tuple[str, str, str, object]]:
     return out
 
 
+# A blank line or a new list item ends a sentence; a single line break in XML prose is a wrap.
+_BREAK = re.compile(r"\n[ \t\r]*(?:\n|(?=[-*\u2022]\s|\d{1,2}[.)]\s))")
+
+
+def sentence_around(text: str, start: int, end: int) -> tuple[int, int]:
+    """The span of the sentence (or line) of ``text`` that holds ``start``-``end``; a dot inside a
+    word ("h5G1.1-mAb", "0.5 mL") ends no sentence."""
+    a = max([m.end() for m in SENTENCE_END.finditer(text, 0, start)] + [m.end() for m in _BREAK.finditer(text, 0, start)] + [0])
+    nxt, brk = SENTENCE_END.search(text, end), _BREAK.search(text, end)
+    b = min(nxt.start() if nxt else len(text), brk.start() if brk else len(text))
+    while a < b and text[a].isspace():
+        a += 1
+    return a, b
+
+
 def _dose_sentence(t: Trial, mt, text: str, e) -> Citation | None:
     """The sentence of ``mt`` that states the dose ``e`` (found in ``text``), cited."""
     if mt is None:
@@ -417,12 +468,7 @@ def _dose_sentence(t: Trial, mt, text: str, e) -> Citation | None:
     at = mt.text.find(e.text.strip())
     if at < 0:
         return None
-    start = max(mt.text.rfind(".", 0, at) + 1, mt.text.rfind("\n", 0, at) + 1, 0)
-    ends = [i for i in (mt.text.find(". ", at), mt.text.find("\n", at)) if i >= 0]
-    end = min(ends) + 1 if ends else len(mt.text)
-    while start < end and mt.text[start].isspace():
-        start += 1
-    a, b = mt.raw_span(start, end)
+    a, b = mt.raw_span(*sentence_around(mt.text, at, at + len(e.text.strip())))
     return Citation(t.id, "intervention", span_text(t.source_text(), t.format, a, b), a, b)
 
 
@@ -457,7 +503,7 @@ def _dose(t: Trial, q: Question) -> Answer | None:
                 continue
             for e in r.extract(mt.text):
                 if e.label == "DOSE" and e.unit not in ("mL",):
-                    a, b = mt.raw_span(max(0, mt.text.rfind(".", 0, e.start) + 1), e.end)
+                    a, b = mt.raw_span(*sentence_around(mt.text, e.start, e.end))
                     prose.append((e, key, a, b))
         if not prose:
             return not_stated(t, "a dose", "dose", q)
@@ -467,7 +513,7 @@ def _dose(t: Trial, q: Question) -> Answer | None:
         return Answer(f"{trial_label(t)}: {e.text.strip()} ({key}: \u201c{sentence}\u201d)", True, None, [t.id],
                       [Citation(t.id, key, sentence, a, b)], [x[0] for x in prose])
     text = "; ".join(row[2] for row in rows)
-    desc = " ".join(row[5] for row in rows[:2] if row[5])
+    desc = " ".join(dict.fromkeys(row[5] for row in rows[:3] if row[5]))  # an arm may give the schedule its drug does not
     cites = unique_citations([row[4] for row in rows if row[4] is not None])
     return Answer(f"{trial_label(t)}: {text}." + (f" {desc}" if desc else ""), True, None, [t.id], cites,
                   [d for row in rows for d in row[3]])
@@ -483,7 +529,14 @@ def _sex(t: Trial, q: Question) -> Answer | None:
         asks_m = bool(re.search(r"\b(men|males?|boys?)\b", q.text, re.I))
         ok = (t.sex == "ALL") or (asks_f and not asks_m and t.sex == "FEMALE") or (asks_m and not asks_f and t.sex == "MALE")
         verdict = "yes" if ok else "no"
-    return Answer(f"{trial_label(t)}: {nice}.", True, verdict, [t.id], cite_field(t, "sex", t.sex))
+    # The criteria that restrict the sex say it in the record's words ("Women with baseline estradiol ...").
+    said = _SEX_WORDS.get(t.sex)
+    stating = [cite(t, c) for c in t.inclusion if said is not None and said.search(c.text)][:2]
+    return Answer(f"{trial_label(t)}: {nice}.", True, verdict, [t.id], cite_field(t, "sex", t.sex) + stating)
+
+
+_SEX_WORDS = {"FEMALE": re.compile(r"\b(?:women|woman|females?|girls?|(?:post|pre)-?menopausal)\b", re.I),
+              "MALE": re.compile(r"\b(?:men|man|males?|boys?)\b", re.I)}
 
 
 def _healthy(t: Trial, q: Question) -> Answer:

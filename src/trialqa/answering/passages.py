@@ -7,10 +7,12 @@ import re
 from .. import lexicons
 from ..extraction import rules
 from ..records import Trial
+from ..sources import span_text
+from .fields import sentence_around
 from .polarity import allows, polarity
 from .polarity import verdict as decide
 from .question import Question
-from .results import Answer, Citation, trial_label
+from .results import Answer, Citation, trial_label, unique_citations
 from .store import TrialStore
 from .vocabulary import V
 
@@ -51,7 +53,9 @@ def passages_answer(qa: TrialStore, q: Question, t: Trial, quiet: bool = False, 
         hits = [h for h in hits if rx is None or rx.search(h.text)]
     # The words that named the trial, and those that frame an eligibility question ("can someone
     # who previously took X still join"), say nothing about which passage answers.
-    asked = content_words(q.text) - content_words(" ".join(q.naming))
+    named = content_words(" ".join(q.naming))
+    # "barrier-repair" is named when "barrier" and "repair" are.
+    asked = {w for w in content_words(q.text) - named if not ("-" in w and all(stem(p) in named for p in w.split("-") if p))}
     framing = {stem(w) for w in V.framing_words}
     want_criteria = (asked - framing) or asked
     # In prose, the trial's own topic words (its drug, its condition) are everywhere.
@@ -101,3 +105,26 @@ def passages_answer(qa: TrialStore, q: Question, t: Trial, quiet: bool = False, 
     return Answer(f"{trial_label(t)}:\n" + "\n".join(f"- {h.text}" for h in good), True, None, [t.id],
                   [Citation(h.trial_id, h.section, h.text, h.start, h.end) for h in good], [], "descriptive")
 
+
+
+def timed_prose(q: Question, t: Trial) -> Answer | None:
+    """The summary or description sentences that state a time window about a concept the question
+    names ("... who have had rheumatoid arthritis for less than 2 years ..."), cited."""
+    found: list[Citation] = []
+    for key in ("summary", "description"):
+        mt = t.texts.get(key)
+        if mt is None:
+            continue
+        ents = rules().extract(mt.text)
+        for e in ents:
+            if e.label != "TIME_WINDOW":
+                continue
+            a, b = sentence_around(mt.text, e.start, e.end)
+            if any(x.label == "CONDITION" and x.concept in q.concepts and a <= x.start < b for x in ents):
+                ra, rb = mt.raw_span(a, b)
+                found.append(Citation(t.id, key, span_text(t.source_text(), t.format, ra, rb), ra, rb))
+    found = unique_citations(found)[:3]
+    if not found:
+        return None
+    return Answer(f"{trial_label(t)}:\n" + "\n".join(f"- {c.section}: {c.text}" for c in found), True, None, [t.id], found, [],
+                  "descriptive")

@@ -42,3 +42,15 @@ def allows(c: Criterion, words: set[str]) -> bool:
     low = c.text.lower()
     pattern = re.compile(r"(?<!\w)(?:" + "|".join(re.escape(w) for w in sorted(words, key=lambda w: (-len(w), w)) if w) + r")(?!\w)")
     return any(pattern.search(low, m.start(), m.end()) for m in V.exception_clause.finditer(c.text)) if words else False
+
+
+def stated_negatively(c: Criterion, start: int) -> bool:
+    """Whether the mention at ``start`` of a criterion's text falls under a negation that leads the
+    criterion or its clause ("No patients with ... or HIV", "Is serum negative for HBV, HCV and HIV"),
+    a scope the mention's own negation can miss in long lists."""
+    # A clause ends at a semicolon or a full stop before a capital, not at "e.g.".
+    clause_start = max([m.end() for m in _CLAUSE_END.finditer(c.text, 0, start)] + [0])
+    return bool(V.negation_lead.search(c.text[clause_start:start]))
+
+
+_CLAUSE_END = re.compile(r";\s*|[.:]\s+(?=[A-Z(])")

@@ -15,6 +15,8 @@ something else than trial records (``scope.off_topic``). A question about trials
    names no criteria target: the field's value, cited.
 4. ``time passages``: a time question with no target or anchor ("How long is follow-up?").
 5. ``listing``: "List the inclusion criteria".
+   ``time in prose``: "how long ...?" about a concept no criterion gives a time for: the prose
+   passages that state it ("rheumatoid arthritis for less than 2 years" in a summary).
 6. ``criteria``: it names concepts, analytes or a kind of threshold: the criteria that state them.
 7. ``field (weak)``: a field cue left over once criteria gave nothing.
 8. ``passages``: the passages that cover its content words, else "not stated".
@@ -24,6 +26,7 @@ Nothing is borrowed across trials: every route reads only the trial it is given.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Callable
 
@@ -32,10 +35,10 @@ from ..records import Trial
 from .criteria import criteria_answer, list_criteria
 from .cross_trial import cross_trial_answer
 from .fields import FIELD_HANDLERS, detect_field, is_strong
-from .passages import passages_answer
+from .passages import passages_answer, timed_prose
 from .patient import patient_answer
 from .question import NCT, Question, analyse
-from .results import Answer
+from .results import Answer, not_stated
 from .scope import off_topic, resolve_trials, unknown_reference
 from .store import TrialStore
 from .vocabulary import V
@@ -71,6 +74,34 @@ def _field_answer(c: Context) -> Answer | None:
     return ans
 
 
+_NUMBER = re.compile(r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|twelve|twenty|thirty|forty|fifty|hundred)\b", re.I)
+
+
+def _criteria(c: Context) -> Answer | None:
+    ans = criteria_answer(c.qa, c.q, c.t)
+    if ans is not None and ans.found and not c.q.yes_no and V.count_question.search(c.q.text) \
+            and not any(_counts(x.text, c.t, c.q) for x in ans.citations):
+        # "How many cigarettes a day must they smoke?" is not answered by criteria that give no number.
+        return not_stated(c.t, "a number for this", "criteria", c.q)
+    return ans
+
+
+def _counts(text: str, t: Trial, q: Question) -> bool:
+    """Whether a cited criterion states a number other than a time window (unless time is asked)."""
+    crit = next((x for x in t.criteria if x.text == text), None)
+    if crit is not None and q.kind != "TIME_WINDOW":
+        for e in sorted((e for e in crit.entities if e.label == "TIME_WINDOW"), key=lambda e: -e.start):
+            text = text[:e.start] + " " * (e.end - e.start) + text[e.end:]
+    return bool(_NUMBER.search(text))
+
+
+def _timed_criterion(c: Context) -> bool:
+    """Whether a criterion states a time window about a concept the question names; when none does,
+    "How long can someone have had rheumatoid arthritis?" is answered from the summary."""
+    return any(any(e.label == "TIME_WINDOW" for e in x.entities) and any(e.label == "CONDITION" and e.concept in c.q.concepts
+                                                                         for e in x.entities) for x in c.t.criteria)
+
+
 def _listing(c: Context) -> Answer:
     return list_criteria(c.t, V.listing.search(c.q.text).group(2).lower())
 
@@ -84,7 +115,10 @@ ROUTES: tuple[Route, ...] = (
     Route("time passages", lambda c: c.q.kind == "TIME_WINDOW" and not (c.q.concepts or c.q.analytes or c.q.anchor),
           lambda c: passages_answer(c.qa, c.q, c.t, quiet=True)),
     Route("listing", lambda c: bool(V.listing.search(c.q.text)), _listing),
-    Route("criteria", lambda c: c.targets, lambda c: criteria_answer(c.qa, c.q, c.t)),
+    Route("time in prose", lambda c: c.q.kind == "TIME_WINDOW" and bool(c.q.concepts) and not c.q.yes_no
+          and bool(V.time_question.search(c.q.text)) and not _timed_criterion(c),
+          lambda c: timed_prose(c.q, c.t)),
+    Route("criteria", lambda c: c.targets, _criteria),
     Route("field (weak)", lambda c: bool(c.field), _field_answer),
     Route("passages", lambda c: True, lambda c: passages_answer(c.qa, c.q, c.t)),
 )

@@ -35,6 +35,9 @@ CLOSE = 0.75  # a trial scoring at least this share of the best is named too
 MAX_CANDIDATES = 4  # close candidates answered each; more and the question is not about one trial
 MIN_SHARE = 0.7  # of log N: what a decisive word alone scores (sqrt(log N x 0.5 log N))
 _WORD = re.compile(r"[A-Za-z0-9\u00C0-\u024F]+(?:['\u2019-][A-Za-z0-9\u00C0-\u024F]+)*")
+# A drug code, an abbreviation or a gene name as a record writes it: capitals and digits ("AZT",
+# "rhIL-10", "SGLT2", "h5G1.1"), not a capitalised word.
+_CODE = re.compile(r"(?=[A-Za-z])(?=[^A-Z]*[A-Z])(?=.*\d|(?:[^A-Z]*[A-Z]){2})[\w'-]{3,}")
 _GENERIC_TAIL = frozenset("diseases disease institute center centre foundation inc ltd".split())
 _INITIALISM_SKIP = frozenset("of and for the on in de du des la le et für und der di del da y a an to at with".split())
 
@@ -90,6 +93,8 @@ class NameIndex:
     df: Counter = field(default_factory=Counter)
     name_df: Counter = field(default_factory=Counter)
     patterns: dict[str, tuple] = field(default_factory=dict)  # trial id -> (exact-case, loose) strong-name patterns
+    codes: dict[str, set[str]] = field(default_factory=dict)  # trial id -> codes of its text no other record uses
+    code_words: set[str] = field(default_factory=set)  # all of them
 
     @classmethod
     def build(cls, trials: list[Trial]) -> "NameIndex":
@@ -97,6 +102,7 @@ class NameIndex:
         r = rules()
         all_caps: dict[str, set[str]] = {}  # capitalised name words, kept below when few records use them
         all_inits: dict[str, set[str]] = {}  # organisations' initialisms, the same
+        codes: dict[str, set[str]] = {}  # code-like words of the record's text ("AZT", "rhIL-10", "SGLT2")
         for t in trials:
             ivs = [n for iv in t.interventions for n in (iv.name, *iv.other_names)]
             orgs = [t.sponsor or "", *t.collaborators]
@@ -116,8 +122,10 @@ class NameIndex:
             body = [t.summary or "", t.description or "", *(c.text for c in t.criteria),
                     *(iv.description or "" for iv in t.interventions), *(o.measure for o in t.outcomes)]
             mentioned = {CONCEPT + e.concept for c in t.criteria for e in c.entities if e.label == "CONDITION"}
-            index.df.update(index.names[t.id] | set().union(*(words(x) for x in body)) | mentioned)
+            body_words = set().union(*(words(x) for x in body))
+            index.df.update(index.names[t.id] | body_words | mentioned)
             index.name_df.update(index.names[t.id])
+            codes[t.id] = {w.lower() for x in body for w in _WORD.findall(x) if _CODE.fullmatch(w)} - index.names[t.id]
         # Capitalised words of titles and sponsors ("NCI", "FMP2.1") and organisations' initialisms are
         # names when few records use them; "HIV" or "NSCLC" name a disease, "ECOG" a scale.
         rare = math.sqrt(len(trials))
@@ -126,6 +134,9 @@ class NameIndex:
             index.names[t.id] -= common
             index.strong[t.id] -= common
             index.strong[t.id] |= {w for w in all_caps[t.id] if index.df[w.lower()] <= rare and not r.concept_lookup(w)}
+            # A code no other record uses names its record, even outside its titles ("the pediatric AZT study").
+            index.codes[t.id] = {w for w in codes[t.id] if index.df[w] == 1}
+            index.code_words |= index.codes[t.id]
         index._compile()
         return index
 
@@ -154,13 +165,19 @@ class NameIndex:
     def decisive(self, word: str) -> bool:
         """A word that names one trial and few records use: it alone says which trial."""
         n = len(self.trials)
+        if self.df[word] == 1 and self.name_df[word] == 0:
+            return word in self.code_words
         return self.name_df[word] == 1 and not word.isdigit() and math.log(n / max(1, self.df[word])) >= 0.5 * math.log(n)
+
+    def all_names(self, tid: str) -> set[str]:
+        """A trial's name words and the codes only its record uses."""
+        return self.names[tid] | self.codes.get(tid, set())
 
     def score(self, t: Trial, q_words: list[set[str]], text: str) -> float:
         """How much the question's words (and ``text``, the question with asked-about conditions
         blanked) name trial ``t``."""
         # A word counts once, by its best form that names the trial ("once-daily" is not four words).
-        names = self.names[t.id]
+        names = self.all_names(t.id)
         total = sum(max((self.weight(w) for w in forms & names), default=0.0) for forms in q_words)
         if self.strong_hit(t, text):
             total += math.log(max(len(self.trials), 2))
@@ -248,7 +265,7 @@ def resolve_trials(qa: TrialStore, question: str, trial: str | None, q: Question
     decisive = {w for forms in q_words for w in forms if index.decisive(w)}
     if decisive:
         # "the pediatric zidovudine trial": the word that names one trial decides among the others.
-        trials = [t for t in trials if decisive & index.names[t.id]] or trials
+        trials = [t for t in trials if decisive & index.all_names(t.id)] or trials
     scored = [(index.score(t, q_words, named_text), t) for t in trials]
     top = max(s for s, _ in scored)
     if top > 0 and top >= MIN_SHARE * math.log(len(qa.trials)):
@@ -257,7 +274,11 @@ def resolve_trials(qa: TrialStore, question: str, trial: str | None, q: Question
             # The words that named the trial say which trial, not what is asked about it.
             named_words = set().union(*(index.names[t.id] for t in chosen))
             q.naming = {w for w in set().union(*q_words) & named_words if not w.startswith(CONCEPT)}
-            name_phrases(q, named_words)
+            # A code names the trial only where it stands in a reference ("the pediatric AZT study");
+            # elsewhere it is asked about ("Which KRAS mutation ...?").
+            codes = set().union(*(index.codes.get(t.id, set()) for t in chosen))
+            name_phrases(q, named_words | codes)
+            q.naming |= {w for a, b in q.name_spans for w in words(q.text[a:b]) & codes}
         return chosen, True
     return list(qa.trials), False
 
@@ -313,3 +334,6 @@ def name_phrases(q: Question, named_words: set[str]) -> None:
         if e.label == "CONDITION":
             mentions.setdefault(e.concept, []).append(inside(e))
     q.concepts = {c for c in q.concepts if not all(mentions.get(c, [False]))}
+    times = [e for e in q.entities if e.label == "TIME_WINDOW"]
+    if q.kind == "TIME_WINDOW" and times and all(inside(e) for e in times) and not V.time_question.search(q.text):
+        q.kind, q.anchor = None, None  # "When did BARI 2D start?": "2D" is the trial's name, not two days

@@ -26,7 +26,7 @@ PATTERNS = ("yes_no", "asks_excl", "asks_allow", "allowance", "asks_incl", "pati
             "anchor_lead", "patient_age", "admitted_after", "aspect", "cross_trial", "off_topic",
             "value_question", "filter_lead_sponsor", "filter_one_sex", "filter_age_over", "filter_age_under", "filter_year",
             "filter_enrollment", "filter_intervention_kind", "cross_about", "cross_requires", "planned", "accrual", "accrual_weak",
-            "conversion", "any_of_group", "phase_asked")
+            "conversion", "any_of_group", "phase_asked", "count_question", "negation_lead")
 
 
 @dataclass(frozen=True)

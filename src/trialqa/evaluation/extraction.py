@@ -42,12 +42,36 @@ one that overlaps no gold item, or only disagreeing ones, is wrong; one that ove
 items set aside by an exclusion rule, or lies inside a criterion Chia flags as left unannotated
 (``Not_a_criteria``, ``Non-query-able``, ``Parsing_Error``...), is not scored.
 
+Value recall and comparator agreement
+-------------------------------------
+Two figures split a threshold's match into its two halves, over the gold items of the ``numeric``,
+``age`` and ``time`` kinds in the scoped setting (per kind and for the three together, ``overall``):
+
+* **value recall**: the share of those gold items for which a threshold prediction (any of LAB,
+  PERCENT, DOSE, AGE, TIME_WINDOW) overlapping the gold span states the same value(s) after
+  normalization, whatever its comparator: numbers as stated, ages and durations in days; a gold
+  range needs a prediction with both ends, a single gold value any end of a prediction. Whether
+  the label is the kind's is what precision and recall above grade: the LCT kind follows the
+  arguments annotators attached (an age limit with no ``Age`` event is a ``time`` item, "< 50
+  ml/min" has a temporal unit), so here the value is graded alone. Predictions agreeing in
+  comparator too are assigned first, then value-only ones among the rest; each is used at most once.
+  ``found_as_kind`` counts the same with predictions of the kind's own labels only (the stricter
+  ``value_recall_as_kind``).
+* **comparator agreement**: among the gold items whose value was found, the share whose comparator
+  agrees: the same one of ``<``, ``<=``, ``>``, ``>=``, ``=`` or ``between`` (a range is
+  ``between``; "at least", "no more than", "up to", "exceeding", "18 or older"... are the
+  extractor's reading of the words). A time window whose gold states no operator (LCT leaves it
+  out of "6 months prior to") has no comparator to agree with: it counts for value recall but not
+  here (``judged`` says how many were compared).
+
 Exclusion rules (the ``scoped`` figures; ``all`` keeps everything)
 ----------------------------------------------------------------
 * ``count``: comparisons that count occurrences: LCT ``Minimum-Count`` of an event and ``Min-Value`` /
   ``Max-Value`` of a ``Criteria-Count`` ("one or more events", "at least 2 prior regimens"); Chia
   ``Multiplier`` entities. They are not measurement thresholds.
 * ``stage``: LCT comparisons that are a disease ``Stage`` ("stage II-IV", "grade 3").
+* ``tolerance``: LCT comparisons with the ``PLUS-MINUS`` operator ("stable weight (±2 kg)", "23 (+/- 4)"):
+  a tolerance around a value, outside the comparators a threshold takes (<, <=, >, >=, =, between).
 * ``categorical``: gold values that are not numbers (Roman numerals "III or IV", "positive",
   "normal", letters "C or D"). LCT comparisons with no value at all, whose limit is a reference
   ("greater than the upper limit of normal"), are not gold items; a prediction inside one is not
@@ -67,108 +91,15 @@ from typing import Callable, Iterable
 
 from ..units import DAYS_PER
 from .brat import Document, read_corpus
+from .gold_text import number, parse_constraints, time_unit
 
 KINDS = ("numeric", "age", "time", "negation")
 LABELS_FOR = {"numeric": ("LAB", "PERCENT", "DOSE"), "age": ("AGE",), "time": ("TIME_WINDOW",)}
+THRESHOLD_LABELS = tuple(label for labels in LABELS_FOR.values() for label in labels)
 LCT_OPS = {"GT": ">", "GTEQ": ">=", "LT": "<", "LTEQ": "<=", "EQ": "=", "BETWEEN": "between", "PLUS-MINUS": "+-"}
 COUNT_ROLES = ("Minimum-Count", "Min-Value", "Max-Value")
 STAGE_ROLES = ("Stage",)
 DAYS = {**DAYS_PER, "second": 1 / 86400}  # the one time table, and seconds for the gold's rare ones
-
-# --- reading values from gold text -------------------------------------------------------------
-
-_WORDS = {
-    "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
-    "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15,
-    "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19, "twenty": 20, "thirty": 30,
-    "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90, "hundred": 100,
-    "twice": 2, "thrice": 3, "double": 2, "triple": 3, "half": 0.5, "birth": 0,
-}
-# Digits glued to letters, after "/" or "^" (mm3, /1.73 m2, 10^9) are part of a unit, not a value.
-_NUMBER = re.compile(r"(?<![\w/^.,])(?:\d{1,3}(?:,\d{3})+(?!\d)(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+)|\b(?:%s)\b" % "|".join(_WORDS), re.I)
-_EXPONENT = re.compile(r"[x×*]\s*10\s*(?:\^|e|E)?\s*\(?[0-9]{1,2}\)?(?=\s*(?:/|cells|per|\b))|10[⁰¹²³⁴⁵⁶⁷⁸⁹]+")
-_W = "|".join(_WORDS)
-# Comparators written before a value; inclusive forms are tried before the strict ones they contain.
-_PRE_OPS: list[tuple[str, str]] = [
-    (r"≥|>\s*/?\s*=|=\s*/?\s*>|\b(?:equal\s+(?:to\s+)?or\s+)?superior\s+or\s+equal\b|\bequal\s+(?:to\s+)?or\s+superior\b|>\s*or\s*=|⩾|≧|\bat\s+least\b|\bno\s+(?:less|fewer|lower)\s+than\b|\bnot\s+(?:less|fewer|lower)\s+than\b|"
-     r"\b(?:greater|more|higher|older)\s+(?:than\s+)?or\s+equal\b|\bequal\s+(?:to\s+)?or\s+(?:greater|more|higher|better)\b|\bminimum\b", ">="),
-    (r"≤|<\s*/?\s*=|=\s*/?\s*<|\binferior\s+or\s+equal\b|\bequal\s+(?:to\s+)?or\s+inferior\b|<\s*or\s*=|⩽|≦|\bat\s+most\b|\bno\s+(?:more|greater|higher|older)\s+than\b|"
-     r"\bnot\s+(?:more|greater|higher|older)\s+than\b|\bnot\s+(?:to\s+)?exceed|"
-     r"\b(?:less|lower|fewer)\s+(?:than\s+)?or\s+equal\b|\bequal\s+(?:to\s+)?or\s+(?:less|lower)\b|"
-     r"\bup\s+to\b|\bmaximum\b|\bwithin\b|\buntil\b", "<="),
-    (r">|\b(?:greater|more|higher|older|longer|bigger|larger)\s+than\b|\bover\b|\babove\b|\bexceed|\bbeyond\b|\bin\s+excess\s+of\b|\bafter\s+the\s+age\b|\bsuperior\s+to\b", ">"),
-    (r"<|\b(?:less|fewer|lower|younger|shorter|smaller)\s+than\b|\bunder\b|\bbelow\b|\bbefore\s+the\s+age\b|\binferior\s+to\b", "<"),
-    (r"=", "="),
-]
-# Comparators written after a value ("18 years or older").
-_POST_OPS: list[tuple[str, str]] = [
-    (r"^\s*\+|\bor\s+(?:more|greater|older|above|over|higher|longer|later)\b|\band\s+(?:older|above|over|up|more)\b", ">="),
-    (r"\bor\s+(?:less|fewer|younger|below|under|lower|shorter|earlier)\b|\band\s+(?:younger|below|under|less)\b|\bago\s+or\s+less\b", "<="),
-]
-_PRE_RX = [(re.compile(p, re.I), op) for p, op in _PRE_OPS]
-_POST_RX = [(re.compile(p, re.I), op) for p, op in _POST_OPS]
-_RANGE_GAP = re.compile(r"\s*(?:[a-zµ%°]+\.?\s*)?(?:-|–|—|~|～|to|and|through|until)\s*", re.I)
-
-
-# A time unit counts only right after a number: "at least 18 at the day of screening" is no duration.
-_TIME_UNIT = re.compile(r"(?:\d|\b(?:%s))\s*-?\s*(?:(year|yr|month|mo|mth|week|wk|day|hour|hr|minute|min|second)s?\b|(y|yrs?|mos?|wks?|d|h|hrs?)\b)" % _W, re.I)
-_TIME_CANON = {"yr": "year", "y": "year", "yrs": "year", "mo": "month", "mos": "month", "mth": "month", "wk": "week",
-               "wks": "week", "d": "day", "h": "hour", "hr": "hour", "hrs": "hour", "min": "minute"}
-
-
-def number(tok: str) -> float | None:
-    """A number as written: digits with thousands commas, decimals, or a number word."""
-    t = tok.strip().lower()
-    if t in _WORDS:
-        return float(_WORDS[t])
-    try:
-        return float(t.replace(",", ""))
-    except ValueError:
-        return None
-
-
-def _first_op(rxs: list[tuple[re.Pattern, str]], text: str) -> str | None:
-    return next((op for rx, op in rxs if rx.search(text)), None)
-
-
-def parse_constraints(text: str) -> list[tuple[str, tuple[float, ...]]]:
-    """The (operator, values) constraints stated in a gold value span.
-
-    ``>/= 50 years`` gives ``[(">=", (50,))]``; ``18-65`` and ``between 7 and 75 years`` a range
-    ``[("between", (18, 65))]``; ``>= 18 and < 70 years`` two constraints. A value with no
-    comparator reads as ``=``.
-    """
-    text = _EXPONENT.sub(lambda m: " " * len(m.group(0)), text)
-    nums = [(m, number(m.group(0))) for m in _NUMBER.finditer(text)]
-    nums = [(m, v) for m, v in nums if v is not None]
-    if not nums:
-        return []
-    if len(nums) >= 2:
-        (m1, v1), (m2, v2) = nums[0], nums[1]
-        gap = text[m1.end():m2.start()]
-        if (_RANGE_GAP.fullmatch(gap) and not _first_op(_PRE_RX, gap)) or re.search(r"\bbetween\b", text[:m1.start()], re.I):
-            return [("between", (v1, v2))]
-    if len(nums) >= 2 and all(re.fullmatch(r"\s*(?:,|or|and|&|and/or|,\s*or|,\s*and)\s*", text[a[0].end():b[0].start()], re.I)
-                              for a, b in zip(nums, nums[1:])) and not _first_op(_PRE_RX, text[:nums[0][0].start()]):
-        # "0, 1 or 2": a choice of neighbouring grades is their range.
-        vals = [v for _, v in nums]
-        if all(v == int(v) for v in vals) and vals == list(range(int(vals[0]), int(vals[0]) + len(vals))):
-            return [("between", (vals[0], vals[-1]))]
-    out = []
-    for i, (m, v) in enumerate(nums):
-        pre = text[nums[i - 1][0].end() if i else 0:m.start()]
-        post = text[m.end():nums[i + 1][0].start() if i + 1 < len(nums) else len(text)]
-        out.append((_first_op(_PRE_RX, pre) or _first_op(_POST_RX, post) or "=", (v,)))
-    return out
-
-
-def time_unit(text: str) -> str | None:
-    m = _TIME_UNIT.search(text)
-    if not m:
-        return None
-    u = (m.group(1) or m.group(2)).lower()
-    return _TIME_CANON.get(u, u)
-
 
 # --- gold and predictions ----------------------------------------------------------------------
 
@@ -204,6 +135,10 @@ class Prediction:
     excepted: bool = False
 
 
+def _share(part: int, whole: int) -> float:
+    return part / whole if whole else 0.0
+
+
 @dataclass
 class Score:
     """Recall counts gold items (``matched`` of ``gold``); precision counts predictions
@@ -217,11 +152,11 @@ class Score:
 
     @property
     def precision(self) -> float:
-        return self.correct / self.predicted if self.predicted else 0.0
+        return _share(self.correct, self.predicted)
 
     @property
     def recall(self) -> float:
-        return self.matched / self.gold if self.gold else 0.0
+        return _share(self.matched, self.gold)
 
     @property
     def f1(self) -> float:
@@ -233,6 +168,39 @@ class Score:
 
 
 @dataclass
+class ValueScore:
+    """Value recall (``found`` of ``gold``) and comparator agreement (``agreed`` of ``judged``: the
+    found items whose gold states a comparator); see the module docstring."""
+
+    gold: int = 0
+    found: int = 0
+    judged: int = 0
+    agreed: int = 0
+    found_as_kind: int = 0
+
+    @property
+    def value_recall(self) -> float:
+        return _share(self.found, self.gold)
+
+    @property
+    def value_recall_as_kind(self) -> float:
+        return _share(self.found_as_kind, self.gold)
+
+    @property
+    def comparator_agreement(self) -> float:
+        return _share(self.agreed, self.judged)
+
+    def add(self, other: "ValueScore") -> None:
+        for k, v in asdict(other).items():
+            setattr(self, k, getattr(self, k) + v)
+
+    def to_dict(self) -> dict:
+        return {**asdict(self), "value_recall": round(self.value_recall, 4),
+                "comparator_agreement": round(self.comparator_agreement, 4),
+                "value_recall_as_kind": round(self.value_recall_as_kind, 4)}
+
+
+@dataclass
 class CorpusResult:
     name: str
     documents: int
@@ -240,11 +208,13 @@ class CorpusResult:
     all: dict[str, Score]
     excluded: dict[str, int]  # gold items set aside per rule
     errors: dict[str, list[dict]] = field(default_factory=dict)  # kind -> false positives / negatives (scoped)
+    values: dict[str, ValueScore] = field(default_factory=dict)  # numeric, age, time and "overall" (the three)
 
     def to_dict(self) -> dict:
         return {"name": self.name, "documents": self.documents, "excluded": self.excluded,
                 "scoped": {k: s.to_dict() for k, s in self.scoped.items()},
-                "all": {k: s.to_dict() for k, s in self.all.items()}, "errors": self.errors}
+                "all": {k: s.to_dict() for k, s in self.all.items()},
+                "values": {k: v.to_dict() for k, v in self.values.items()}, "errors": self.errors}
 
 
 @dataclass
@@ -263,6 +233,10 @@ class ExtractionEvaluation:
                 for kind, s in scores.items():
                     rows.append(f"{name:6} {setting:7} {kind:12} {s.gold:5d} {s.matched:5d} {s.predicted:5d} {s.correct:5d} "
                                 f"{s.precision:6.3f} {s.recall:6.3f} {s.f1:6.3f}")
+            for kind, v in res.values.items():
+                rows.append(f"{name:6} {'values':7} {kind:12} {v.gold:5d} {v.found:5d} value recall {v.value_recall:.3f}, "
+                            f"comparator agreement {v.comparator_agreement:.3f} ({v.agreed}/{v.judged}); "
+                            f"as its kind {v.value_recall_as_kind:.3f}")
             ex = ", ".join(f"{k}: {v}" for k, v in res.excluded.items()) or "none"
             rows.append(f"{name:6} excluded gold items: {ex}")
         return "\n".join(rows)
@@ -295,6 +269,8 @@ def lct_gold(doc: Document) -> list[GoldItem]:
         op = LCT_OPS.get(op_attr or "", "=")
         if ev.all("Value2") and len(values) == 2 and op == "=":
             op = "between"
+        categorical = len(values) < len(raw) or not values
+        values, op, alternatives = _two_limits(doc, ev, value_ids, values, op)
         tunit_id = ev.arg("Temporal-Unit")
         tunit_attr = doc.attrs(tunit_id).get("Eq-Temporal-Unit-Value") if tunit_id else None
         tunit = tunit_attr or (time_unit(doc.entities[tunit_id].text) if tunit_id else None)
@@ -306,14 +282,16 @@ def lct_gold(doc: Document) -> list[GoldItem]:
         else:
             kind, days = "numeric", None
         excluded = None
-        if len(values) < len(raw) or not values:
+        if categorical:
             excluded = "categorical"
         elif any(r in COUNT_ROLES for _, r in roles):
             excluded = "count"
         elif any(r in STAGE_ROLES for _, r in roles):
             excluded = "stage"
+        elif op == "+-":
+            excluded = "tolerance"
         out.append(GoldItem(doc.name, kind, tb.start, tb.end, tb.text, op, values, days,
-                            op_stated=op_attr is not None, excluded=excluded))
+                            op_stated=op_attr is not None, excluded=excluded, alternatives=alternatives))
     negated = {ref for ev in doc.events.values() if ev.type == "Negation"
                for role, ref in ev.args if role.startswith("Negates")}
     for ev in doc.events.values():
@@ -322,6 +300,18 @@ def lct_gold(doc: Document) -> list[GoldItem]:
             if tb is not None:
                 out.append(GoldItem(doc.name, "negation", tb.start, tb.end, tb.text, None, (), negated=ev.id in negated))
     return out
+
+
+def _two_limits(doc: Document, ev, value_ids: list[str], values: tuple[float, ...], op: str):
+    """(values, op, alternatives): one LCT comparison that states two limits, each operator before
+    its own value ("≥18,5 and ≤27,5"), is the first limit with the second as an alternative."""
+    ops = sorted({(doc.entities[i].start, LCT_OPS.get(doc.attrs(i).get("Eq-Operator-Value") or ""))
+                  for role, i in ev.args if re.fullmatch(r"Operator\d*", role) and i in doc.entities})
+    ops = [(at, o) for at, o in ops if o in ("<", "<=", ">", ">=")]  # not the "and" some tag BETWEEN
+    vals = sorted((doc.entities[i].start, number(doc.entities[i].text)) for i in value_ids if i in doc.entities)
+    if len(ops) == len(vals) == 2 and len(values) == 2 and ops[0][0] < vals[0][0] < ops[1][0] < vals[1][0]:
+        return (vals[0][1],), ops[0][1], ((ops[1][1], (vals[1][1],)),)
+    return values, op, ()
 
 
 _AGE_WORDS = re.compile(r"\bage[sd]?\b|\bold\b|\byears?\b|\by/o\b|\bbirth", re.I)
@@ -451,17 +441,39 @@ def agrees(p: Prediction, g: GoldItem) -> bool:
     return _agrees(p, g)
 
 
+def _compared(p: Prediction, g: GoldItem) -> tuple[list[float], list[float]]:
+    """(ours, gold) values on a common scale: durations and ages in days, whatever the units on
+    either side; other numbers as stated."""
+    if g.days is not None and p.label in ("AGE", "TIME_WINDOW"):
+        per = 365.25 if p.label == "AGE" else 1.0
+        return [v * per for v in (p.norm_value, p.norm_value2) if v is not None], [v * g.days for v in g.values]
+    return [v for v in (p.value, p.value2) if v is not None], list(g.values)
+
+
+def value_agrees(p: Prediction, g: GoldItem) -> bool:
+    """The prediction states the gold value(s), whatever its comparator: both ends of a gold
+    range, or the one gold value at either end of ours."""
+    for vals in [g.values, *(v for _, v in g.alternatives)]:
+        ours, gold = _compared(p, replace(g, values=vals))
+        if not ours or not gold:
+            continue
+        if g.op == "between" and len(gold) >= 2:
+            if len(ours) >= 2 and _close(min(ours), min(gold[:2])) and _close(max(ours), max(gold[:2])):
+                return True
+        elif any(_close(o, x) for o in ours for x in (gold[0], gold[-1])):
+            return True
+    return False
+
+
+def comparator_judged(g: GoldItem) -> bool:
+    """Whether the gold states a comparator to agree with (LCT leaves it out of "6 months prior to")."""
+    return not (g.kind == "time" and not g.op_stated)
+
+
 def _agrees(p: Prediction, g: GoldItem) -> bool:
     if not g.values:
         return False
-    if g.days is not None and p.label in ("AGE", "TIME_WINDOW"):
-        # Durations and ages compare in days, whatever the units on either side.
-        per = 365.25 if p.label == "AGE" else 1.0
-        ours = [v * per for v in (p.norm_value, p.norm_value2) if v is not None]
-        gold = [v * g.days for v in g.values]
-    else:
-        ours = [v for v in (p.value, p.value2) if v is not None]
-        gold = list(g.values)
+    ours, gold = _compared(p, g)
     if not ours:
         return False
     if g.op == "between":
@@ -479,27 +491,14 @@ def score(golds: list[GoldItem], preds: list[Prediction], use_exclusions: bool,
           errors: dict[str, list[dict]] | None = None) -> dict[str, Score]:
     """Scores per kind for one document set (items of several documents may be mixed)."""
     scores = {k: Score() for k in KINDS}
-    by_doc: dict[str, tuple[list[GoldItem], list[Prediction]]] = {}
-    for g in golds:
-        by_doc.setdefault(g.doc, ([], []))[0].append(g)
-    for p in preds:
-        by_doc.setdefault(p.doc, ([], []))[1].append(p)
-    for name, (gs, ps) in by_doc.items():
+    for name, (gs, ps) in _by_doc(golds, preds).items():
         values = [g for g in gs if g.kind in LABELS_FOR]
         scored = [g for g in values if not (use_exclusions and g.excluded)]
         ignored = [g for g in values if use_exclusions and g.excluded]
         regions = [g for g in gs if g.kind == "region"]
         used_p: set[int] = set()
-        matched_g: set[int] = set()
         # Gold items of a kind first look for predictions of that kind's labels.
-        for gi, g in enumerate(scored):
-            for pi, p in enumerate(ps):
-                if pi in used_p or p.label not in LABELS_FOR[g.kind] or not _overlap(p, g):
-                    continue
-                if agrees(p, g):
-                    used_p.add(pi)
-                    matched_g.add(gi)
-                    break
+        matched_g = _assign(scored, ps, agrees, used_p)
         for gi, g in enumerate(scored):
             s = scores[g.kind]
             s.gold += 1
@@ -551,6 +550,57 @@ def score(golds: list[GoldItem], preds: list[Prediction], use_exclusions: bool,
     return scores
 
 
+def _by_doc(golds: list[GoldItem], preds: list[Prediction]) -> dict[str, tuple[list[GoldItem], list[Prediction]]]:
+    out: dict[str, tuple[list[GoldItem], list[Prediction]]] = {}
+    for g in golds:
+        out.setdefault(g.doc, ([], []))[0].append(g)
+    for p in preds:
+        out.setdefault(p.doc, ([], []))[1].append(p)
+    return out
+
+
+def _assign(golds: list[GoldItem], preds: list[Prediction], ok: Callable[[Prediction, GoldItem], bool],
+            used: set[int], skip: set[int] = frozenset(), any_label: bool = False) -> set[int]:
+    """Each gold item (but ``skip``) takes the first unused overlapping prediction of its kind's
+    labels (of any threshold label with ``any_label``) that ``ok`` accepts; returns the gold
+    indices matched and marks the predictions used."""
+    matched: set[int] = set()
+    for gi, g in enumerate(golds):
+        if gi in skip:
+            continue
+        labels = THRESHOLD_LABELS if any_label else LABELS_FOR[g.kind]
+        for pi, p in enumerate(preds):
+            if pi not in used and p.label in labels and _overlap(p, g) and ok(p, g):
+                used.add(pi)
+                matched.add(gi)
+                break
+    return matched
+
+
+def value_scores(golds: list[GoldItem], preds: list[Prediction],
+                 errors: dict[str, list[dict]] | None = None) -> dict[str, ValueScore]:
+    """Value recall and comparator agreement per kind and for the three together (scoped gold)."""
+    out = {k: ValueScore() for k in (*LABELS_FOR, "overall")}
+    for name, (gs, ps) in _by_doc(golds, preds).items():
+        scored = [g for g in gs if g.kind in LABELS_FOR and not g.excluded]
+        used: set[int] = set()
+        full = _assign(scored, ps, agrees, used, any_label=True)  # value and comparator first
+        found = full | _assign(scored, ps, value_agrees, used, skip=full, any_label=True)
+        used = set()
+        kind_full = _assign(scored, ps, agrees, used)
+        as_kind = kind_full | _assign(scored, ps, value_agrees, used, skip=kind_full)
+        for gi, g in enumerate(scored):
+            judged = gi in found and comparator_judged(g)
+            part = ValueScore(1, int(gi in found), int(judged), int(judged and gi in full), int(gi in as_kind))
+            out[g.kind].add(part)
+            out["overall"].add(part)
+            if errors is not None and not part.agreed and (judged or gi not in found):
+                near = [f"{p.label} {p.op} {p.value} {p.value2} [{p.text}]" for p in ps if _overlap(p, g)]
+                errors.setdefault("comparator" if judged else "value", []).append(
+                    {"type": "fn", "kind": g.kind, "doc": name, "gold": g.text, "op": g.op, "values": g.values, "ours": near})
+    return out
+
+
 def _merge(total: dict[str, Score], part: dict[str, Score]) -> None:
     for k, s in part.items():
         t = total[k]
@@ -569,6 +619,7 @@ def evaluate_corpus(name: str, docs: Iterable[Document], gold_of: Callable[[Docu
     everything = {k: Score() for k in kinds}
     excluded: dict[str, int] = {}
     errors: dict[str, list[dict]] = {}
+    values = {k: ValueScore() for k in (*LABELS_FOR, "overall")}
     n = 0
     for doc in docs:
         n += 1
@@ -579,12 +630,14 @@ def evaluate_corpus(name: str, docs: Iterable[Document], gold_of: Callable[[Docu
                 excluded[g.excluded] = excluded.get(g.excluded, 0) + 1
         _merge(scoped, score(golds, preds, True, errors if keep_errors else None))
         _merge(everything, score(golds, preds, False))
+        for k, v in value_scores(golds, preds, errors if keep_errors else None).items():
+            values[k].add(v)
         if exceptions_negate:
             widened = [replace(p, negated=p.negated or p.excepted) for p in preds]
             neg = score([g for g in golds if g.kind == "negation"], widened, True)["negation"]
             _merge(scoped, {"negation+exc": neg})
             _merge(everything, {"negation+exc": neg})
-    return CorpusResult(name, n, scoped, everything, dict(sorted(excluded.items())), errors)
+    return CorpusResult(name, n, scoped, everything, dict(sorted(excluded.items())), errors, values)
 
 
 def evaluate_extraction(lct: str | Path | None = None, chia: str | Path | None = None,

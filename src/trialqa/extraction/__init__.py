@@ -14,7 +14,8 @@ from ..units import convert, unit_factor
 from .annotate import ages_from_criteria, attach_entities, enrollment_age, extract_criteria
 from .entity import CriterionEntity
 from .gazetteer import Gazetteer
+from .requirements import Atom, Requirement, compile_criterion, compile_trial, requirement_of
 from .rules import Rules, rules
 
-__all__ = ["CriterionEntity", "Gazetteer", "Rules", "ages_from_criteria", "attach_entities", "convert", "enrollment_age",
+__all__ = ["Atom", "CriterionEntity", "Requirement", "compile_criterion", "compile_trial", "requirement_of", "Gazetteer", "Rules", "ages_from_criteria", "attach_entities", "convert", "enrollment_age",
            "extract_criteria", "rules", "unit_factor"]

@@ -10,6 +10,7 @@ from ..errors import QueryError
 from ..records import Age
 from ..sections import match_header, split_eligibility
 from .entity import CriterionEntity
+from .requirements import compile_trial
 from .rules import rules
 
 MAX_TEXT = 1_000_000
@@ -72,6 +73,7 @@ def attach_entities(trials: Iterable) -> None:
     from .pipeline import nlp  # spaCy loads on first use, not on import
 
     pipe = nlp()
+    trials = list(trials)
     crits = [c for t in trials for c in t.criteria]
     leads = [_lead_in(c) for c in crits]
     texts = (lead + c.text for lead, c in zip(leads, crits))
@@ -79,6 +81,8 @@ def attach_entities(trials: Iterable) -> None:
         c.entities = _shift([s._.entity for s in doc.spans.get("criteria", [])], len(lead))
         for e in c.entities:
             e.polarity = c.section
+    for t in trials:
+        compile_trial(t)
 
 
 def enrollment_age(text: str, e) -> bool:

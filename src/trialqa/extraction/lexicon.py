@@ -16,7 +16,8 @@ from ..units import LabUnits
 from .gazetteer import Gazetteer, alternation, token_key
 
 # Spellings that mean another unit in another case: "G/L" (giga per litre) is not "g/L" (grams).
-CASE_SENSITIVE_UNITS = frozenset({"G/L", "Giga/L", "G/l"})
+# A capital D after a number is dioptres ("≤ 0.75D"), never days.
+CASE_SENSITIVE_UNITS = frozenset({"G/L", "Giga/L", "G/l", "d", "D"})
 _MULT = ("x", "×", "*", "X", "´")  # "´": a multiplication sign mis-encoded in some API v2 records
 
 

@@ -33,8 +33,11 @@ class Quantity:
     age_suffix: bool = False  # "years old", "months of age"
     tail_from: int | None = None  # where the age cue is read when the unit is shared with the next value
     tunit1: str | None = None  # the lower bound's own time unit: "2 months to 18 years"
+    tadj: str | None = None  # a qualifier before the time unit: "6 previous months"
 
 
+_TIME_QUALIFIERS = ("consecutive|successive|continuous|uninterrupted|full|complete|calendar|additional|further|"
+                    "previous|preceding|prior|past|last|recent|next|following|subsequent|coming")
 _SUPERSCRIPT = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻−", "0123456789--")
 _TIMES_TEN = re.compile(r"\s*[x×*]\s*10\s*(?:\^|\*\*)?\s*")  # "2 x 10^3" -> "2e3" (superscripts already digits)
 
@@ -66,7 +69,9 @@ class QuantityReader:
         # stays 2.0: the analyte's plausible range gives its unit.
         times_ten = r"\s*[x×*]\s*10\s*(?:(?:\^|\*\*)\s*[-−+]?\d{1,2}|⁻?[⁰¹²³⁴⁵⁶⁷⁸⁹]{1,2})(?![\w^])"
         exp = (rf"(?:[eE][-+]?\d{{1,2}}(?![\w^])|(?=\s*[x×*])(?!\s*(?:{unit_alt})){times_ten}(?=\s*(?:{unit_alt})))")
-        n = rf"(?:(?:(?:\d{{1,3}}(?:,\d{{3}})+(?!\d)|\d+)(?:\.\d+)?(?!\d)|\.\d+){exp}?|{num_words})"
+        # A decimal comma ("≥18,5", "7,0 mM") when one or two digits follow and no list goes on ("0,1 or 2").
+        dec_comma = r"\d+,\d{1,2}(?![\d,]|\s*(?:or|and|&|and/or)\s+\d)"
+        n = rf"(?:(?:(?:\d{{1,3}}(?:,\d{{3}})+(?!\d)|{dec_comma}|\d+)(?:\.\d+)?(?!\d)|\.\d+){exp}?|{num_words})"
         # Where a quantity can begin; the full pattern is tried only there (the text is mostly words).
         words_rx = "|".join(re.escape(w) for w in sorted(lex.word_numbers, key=len, reverse=True))
         self.candidates = re.compile(rf"\d|\b(?:{words_rx})\b", re.I)
@@ -76,9 +81,12 @@ class QuantityReader:
         # "three (3) months" restates the number; "140/90 mmHg" and "4/10" carry a second figure
         # (diastolic pressure, the scale's maximum) that is not a range.
         head = (rf"(?P<v1>{n})(?P<restate>\s*\(\s*\d+(?:\.\d+)?\s*\))?"
-                rf"(?P<over>\s*/\s*\d{{1,3}}(?![\d/.]|,\d))?(?P<plus>\s*\+(?![\d+]))?")
-        rng = (rf"(?:(?P<u1>[\s\-‐]*(?:{time_alt})(?:[\s\-‐]+old)?|\s*%)?\s*(?P<sep>{sep})\s*(?P<v2>{n}))?")
-        tail = (rf"(?:[\s\-‐]*(?P<tunit>{time_alt})(?P<agesfx>[\s\-‐]*(?:old|of\s+age|of\s+life)(?![\w]))?|\s*(?P<unit>{unit_alt}))?"
+                rf"(?P<over>\s*/\s*\d{{1,3}}(?![\d/]|[.,]\d))?(?P<plus>\s*\+(?![+]|\s*\d))?")
+        # The lower bound may carry the unit too: "2 months to 18 years", "10% to 20%", "between 50 kg and 90 kg".
+        rng = (rf"(?:(?P<u1>[\s\-‐]*(?:{time_alt})(?:[\s\-‐]+old)?|\s*%|\s*(?P<lu1>{unit_alt}))?"
+               rf"\s*(?P<sep>{sep})\s*(?P<v2>{n}))?")
+        # "6 consecutive weeks", "the 6 previous months": a qualifier between a number and its time unit.
+        tail = (rf"(?:[\s\-‐]*(?:(?P<tadj>{_TIME_QUALIFIERS})\s+)?(?P<tunit>{time_alt})(?P<agesfx>[\s\-‐]*(?:old|of\s+age|of\s+life)(?![\w]))?|\s*(?P<unit>{unit_alt}))?"
                 rf"(?:\s*(?P<ca>{after_alt})(?!\s*(?:\d|{num_words})))?")
         self.quantity = re.compile(head + rng + tail, re.I)
         self.quantity_single = re.compile(head + tail, re.I)
@@ -93,7 +101,9 @@ class QuantityReader:
         t = tok.strip().lower()
         if t in self.lex.word_numbers:
             return self.lex.word_numbers[t]
-        t = _TIMES_TEN.sub("e", t.translate(_SUPERSCRIPT).replace(",", ""))
+        if re.fullmatch(r"[-−]?\d+,\d{1,2}", t):
+            t = t.replace(",", ".")  # a decimal comma; thousands take three digits
+        t = _TIMES_TEN.sub("e", t.translate(_SUPERSCRIPT).replace(",", "").replace("−", "-"))
         try:
             v = float(t)
         except ValueError:
@@ -132,7 +142,14 @@ class QuantityReader:
         if not m:
             return None
         cb, op_before, start, between, age, pop = self._left(text, pos)
-        if m.group("v2") is not None and not self._is_range(m, between):
+        # A minus sign right after a comparator is the value's sign: "T-score < -2.5".
+        negative = not cb and pos > 1 and text[pos - 1] in "-−" and (text[pos - 2].isspace() or text[pos - 2] in "<>≤≥=")
+        if negative:
+            left = self._left(text, pos - 1)
+            negative = left[1] is not None and not left[3]
+            if negative:
+                cb, op_before, start, between, age, pop = left
+        if m.group("v2") is not None and not (self._is_range(m, between) and self._same_unit(m)):
             m = self.quantity_single.match(text, pos)
         gd = m.groupdict()
         if gd["over"] and not self._over_ok(m, cb):
@@ -144,11 +161,12 @@ class QuantityReader:
             if grades == list(range(grades[0], grades[0] + len(grades))):
                 v2, end = ch.group(3), ch.end()
                 gd = {**gd, "unit": None, "tunit": None, "u1": None, "ca": None, "agesfx": None}
-        q = Quantity(start, end, pos, gd["v1"], v2, cb, op_before, token_key(gd["ca"] or ""),
+        q = Quantity(start, end, pos, "-" * negative + gd["v1"], v2, cb, op_before, token_key(gd["ca"] or ""),
                      gd["unit"], gd["tunit"] or gd.get("u1") and self.time_unit(gd["u1"]),
                      between, age, pop, bool(gd["plus"]), bool(gd.get("agesfx")))
         if gd.get("u1") and gd["tunit"]:
             q.tunit1 = self.time_unit(gd["u1"])
+        q.tadj = (gd.get("tadj") or "").lower() or None
         return q
 
     def _over_ok(self, m: re.Match, cb: str) -> bool:
@@ -165,6 +183,12 @@ class QuantityReader:
             return bool(cb)
         # A pressure without its unit: "BP > 140/90".
         return bool(cb) and 60 <= a <= 260 and 30 <= b <= 160 and b < a
+
+    @staticmethod
+    def _same_unit(m: re.Match) -> bool:
+        """A lab unit after the lower bound is the range's only when the upper one repeats it."""
+        lu1 = m.group("lu1")
+        return lu1 is None or unit_key(lu1) == unit_key(m.group("unit") or "")
 
     def _is_range(self, m: re.Match, between: bool) -> bool:
         """"18 and over" is no range, "between 18 and 65" is; "0 or 1" (ECOG, ASA class, a score)
@@ -215,6 +239,11 @@ class QuantityReader:
                 k, _ = suffix_match(words, j, lex.approximators, 2)
             j -= k
             k, op = suffix_match(words, j, lex.before_ops, lex.before_len)
+            if not k and j > 1 and words[j - 1] in ("a", "an"):
+                # "at least a 4-week washout", "more than an 8-hour fast"
+                k, op = suffix_match(words, j - 1, lex.before_ops, lex.before_len)
+                if k:
+                    j -= 1
             if not k and j > 1 and words[j - 1] in lex.scale_words:
                 # ">= grade 2", "< class 3": the comparator stands before the scale's name.
                 k, op = suffix_match(words, j - 1, lex.before_ops, lex.before_len)

@@ -152,6 +152,8 @@ class Rules:
         ents: list[CriterionEntity] = []
         prev: tuple[Quantity, CriterionEntity] | None = None
         for q in self.quantities.find(text):
+            if re.search(r"\d\s*\+\s*$", text[max(0, q.num_start - 8):q.num_start]):
+                continue  # the addend of a sum ("24 + 0 weeks" of gestation, Gleason "3+4") is no limit
             if prev and prev[1].label == "AGE" and not q.unit \
                     and re.fullmatch(r"\s*,?\s*(?:and|or|to|and/or|-)?\s*", text[prev[1].end:q.start], re.I):
                 # "age >= 18 and < 65 years", "13-17 years or 18-20": a limit coordinated with an age is an age.
@@ -240,7 +242,7 @@ class Rules:
         if self._not_threshold(text, q, v2):
             return None
         # Numbers that are part of identifiers, dates, exponents or list markers are not thresholds.
-        if not q.cb and re.search(r"(?:\d[/.\-]|[A-Za-z]-?|#|\^|[x×*]\s?|\b[A-Z]\.\s?)$", text[max(0, q.num_start - 4):q.num_start]):
+        if not q.cb and re.search(r"(?:\d[/.\-]|[A-Za-z]-?|#|\^|(?<![A-Za-z])[x×*]\s?|\b[A-Z]\.\s?)$", text[max(0, q.num_start - 4):q.num_start]):
             return None
         nxt = text[end:end + 3]
         if not unit_info and not q.ca and re.match(r"[/.\-]?\d|\s*(?:st|nd|rd|th)\b|/", nxt):
@@ -312,8 +314,8 @@ class Rules:
         "grade 1-2", "day 1") rather than a limit."""
         if v2 is not None and self.lex.not_after.match(text, q.end):
             return True
-        if q.cb not in ("", "=") or q.ca:
-            return False
+        if q.cb not in ("", "=") or q.ca or q.between:
+            return False  # "visit between 9.5-13.5 g/dl": the words before "between" do not number it
         words = [w.lower() for w in TOKEN.findall(text[max(0, q.start - 30):q.start])][-3:]
         if q.cb == "=":
             return bool(words) and words[-1] == "n"
@@ -332,8 +334,8 @@ class Rules:
         before it, or a bare number of years standing as the whole criterion."""
         if age_after or intrinsic or q.age:
             return True
-        if unit not in ("years", "months"):
-            return False
+        if unit not in ("years", "months") or q.tadj:
+            return False  # "two successive years" is a period, not an age
         after = text[q.end:q.end + 60]
         if self._has_direction(after) or _DURATION_BEFORE.search(text[max(0, q.start - 40):q.start]):
             return False
@@ -382,11 +384,14 @@ class Rules:
             anchor, anchor_text = self.find_anchor(tail)
             if d in ("ago", "earlier") and anchor is None:
                 anchor = "now"
+        elif q.ca.startswith("ago"):  # "12 months ago or less": the comparator took the "ago"
+            direction, anchor = "before", "now"
         window_start = max(0, start - 50)
         nl = text.rfind("\n", window_start, start)
         lead = _TIME_LEAD.search(text, nl + 1 if nl >= 0 else window_start, start)
         lead_word = (lead.group("lead") or "").lower() if lead else ""
         lead_dir = re.sub(r"\s+", " ", (lead.group("dir") or "").lower()) if lead else ""
+        lead_dir = lead_dir or q.tadj or ""  # "within the 6 previous months"
         if q.cb == "within":
             lead_word = "within"
         if lead_dir in ("past", "last", "previous", "prior", "preceding", "recent", "most recent"):

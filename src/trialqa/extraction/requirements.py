@@ -1,0 +1,674 @@
+"""Criteria compiled into structured requirements: whom a criterion concerns, an and/or expression
+over typed atoms (condition, treatment, procedure, measurement, score, age, sex, pregnancy,
+consent), each atom's qualifiers and time window, the exceptions, and the text left unparsed.
+
+A requirement is built once per criterion from the criterion's extracted entities
+(``compile_criterion``) and keeps the criterion's trial-independent facts: its polarity, its span
+in the source file and, per atom, the span inside the criterion's text. Evaluating it against a
+patient is answering's job (``answering.eligibility``). The words that steer compilation are data
+(``data/requirements.json``, ``data/scores.json``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from .. import lexicons
+from ..records import Criterion
+from .entity import CriterionEntity
+
+ATOM_KINDS = ("condition", "treatment", "procedure", "measurement", "score", "age", "sex", "pregnancy", "consent")
+
+
+@dataclass
+class Atom:
+    """One typed statement of a criterion; ``start``/``end`` are offsets into the criterion's text."""
+
+    kind: str  # one of ATOM_KINDS
+    text: str
+    start: int
+    end: int
+    name: str | None = None  # concept, analyte or scale
+    op: str | None = None  # <, <=, >, >=, =, between
+    value: float | None = None
+    value2: float | None = None
+    unit: str | None = None
+    norm_value: float | None = None
+    norm_value2: float | None = None
+    norm_unit: str | None = None
+    component: str | None = None  # blood pressure: systolic / diastolic
+    sex: str | None = None  # a limit stated for one sex ("less than 12 g/dl in women")
+    route: str | None = None
+    negated: bool = False
+    qualifiers: list[str] = field(default_factory=list)
+    window: dict[str, Any] | None = None  # {"op", "days", "days2", "anchor", "text", "start", "end"}
+
+    def to_dict(self) -> dict[str, Any]:
+        # Unset fields are left out; 0 and 0.0 are values (ECOG 0), so the test is by identity.
+        return {k: v for k, v in asdict(self).items()
+                if not (v is None or v is False or v == []) or k in ("kind", "text", "start", "end")}
+
+
+@dataclass
+class Requirement:
+    """A criterion as a structure: ``expression`` is ``{"op": "and"|"or", "args": [atom index | expression]}``;
+    ``applies_to`` lists the restrictions on whom it concerns (``{"kind": "cohort"|"childbearing_potential"|
+    "female"|"male"|"condition"|"age", "text": ..., ...}``); ``unparsed`` the content words no atom covers."""
+
+    trial_id: str
+    section: str
+    polarity: str  # inclusion / exclusion
+    text: str
+    start: int
+    end: int
+    atoms: list[Atom]
+    expression: dict[str, Any]
+    applies_to: list[dict[str, Any]]
+    exceptions: list[Atom]
+    unparsed: str
+
+    @property
+    def fully_parsed(self) -> bool:
+        return not self.unparsed
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"trial_id": self.trial_id, "section": self.section, "polarity": self.polarity, "start": self.start,
+                "end": self.end, "applies_to": self.applies_to, "expression": self.expression,
+                "atoms": [a.to_dict() for a in self.atoms], "exceptions": [a.to_dict() for a in self.exceptions],
+                "unparsed": self.unparsed}
+
+
+class _Vocabulary:
+    """``data/requirements.json`` and ``data/scores.json`` compiled to patterns."""
+
+    def __init__(self) -> None:
+        data = lexicons.load("requirements")
+        where = "data/requirements.json"
+        self.applicability = [(kind, lexicons.compile_pattern(p, f"{where}: applicability.{kind}"))
+                              for kind, pats in data["applicability"].items() for p in pats]
+        self.qualifiers = [(name, re.compile(r"\b" + re.escape(w) + r"\s+(?:\w+\s+){0,2}$", re.I))
+                           for name, words in data["qualifiers"].items() for w in sorted(words, key=len, reverse=True)]
+        self.atom_kinds = data["atom_kinds"]
+        self.consent = re.compile(r"\b(?:" + "|".join(re.escape(w) for w in data["consent"]) + r")\b", re.I)
+        self.or_words = re.compile(r"\b(?:" + "|".join(re.escape(w) for w in data["connectives"]["or"]) + r")\b|/", re.I)
+        self.and_words = re.compile(r"\b(?:" + "|".join(re.escape(w) for w in data["connectives"]["and"]) + r")\b", re.I)
+        self.administrative = set(data["administrative"])
+        self.anchor_lead = re.compile(r"\b(?:" + "|".join(re.escape(w) for w in sorted(data["anchor_lead"], key=len, reverse=True))
+                                      + r")\s+(?:the\s+|an?\s+)?$", re.I)
+        self.connective = re.compile(r"\b(?P<or>or|and/or|either)\b|(?P<and>\band\b|\bas well as\b|\bplus\b)", re.I)
+        scores = lexicons.load("scores")
+        self.scales = scores["scales"]
+        self.equivalent = scores["equivalent"]
+        self.analyte_scale = {a: s["name"] for s in self.scales for a in s["analytes"]}
+        names = sorted(((n, s) for s in self.scales for n in s["names"] if len(n) >= 3), key=lambda x: -len(x[0]))
+        # Short names ("CDR", "GAF", "KPS") only in capitals: "gaf" or "ps" inside prose are not scales.
+        self.scale_names = [(re.compile(r"(?<![\w-])" + re.escape(n if len(n) > 4 else n.upper()) + r"(?![\w-])",
+                                        re.I if len(n) > 4 else 0), s) for n, s in names]
+        # "NYHA class III or IV", "Child-Pugh class A or B", "T-score below -2.5"
+        self.score_value = re.compile(
+            r"[\s:(]*(?:(?:play|performance|status|scale|score|class|grade|stage|of|index|a)\s+){0,4}\s*(?P<op>[<>]=?|≤|≥|less than or equal to|greater than or equal to|below|under|above|over|"
+            r"less than|more than|greater than|at least|at most|of at least|up to|no more than|worse than|better than)?\s*"
+            r"(?P<v1>(?:-|minus\s+)?\d+(?:\.\d+)?|[A-D]\b|I{1,3}V?\b|IV\b)(?:\s*(?:-|to|–|or|and|,)\s*(?P<v2>-?\d+(?:\.\d+)?|[A-D]\b|I{1,3}V?\b|IV\b))?"
+            r"(?:\s*(?:or|and)\s*(?P<v3>-?\d+(?:\.\d+)?|[A-D]\b|I{1,3}V?\b|IV\b))?", re.I)
+
+
+@lru_cache(maxsize=1)
+def vocabulary() -> _Vocabulary:
+    return _Vocabulary()
+
+
+_MEASURE_LABELS = {"LAB": "measurement", "PERCENT": "measurement"}
+_CONTENT = re.compile(r"[A-Za-z][A-Za-z-]{3,}")
+# Words that carry no requirement of their own: structure, hedges, the subject of the sentence.
+_FILLER = set("""patients patient subjects subject participants participant people persons women woman men man
+children child adults adult those with without have having had has been being must should will would could
+shall able known history evidence documented confirmed diagnosis diagnosed defined following include
+including included exclude excluded excluding other than than more less least most within prior previous
+current currently presence present any either from after before during since until upon into their there
+these this that which who whom whose also only such well each both other clinical clinically significant
+study trial protocol criteria criterion eligible eligibility enrollment entry inclusion exclusion randomization
+randomisation screening baseline visit time period days weeks months years hours required requirement
+investigator opinion judgment judgement considered per based according level levels value values count
+normal limit limits upper lower range institutional ratio type stage grade class score status test result
+results positive negative treatment therapy treated receiving received use used taking given dose doses
+""".split())
+
+
+_FOR_SEX = re.compile(r"\s*[(,]?\s*(?:in|for)?\s*(women|females?|men|males?)\b", re.I)
+_LEAD = re.compile(r"(?:note\s*:\s*)?(?:(?:for|in|among|when)\b[^:;.]{3,90}:|if\b[^,:;.]{3,90}[,:])", re.I)
+# "However, 1 or 2 cycles of chemotherapy ... are allowed": what follows states exceptions, not requirements
+_ALLOWED = re.compile(r"(?:^|(?<=[.;]))\s*(?:however|but|nevertheless)\b[^.;]*|[^.;]*\b(?:is|are|will be)\s+(?:allowed|permitted|"
+                      r"acceptable|not excluded)\b[^.;]*", re.I)
+
+
+def compile_criterion(c: Criterion, trial_id: str = "", studied: frozenset[str] = frozenset()) -> Requirement:
+    """The requirement a criterion states, from its text and its extracted entities; ``studied`` are
+    the concepts of the trial's own conditions (with their ancestors)."""
+    v = vocabulary()
+    text = c.text
+    polarity = _polarity(c)
+    applies = _applicability(c, v)
+    ents = [e for e in c.entities if not e.hedged or e.excepted]
+    atoms: list[Atom] = []
+    exceptions: list[Atom] = []
+    windows = [e for e in ents if e.label == "TIME_WINDOW" and e.norm_value is not None]
+    lead_end = max((a.get("end", 0) for a in applies), default=0)
+    lead = _LEAD.match(text)
+    if lead:
+        lead_end = max(lead_end, lead.end())
+    for e in ents:
+        atom = _atom(e, text, v)
+        if atom is None:
+            continue
+        if atom.kind == "age" and atom.start < lead_end:
+            # "For patients younger than 16: ..." restricts whom the criterion concerns.
+            applies.append({"kind": "age", "text": e.text, "op": e.op, "years": e.norm_value, "years2": e.norm_value2})
+            continue
+        (exceptions if e.excepted else atoms).append(atom)
+    for sc in _score_atoms(text, v):
+        if any(_overlap(sc, b) and b.kind in ("score", "measurement") for b in atoms):
+            continue  # the extractor read this scale's threshold already
+        # "NYHA class III" read as heart failure, "Child-Pugh" as cirrhosis: the class is the requirement
+        atoms = [b for b in atoms if not (b.kind in _NAMED and sc.start <= b.start and b.end <= sc.end)]
+        atoms.append(sc)
+    for a in atoms:
+        m = _FOR_SEX.match(text, a.end)
+        if a.op is not None and m:
+            a.sex = "female" if m.group(1).lower().startswith(("wom", "fem")) else "male"
+        if a.kind == "measurement" and a.name == "HbA1c" and "mmol/mol" in a.text.lower():
+            a.unit = a.norm_unit = "mmol/mol"  # the IFCC unit, not a concentration
+    atoms = sorted(atoms, key=lambda a: (a.start, -a.end))
+    for a in atoms:
+        if a.kind in _NAMED:
+            a.window = _window_for(a, windows, text)
+    atoms = _drop_inner(atoms)
+    atoms = _without_context(atoms, text, polarity, studied)
+    allowed = [m.span() for m in _ALLOWED.finditer(text)]
+    if allowed:
+        exceptions += [a for a in atoms if any(x <= a.start < y for x, y in allowed)]
+        atoms = [a for a in atoms if not any(x <= a.start < y for x, y in allowed)]
+    inside_lead = [a for a in atoms if lead and a.kind in _NAMED and a.end <= lead.end()]
+    if inside_lead and len(inside_lead) < len(atoms):
+        # "For patients with CNS tumors: ..." / "If operated: ...": whom the criterion concerns
+        applies.append({"kind": "patients_with", "text": lead.group(0).strip(" :,"), "where": "lead-in", "start": 0,
+                        "end": lead.end(), "names": sorted({a.name for a in inside_lead if a.name})})
+        atoms = [a for a in atoms if a not in inside_lead]
+    for ap in [x for x in applies if x["kind"] == "patients_with" and x["where"] == "phrase"]:
+        if lead and ap["start"] < lead.end():
+            applies.remove(ap)  # the lead-in said it already
+            continue
+        inside = [a for a in atoms if a.kind in _NAMED and ap["start"] <= a.start and a.end <= ap["end"]]
+        others = [a for a in atoms if a not in inside]
+        if inside and others:
+            ap["names"] = sorted({a.name for a in inside if a.name})
+            atoms = others
+        else:
+            applies.remove(ap)
+    for a in list(atoms):
+        before = text[max(0, a.start - 40):a.start]
+        if a.kind in _NAMED and windows and v.anchor_lead.search(before):
+            atoms.remove(a)  # "within 48 hours prior to DARATUMUMAB treatment": the event the window counts from
+        elif a.kind in _NAMED and (a.name in v.administrative or v.consent.search(" ".join(before.split()[-4:]))):
+            a.kind = "consent"  # "agreement to use effective contraception", "written consent": asked at screening
+    for a in atoms:
+        if a.kind == "treatment" and a.op is not None and a.name is None:
+            # "Aspirin > 325 mg/day": a dose is a dose of the nearest drug named in its clause
+            drugs = [d for d in atoms if d.kind == "treatment" and d.op is None and not re.search(r"[;.]", text[min(d.end, a.end):max(d.start, a.start)])]
+            if drugs:
+                a.name = min(drugs, key=lambda d: abs(d.start - a.start)).name
+    if {a.name for a in atoms if a.kind == "sex"} == {"female", "male"}:
+        atoms = [a for a in atoms if a.kind != "sex"]  # "Males and females": no restriction by sex
+    if any(a.kind != "sex" for a in atoms):
+        # "Pregnant or breastfeeding women": the women are whom the criterion concerns, not a requirement.
+        for a in [a for a in atoms if a.kind == "sex"]:
+            atoms.remove(a)
+            if not any(x["kind"] in ("female", "male", "childbearing_potential") for x in applies):
+                applies.append({"kind": a.name, "text": a.text, "where": "subject"})
+    for a in atoms:
+        if a.kind in ("condition", "pregnancy") and _NEGATIVE_RESULT.search(_clause_around(text, a)):
+            a.negated = True  # "negative hepatitis B screening", "HIV negative": required absent
+    if not atoms and v.consent.search(text):
+        m = v.consent.search(text)
+        atoms.append(Atom("consent", text, 0, len(text), name=m.group(0).lower()))
+    exceptions = [x for i, x in enumerate(exceptions) if x.name not in {y.name for y in exceptions[:i]}]
+    # "Fertile patients must use contraception. Allergy to shellfish.": the first sentence's subject is not the second's
+    applies = [x for x in applies if "sentence_end" not in x or not any(a.start > x["sentence_end"] for a in atoms)]
+    for x in applies:
+        x.pop("sentence_end", None)
+    expression = _expression(atoms, text, polarity, v)
+    return Requirement(trial_id, c.section, polarity, text, c.start, c.end, atoms, expression, applies, exceptions,
+                       _unparsed(text, [*atoms, *exceptions], windows, c.entities))
+
+
+def compile_trial(trial) -> list[Requirement]:
+    """The requirements of every criterion of ``trial``, in order; each is also kept on its criterion."""
+    out = []
+    studied = studied_concepts(trial)
+    for c in trial.criteria:
+        c.requirement = compile_criterion(c, trial.id, studied)
+        out.append(c.requirement)
+    return out
+
+
+def requirement_of(c: Criterion, trial=None) -> Requirement:
+    """The criterion's compiled requirement, compiled now when loading did not (``trial`` gives its context)."""
+    r = getattr(c, "requirement", None)
+    if r is None or r.text != c.text:
+        r = c.requirement = compile_criterion(c, getattr(trial, "id", ""), studied_concepts(trial) if trial else frozenset())
+    return r
+
+
+def studied_concepts(trial) -> frozenset[str]:
+    """The concepts of a trial's conditions and title, with their ancestors: what it studies."""
+    from .rules import rules
+
+    found: set[str] = set()
+    for text in (*(trial.conditions or ()), trial.title or ""):
+        for e in rules().extract(text):
+            if e.label == "CONDITION" and e.concept and e.concept_type != "population":
+                found.add(e.concept)
+    return frozenset(found | _ancestors(found))
+
+
+# Words before a mention that make it the object of something else ("medications for psoriasis",
+# "designed to treat depression", "during this episode of depression"): not the patient's state.
+_OBJECT_OF = re.compile(r"\b(?:(?:medications?|medicines?|drugs?|therap(?:y|ies)|treatments?|agents?|regimens?|psychotherap(?:y|ies))"
+                        r"\s+(?:for|of|against)|(?:designed|used|given)?\s*to\s+treat|treating|episode\s+of|than\s+the(?:\s+underlying)?)"
+                        r"\s+(?:the\s+|their\s+|this\s+|his\s+|her\s+)?(?:[\w-]+\s+){0,1}$", re.I)
+_MODIFIER = re.compile(r"-(?:sensitive|resistant|refractory|dependent|naive|naïve|induced|related|free|sparing)\b", re.I)
+_REACTIONS = {"hypersensitivity", "drug allergy", "allergy", "intolerance"}
+_REACTION_TO = re.compile(r"\b(?:reactions?|intolerance|intolerant|allerg(?:y|ies|ic)|hypersensitivity|sensitivity|"
+                          r"contraindications?|side effects?)\s+(?:to|of|with)\s+(?:an?\s+|the\s+|any\s+)?(?:[\w-]+,?\s+){0,6}$", re.I)
+_REACTION_AFTER = re.compile(r"\s*(?:intolerance|allergy|hypersensitivity|toxicity)\b", re.I)
+_NAMES_A_STUDY = re.compile(r"^\s*(?:clinical\s+)?(?:study|studies|trial|trials|protocol)\b", re.I)
+
+
+def _without_context(atoms: list[Atom], text: str, polarity: str, studied: frozenset[str]) -> list[Atom]:
+    """The atoms that state a requirement, without the mentions that are context: the object of a
+    treatment ("medications for psoriasis"), a drug naming a study ("an apixaban clinical study"), a
+    condition defined by the thresholds in the parenthesis after it ("hematologic disease (Hb < 9.0
+    g/dL)"), and, in an exclusion, the condition the trial studies (unless "other": a psoriasis trial
+    does not exclude psoriasis)."""
+    out = []
+    thresholds = [a for a in atoms if a.op is not None]
+    for a in atoms:
+        if a.kind in ("condition", "treatment", "procedure"):
+            before = text[max(0, a.start - 40):a.start]
+            if _NAMES_A_STUDY.match(text[a.end:a.end + 25]) or _MODIFIER.match(text[a.end:a.end + 15]):
+                continue  # "an apixaban clinical study", "steroid-sensitive rejection"
+            if re.search(r"\bindex\s+$", before, re.I):
+                continue  # "before index MI": the trial's qualifying event
+            if a.kind == "treatment" and a.op is None and not any(b.name in _REACTIONS for b in atoms) and (
+                    _REACTION_TO.search(before) or _REACTION_AFTER.match(text[a.end:a.end + 25])):
+                continue  # "adverse reaction to a statin", "azathioprine intolerance": the reaction, not the drug
+            if a.kind == "condition" and a.op is None and _OBJECT_OF.search(before):
+                continue
+            paren = re.match(r"\s*[(\[]([^)\]]*)", text[a.end:])
+            if a.op is None and paren and any(a.end < t.start <= a.end + paren.end() for t in thresholds):
+                continue
+            joined = [b for b in atoms if b is not a and _CAUSE.search(text[min(a.end, b.end):max(a.start, b.start)])]
+            if (polarity == "exclusion" and a.kind == "condition" and a.name in studied and "other" not in a.qualifiers
+                    and not a.negated and not joined):
+                continue  # ("Lyell syndrome induced by immunotherapy" names the cause with the condition: kept)
+        out.append(a)
+    return out
+
+
+@lru_cache(maxsize=1)
+def _exclusion_statement() -> re.Pattern:
+    """"... will be excluded", "not eligible": the question vocabulary's pattern, so both read criteria alike."""
+    return lexicons.compile_pattern(lexicons.load("questions")["patterns"]["exclusion_statement"],
+                                    "data/questions.json: patterns.exclusion_statement")
+
+
+# Only who may enter: "X are acceptable" inside an exclusion states an exception to it (see _ALLOWED).
+_INCLUSION_STATEMENT = re.compile(r"\b(?:will be|are|is|may be|shall be)\s+(?:eligible|included)\b", re.I)
+
+
+def _polarity(c: Criterion) -> str:
+    if c.section == "exclusion":
+        # "Patients with ... will be eligible if ...", listed among the exclusions, states who may enter.
+        return "inclusion" if _INCLUSION_STATEMENT.search(c.text) and not _exclusion_statement().search(c.text) else "exclusion"
+    return "exclusion" if _exclusion_statement().search(c.text) else "inclusion"
+
+
+def _applicability(c: Criterion, v: _Vocabulary) -> list[dict[str, Any]]:
+    """Restrictions stated in the criterion's heading or lead-in ("Phase 2:", "For women of
+    childbearing potential:", "If operated, ..."): they make the criterion concern only some patients."""
+    out = []
+    group = (c.group or "").strip()
+    lead = c.text[:c.text.find(":") + 1] if 0 < c.text.find(":") <= 90 else ""
+    for m in _FOR_PATIENTS_WITH.finditer(c.text):
+        out.append({"kind": "patients_with", "text": m.group(0).strip(" ,:"), "where": "phrase", "start": m.start(1),
+                    "end": m.end()})
+    first = re.search(r"[.;]\s", c.text)
+    sentence = c.text[:first.start()] if first and first.start() < 120 else c.text[:120]
+    for where, s, offset in (("group", group, None), ("lead", lead, 0), ("sentence", sentence, 0)):
+        if not s:
+            continue
+        for kind, pat in v.applicability:
+            if where == "sentence" and kind not in ("childbearing_potential", "condition"):
+                continue
+            m = pat.search(s)
+            if m and not any(a["kind"] == kind for a in out):
+                item = {"kind": kind, "text": m.group(0).strip(" ,:"), "where": where}
+                if offset is not None:
+                    item["end"] = m.end() if where != "lead" else len(lead)
+                if where == "sentence":
+                    item["sentence_end"] = len(sentence)
+                out.append(item)
+    return out
+
+
+# "for patients with CNS tumors", "in subjects receiving warfarin": the criterion concerns those patients.
+_FOR_PATIENTS_WITH = re.compile(r"\b(?:for|in)\s+(?:those\s+|all\s+)?(?:patients|subjects|participants|children|women|men|"
+                                r"individuals|those)\s+(with|who\s+(?:have|had|are|were)|on|receiving|undergoing|treated\s+with)"
+                                r"\b[^,;:.]{2,60}?(?=\s+(?:must|should|will|shall|are|is|have|has|may|can|need|require)\b|[,;:.)]|$)",
+                                re.I)
+
+
+def _atom(e: CriterionEntity, text: str, v: _Vocabulary) -> Atom | None:
+    base = dict(text=e.text, start=e.start, end=e.end, op=e.op, value=e.value, value2=e.value2, unit=e.unit,
+                norm_value=e.norm_value, norm_value2=e.norm_value2, norm_unit=e.norm_unit, negated=e.negated,
+                qualifiers=_qualifiers(text, e.start, v, e.end))
+    if e.label == "AGE":
+        if e.op == "=" and not re.search(r"\b(?:age[ds]?|old|birthday)\b", text[max(0, e.start - 20):e.end + 12], re.I):
+            return None  # "two years post-menopausal" is a time, not an age limit
+        return Atom("age", name="age", **base)
+    if e.label in _MEASURE_LABELS and e.analyte:
+        scale = v.analyte_scale.get(e.analyte)
+        if scale:
+            return Atom("score", name=scale, **base)
+        return Atom("measurement", name=e.analyte, component=_bp_component(text, e) if e.analyte == "blood pressure" else None,
+                    **base)
+    if e.label == "DOSE":
+        return Atom("treatment", name=e.concept, route=e.route, **base)
+    if e.label == "CONDITION" and e.concept:
+        if e.concept in ("pregnancy", "breastfeeding", "lactation"):
+            if e.concept == "pregnancy" and _GESTATION.search(text[max(0, e.start - 30):e.start]):
+                return None  # "born at full term of pregnancy": the patient's own birth, not a pregnancy
+            return Atom("pregnancy", name=e.concept, **base)
+        kind = v.atom_kinds.get(e.concept_type or "condition", "condition")
+        if kind == "population":
+            return _sex_atom(e, base)
+        return Atom(kind, name=e.concept, route=e.route, **base)
+    return None
+
+
+_GESTATION = re.compile(r"\b(?:term|weeks?|gestation(?:al)?|born|birth|preterm)\b(?:\s+\w+){0,2}\s*$", re.I)
+
+
+def _sex_atom(e: CriterionEntity, base: dict) -> Atom | None:
+    word = e.text.lower()
+    if re.match(r"(?:wom[ae]n|females?|girls?|mothers?)\b", word):
+        return Atom("sex", name="female", **base)
+    if re.match(r"(?:m[ae]n|males?|boys?|fathers?)\b", word):
+        return Atom("sex", name="male", **base)
+    return None
+
+
+def _bp_component(text: str, e: CriterionEntity) -> str | None:
+    before = text[max(0, e.start - 40):e.start].lower()
+    hits = [(before.rfind(w), comp) for w, comp in (("systolic", "systolic"), ("sbp", "systolic"), ("diastolic", "diastolic"),
+                                                     ("dbp", "diastolic"))]
+    best = max(hits)
+    return best[1] if best[0] >= 0 else None
+
+
+def _qualifiers(text: str, start: int, v: _Vocabulary, end: int | None = None) -> list[str]:
+    """The states the words before a mention (or its own first words: "other malignancy") give it."""
+    head = text[start:end].split()[:-1] if end else []
+    before = text[max(0, start - 40):start] + (" ".join(head) + " " if head else "")
+    return sorted({name for name, pat in v.qualifiers if pat.search(before)})
+
+
+def _score_atoms(text: str, v: _Vocabulary) -> list[Atom]:
+    """Class and score thresholds the extractor reads as conditions or not at all ("NYHA class III
+    or IV", "Child-Pugh B or C", "T-score below -2.5")."""
+    out = []
+    for pat, scale in v.scale_names:
+        for m in pat.finditer(text):
+            g = v.score_value.match(text, m.end())
+            if not g or not g.group("v1"):
+                continue
+            ranges = [class_points(scale, x) for x in (g.group("v1"), g.group("v2"), g.group("v3")) if x]
+            if None in ranges:
+                continue
+            tail = re.match(r"\s*(?:points?\s+)?or\s+(less|lower|below|fewer|more|higher|greater|above|better|worse)\b", text[g.end():])
+            word = g.group("op") or ({"less": "at most", "lower": "at most", "below": "at most", "fewer": "at most",
+                                      "worse": "at most"}.get(tail.group(1).lower(), "at least") if tail else None)
+            op, lo, hi = _score_op(word, ranges)
+            out.append(Atom("score", text[m.start():g.end()].strip(), m.start(), g.end(), name=scale["name"], op=op,
+                            value=lo, value2=hi, norm_value=lo, norm_value2=hi, qualifiers=_qualifiers(text, m.start(), v)))
+    return out
+
+
+def class_points(scale: dict, token: str) -> tuple[float, float] | None:
+    """The points a class or value stands for: Child-Pugh "B" is 7-9, NYHA "III" is 3, ECOG "1" is 1."""
+    classes = scale.get("classes") or {}
+    t = token.strip().upper()
+    if t in classes:
+        lo, hi = classes[t]
+        return float(lo), float(hi)
+    try:
+        x = float(re.sub(r"^MINUS\s+", "-", t))
+    except ValueError:
+        return None
+    lo, hi = scale["range"]
+    return (x, x) if lo <= x <= hi else None
+
+
+def _score_op(word: str | None, ranges: list[tuple[float, float]]) -> tuple[str, float, float | None]:
+    """The comparator and bounds of a score threshold: "III or IV" is 3 to 4, "B" is 7 to 9 points,
+    "below -2.5" is < -2.5; a bound given as a class takes the class's own end."""
+    w = (word or "").lower()
+    ops = {"less than or equal to": "<=", "greater than or equal to": ">=", "<": "<", "below": "<", "under": "<",
+           "less than": "<", "worse than": "<", "≤": "<=", "<=": "<=", "at most": "<=", "up to": "<=", "no more than": "<=",
+           ">": ">", "above": ">", "over": ">", "more than": ">", "greater than": ">", "better than": ">", "≥": ">=",
+           ">=": ">=", "at least": ">=", "of at least": ">="}
+    op = ops.get(w)
+    if op in ("<", "<="):
+        return op, (ranges[0][0] if op == "<" else ranges[0][1]), None
+    if op in (">", ">="):
+        return op, (ranges[0][1] if op == ">" else ranges[0][0]), None
+    lo, hi = min(r[0] for r in ranges), max(r[1] for r in ranges)
+    return ("=", lo, None) if lo == hi else ("between", lo, hi)
+
+
+_NEGATIVE_RESULT = re.compile(r"\bnegative\b|\bsero-?negative\b|\bnon-?reactive\b|\bnot\s+detect(?:ed|able)\b|"
+                              r"\bundetectable\b|\bfree\s+of\b|\bruled\s+out\b", re.I)
+
+
+def _clause_around(text: str, a: Atom) -> str:
+    """Where a test result about a mention is stated: up to three words either side within its
+    clause, and a "negative for ..." that heads the list the mention stands in."""
+    left = re.split(r"[,;.(]", text[max(0, a.start - 40):a.start])[-1]
+    right = re.split(r"[,;.)]", text[a.end:a.end + 40])[0]
+    head = re.split(r"[;.]", text[max(0, a.start - 100):a.start])[-1]
+    lead = "negative" if re.search(r"\bnegative\s+(?:for|to|on|test(?:s|ing)?\s+for|screening\s+for)\b", head, re.I) else ""
+    return " ".join(left.split()[-3:]) + " | " + " ".join(right.split()[:3]) + " | " + lead
+
+
+def _overlap(a: Atom, b: Atom) -> bool:
+    return a.start < b.end and b.start < a.end
+
+
+_NAMED = ("condition", "treatment", "procedure", "pregnancy")
+
+
+@lru_cache(maxsize=1)
+def _parents() -> dict[str, list[str]]:
+    return lexicons.load("concept_parents")["parents"]
+
+
+def _ancestors(names) -> set[str]:
+    out, todo = set(), [n for n in names if n]
+    while todo:
+        for p in _parents().get(todo.pop(), []):
+            if p not in out:
+                out.add(p)
+                todo.append(p)
+    return out
+
+
+
+
+
+def _drop_inner(atoms: list[Atom]) -> list[Atom]:
+    """One atom per statement: a mention inside a longer one ("tumors" in "brain tumors", "immunodeficiency"
+    in "human immunodeficiency virus") or on the same words as an earlier, more specific one is dropped,
+    and a concept named twice is one atom."""
+    out: list[Atom] = []
+    for a in atoms:
+        named = a.kind in _NAMED
+        if named and any(o is not a and o.kind in _NAMED and o.start <= a.start and a.end <= o.end
+                         and (o.end - o.start) > (a.end - a.start) for o in atoms):
+            continue
+        same = [o for o in atoms if o is not a and o.kind in _NAMED and (o.start, o.end) == (a.start, a.end)]
+        more_specific = [o for o in same if a.name in _ancestors([o.name])]
+        unrelated_kept = [o for o in same if o in out and o.name not in _ancestors([a.name])]
+        if named and (more_specific or unrelated_kept):
+            continue  # "atrial fibrillation" is kept, not "heart disease" read on the same words
+        if any(o.kind == a.kind and o.name == a.name and o.op is None and a.op is None and o.window == a.window for o in out):
+            continue  # the same concept named twice ("hepatitis B (HBs, anti-HBs and HBc)") is one atom
+        out.append(a)
+    return out
+
+
+def _window_for(a: Atom, windows: list[CriterionEntity], text: str) -> dict[str, Any] | None:
+    """The time window that governs a mention: the nearest in its sentence, preferring one after it."""
+    heads = [w for w in windows if text[w.end:w.end + 3].lstrip().startswith(":")]
+    if heads:
+        # "Within 2 weeks: topical steroids. Within 4 weeks: systemic steroids": a heading window
+        # covers what follows its colon up to the next window.
+        before = [w for w in heads if w.end <= a.start]
+        if before:
+            w = max(before, key=lambda x: x.end)
+            if not any(w.end <= x.start < a.start for x in windows):
+                return _window_dict(w, text)
+    best, dist = None, 10 ** 9
+    for w in windows:
+        between = text[min(a.end, w.end):max(a.start, w.start)]
+        if re.search(r"[.;]", between):
+            continue
+        if w.end <= a.start and re.search(r"\b(?:and|or)\b", between, re.I) and \
+                not re.match(r"\s*(?:since|after|from|following)\b", text[w.end:]):
+            continue  # "X within ten years and or presence of Y": the window is X's (not so "6 months since X and Y")
+        d = w.start - a.end if w.start >= a.end else (a.start - w.end) + 40
+        if d < dist:
+            best, dist = w, d
+    if best is None or dist > 200:
+        return None
+    return _window_dict(best, text)
+
+
+def _window_dict(w: CriterionEntity, text: str) -> dict[str, Any]:
+    """A window as the atom keeps it; ``duration`` marks one that measures how long ("for 4 weeks",
+    "of at least 6 months duration", "evolving for less than 7 days"), not how long ago."""
+    before, after = text[max(0, w.start - 25):w.start].lower(), text[w.end:w.end + 15].lower()
+    duration = bool(re.match(r"(?:for|of)\b", w.text, re.I) or re.search(r"\b(?:for|of|lasting|duration of|evolving)\s*$", before)
+                    or re.match(r"\s*(?:duration|in duration|long)\b", after))
+    op = w.op
+    if op == "=" and re.match(r"(?:during|in|within|over)\b", w.text, re.I):
+        op = "<="  # "during the first 10 days" is a span from the anchor, not a point
+    return {"op": op, "duration": duration, "days": w.norm_value, "days2": w.norm_value2, "anchor": w.anchor, "direction": w.direction,
+            "text": w.text, "start": w.start, "end": w.end}
+
+
+def _last_connective(between: str, v: _Vocabulary) -> str | None:
+    """The connective nearest the second of two mentions ("SJS or TEN evolving ... and with a progression
+    of the detachment": and); a slash between two words is "or"."""
+    found = list(v.connective.finditer(between))
+    if found:
+        return "or" if found[-1].group("or") else "and"
+    return "or" if re.fullmatch(r"\s*/\s*", between) else None
+
+
+def _named(a: Atom) -> bool:
+    """A mention of something the patient has or had (not a threshold on it)."""
+    return a.kind in _NAMED and a.op is None
+
+
+def _expression(atoms: list[Atom], text: str, polarity: str, v: _Vocabulary) -> dict[str, Any]:
+    """Alternatives where the text joins mentions with "or"; for an exclusion, named conditions are
+    alternatives anyway (having any one excludes); otherwise conjuncts."""
+    if not atoms:
+        return {"op": "and", "args": []}
+    for j in range(1, len(atoms)):
+        if atoms[j - 1].kind == "condition" and atoms[j].kind == "treatment" and \
+                re.match(r"\s*(?:to|against|towards)\b", text[atoms[j - 1].end:atoms[j].start], re.I):
+            # "hypersensitivity to X or to one of the excipients": the reaction AND any of what it is to
+            obj = {"op": "or", "args": list(range(j, len(atoms)))} if len(atoms) - j > 1 else j
+            rest = _expression(atoms[:j - 1], text, polarity, v)["args"] if j > 1 else []
+            return {"op": "and", "args": [*rest, j - 1, obj]}
+    groups: list[list[int]] = [[0]]
+    ops: list[str] = []
+    for i in range(1, len(atoms)):
+        prev, cur = atoms[i - 1], atoms[i]
+        between = text[prev.end:cur.start]
+        same_family = _named(prev) == _named(cur)
+        if _CAUSE.search(between):
+            groups.append([i])  # "Lyell syndrome induced by immunotherapy": both must hold
+        elif _last_connective(between, v) == "or" or (polarity == "exclusion" and same_family and _named(cur)
+                                                      and not v.and_words.search(between)):
+            groups[-1].append(i)
+        elif polarity == "exclusion" and same_family and _named(cur):
+            groups[-1].append(i)  # "heart disease, stroke and seizures": any one excludes
+        else:
+            groups.append([i])
+    args: list[Any] = [g[0] if len(g) == 1 else {"op": "or", "args": g} for g in groups]
+    return args[0] if len(args) == 1 and isinstance(args[0], dict) else {"op": "and", "args": args}
+
+
+_CAUSE = re.compile(r"\b(?:induced|caused|due|secondary|attributable|related|associated|following|after)\b|^\s*(?:with|for)\s*$", re.I)
+
+
+def _unparsed(text: str, atoms: list[Atom], windows: list[CriterionEntity], ents: list[CriterionEntity]) -> str:
+    """The content words of the criterion that no atom, window or other entity covers."""
+    covered = [(a.start, a.end) for a in atoms] + [(w.start, w.end) for w in windows] + [(e.start, e.end) for e in ents]
+    covered += [(a.window["start"], a.window["end"]) for a in atoms if a.window]
+    named = {w.lower() for a in atoms if a.name for w in re.findall(r"[A-Za-z][A-Za-z-]+", a.name)}
+    words = []
+    for m in _CONTENT.finditer(text):
+        if any(s <= m.start() < e for s, e in covered) or m.group(0).lower().rstrip("s") in named or m.group(0).lower() in named:
+            continue
+        w = m.group(0).lower()
+        if w in _FILLER or w.rstrip("s") in _FILLER:
+            continue
+        words.append(m.group(0))
+    return " ".join(words)
+
+
+def describe(req: dict[str, Any]) -> str:
+    """A requirement (as ``to_dict`` gives it) on one readable line: NOT/AND/OR over the atoms, then
+    whom it concerns, the exceptions and the unparsed words."""
+    atoms = req["atoms"]
+
+    def atom(a: dict) -> str:
+        name = a.get("name") or a["text"]
+        bound = ""
+        if a.get("op"):
+            unit = f" {a['unit']}" if a.get("unit") else ""
+            bound = (f" {a['value']:g}-{a['value2']:g}{unit}" if a["op"] == "between" and a.get("value2") is not None
+                     else f" {a['op']} {a['value']:g}{unit}" if a.get("value") is not None else "")
+        window = f" [{a['window']['text']}]" if a.get("window") else ""
+        quals = f"{' '.join(a['qualifiers'])} " if a.get("qualifiers") else ""
+        return f"{'NOT ' if a.get('negated') else ''}{a['kind']}:{quals}{name}{bound}{window}"
+
+    def expr(e) -> str:
+        if isinstance(e, int):
+            return atom(atoms[e])
+        parts = [expr(x) for x in e["args"]]
+        return f" {e['op'].upper()} ".join(parts) if len(parts) < 2 else "(" + f" {e['op'].upper()} ".join(parts) + ")"
+
+    out = ("EXCLUDE IF " if req["polarity"] == "exclusion" else "REQUIRE ") + (expr(req["expression"]) or "(nothing structured)")
+    if req["applies_to"]:
+        out += "; only for " + ", ".join(a["text"] for a in req["applies_to"])
+    if req["exceptions"]:
+        out += "; except " + ", ".join(a.get("name") or a["text"] for a in req["exceptions"])
+    if req["unparsed"]:
+        out += f"; unparsed: {req['unparsed']}"
+    return out
