@@ -69,7 +69,11 @@ def test_every_field_round_trips_through_the_stored_form(fixture_trials, seed_tr
         assert back.texts == t.texts, t.id
         assert [c.entities for c in back.criteria] == [c.entities for c in t.criteria], t.id
         assert chunk_trial(back) == chunk_trial(t), t.id  # the chunk table is derived again, identically
+        # The compiled requirements come back as Requirement objects, not as dicts.
+        assert [(type(c.requirement), c.requirement) for c in back.criteria] == \
+            [(type(c.requirement), c.requirement) for c in t.criteria], t.id
     assert any(e for t in fixture_trials for c in t.criteria for e in c.entities)
+    assert any(c.requirement is not None for t in fixture_trials for c in t.criteria)
 
 
 def test_a_stored_trial_that_does_not_fit_is_an_error():

@@ -3,7 +3,7 @@
 The encoding is generic over the record dataclasses (their type hints say how to rebuild each
 field), so a field added to ``Trial``, ``Criterion`` or any part of them round-trips without a
 change here. Fields typed only as ``list``/``dict`` hold objects whose class the hints cannot name:
-``UNTYPED`` says which class each holds (entities on a criterion). ``Trial.texts`` (the decoded prose
+``UNTYPED`` says what each holds (entities and the compiled requirement of a criterion). ``Trial.texts`` (the decoded prose
 with offset maps that chunking and answering read) is kept too, so nothing needs the source file.
 """
 
@@ -16,11 +16,13 @@ from functools import lru_cache
 from typing import Any, Callable
 
 from ..extraction.entity import CriterionEntity
+from ..extraction.requirements import Requirement
 from ..records import Criterion, Trial
 from ..spans import MappedText
 
-# (dataclass, field) -> the dataclass of the items of a field annotated only as ``list``.
-UNTYPED: dict[tuple[type, str], type] = {(Criterion, "entities"): CriterionEntity}
+# (dataclass, field) -> the type of a field annotated only as ``list`` or ``Any``.
+UNTYPED: dict[tuple[type, str], Any] = {(Criterion, "entities"): list[CriterionEntity],
+                                        (Criterion, "requirement"): Requirement | None}
 
 
 def encode_trial(trial: Trial) -> dict[str, Any]:
@@ -114,12 +116,7 @@ def _dataclass_decoder(cls: type) -> Callable[[dict], Any]:
     for f in dataclasses.fields(cls):
         if cls is Trial and f.name == "texts":
             continue
-        item = UNTYPED.get((cls, f.name))
-        if item is not None:
-            dec = _decoder(item)
-            fields.append((f.name, lambda v, dec=dec: None if v is None else [dec(x) for x in v]))
-        else:
-            fields.append((f.name, _decoder(hints[f.name])))
+        fields.append((f.name, _decoder(UNTYPED.get((cls, f.name), hints[f.name]))))
 
     def decode(d: dict):
         # A field missing from the dict (written by an older record class) takes its default.
