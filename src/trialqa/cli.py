@@ -77,7 +77,14 @@ def _progress(label: str) -> Callable[[int, int], None] | None:
 def cmd_trials(args) -> int:
     from .corpus import load_corpus
 
-    corpus = load_corpus(config.corpus_dir(args.corpus), progress=_progress("loading"))
+    from .corpus.store import open_store
+
+    store = open_store(config.index_dir())  # the store TrialQA.load keeps: only changed records are read
+    try:
+        corpus = load_corpus(config.corpus_dir(args.corpus), progress=_progress("loading"), store=store)
+    finally:
+        if store is not None:
+            store.close()
     for err in corpus.errors:
         print(f"warning: {err}", file=sys.stderr)
     if args.json:
@@ -119,7 +126,8 @@ def cmd_criteria(args) -> int:
 
 
 def cmd_validate(args) -> int:
-    from .corpus import iter_record_files, read_records
+    from .archives import is_archive
+    from .corpus import iter_record_files, load_corpus, read_records
     from pathlib import Path
 
     root = Path(args.path)
@@ -131,19 +139,24 @@ def cmd_validate(args) -> int:
     seen: dict[str, str] = {}
     for f in files:
         try:
-            trials = read_records(f)
+            if is_archive(f):  # every member checked; each bad one named ARCHIVE::MEMBER
+                got = load_corpus(f, extract=False)
+                problems.extend(str(e) for e in got.errors)
+                trials = list(got)
+            else:
+                trials = read_records(f)
         except CorpusError as exc:
             problems.append(str(exc))
             continue
         for t in trials:
             count += 1
             if t.id in seen:
-                problems.append(f"{f}: duplicate trial id {t.id} (also in {seen[t.id]})")
-            seen.setdefault(t.id, str(f))
+                problems.append(f"{t.source}: duplicate trial id {t.id} (also in {seen[t.id]})")
+            seen.setdefault(t.id, t.source)
             if not t.criteria:
-                problems.append(f"{f}: {t.id}: no eligibility criteria found")
+                problems.append(f"{t.source}: {t.id}: no eligibility criteria found")
             if not t.title:
-                problems.append(f"{f}: {t.id}: no title")
+                problems.append(f"{t.source}: {t.id}: no title")
     if args.json:
         _print_json({"files": len(files), "trials": count, "problems": problems})
     else:
@@ -421,6 +434,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    # A one-shot call prints its answer, not the model libraries' "Loading weights" bars and notices
+    # (read when huggingface_hub and transformers are imported, so set before anything loads them).
+    # The index build keeps its own progress bar.
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     try:
         return args.func(args)
     except TrialQAError as exc:

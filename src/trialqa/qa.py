@@ -3,6 +3,7 @@ search (and, through ``answering``, questions and eligibility checks)."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 import os
@@ -12,13 +13,16 @@ from typing import Callable
 
 from . import config
 from .chunking import CHUNKING_VERSION
+from .archives import ARCHIVE_SUFFIXES, is_archive, read_member, split_member
 from .corpus import Corpus, load_corpus
+from .corpus.store import Store, open_store
 from .embedding import Encoder, get_encoder
 from .errors import CorpusError, IndexError_, QueryError
-from .index import ChunkIndex, build_index, corpus_fingerprint, index_name, load_index, read_manifest
+from .index import ChunkIndex, build_index, index_name, load_index, read_manifest
 from .records import Trial
 from .retrieval import HybridRetriever, Hit
 from .spans import LONE_SURROGATE
+from .storage import file_sha256
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +46,8 @@ class TrialQA:
         self.index_status = index_status
         self.retriever = HybridRetriever(index, encoder)
         self._by_id = {t.id: t for t in self.trials}
+        self._hashes: dict[str, str] = dict(getattr(trials, "hashes", {}))  # source -> SHA-256, for the fingerprint
+        self.corpus_stats = getattr(trials, "stats", None)  # what the load read, and the store's status
         self._lock = threading.Lock()
 
     # --- construction ----------------------------------------------------------------------------
@@ -50,21 +56,31 @@ class TrialQA:
     def load(cls, corpus_dir: str | Path | None = None, index_dir: str | Path | None = None,
              model: str | None = None, *, encoder: Encoder | None = None, rebuild: bool = False,
              progress: Callable[[int, int], None] | None = None) -> "TrialQA":
-        """Load the corpus and a fresh index (defaults: ``TRIALQA_CORPUS``, ``TRIALQA_INDEX``, ``TRIALQA_MODEL``)."""
+        """Load the corpus and a fresh index (defaults: ``TRIALQA_CORPUS``, ``TRIALQA_INDEX``, ``TRIALQA_MODEL``).
+
+        Parsed trials are kept in the store (``TRIALQA_STORE``, default ``<index dir>/store.sqlite``):
+        only records added or changed since the last load are read and extracted.
+        """
         cdir = config.corpus_dir(corpus_dir)
         idir = config.index_dir(index_dir)
         udir = config.uploads_dir(cdir)
-        trials = _load_with_uploads(cdir, udir)
+        store = open_store(idir)
+        try:
+            trials = _load_with_uploads(cdir, udir, store)
+        finally:
+            if store is not None:
+                store.close()
         for err in trials.errors:
             log.warning("skipped %s", err)
         enc = encoder or get_encoder(model)
         name = index_name(cdir, enc.name)
-        index, status = cls._fresh_index(trials, enc, idir, name, rebuild, progress)
+        index, status = cls._fresh_index(trials, enc, idir, name, rebuild, progress, trials.hashes)
         return cls(trials, index, enc, corpus_dir=cdir, index_dir=idir, index_status=status, uploads_dir=udir)
 
     @staticmethod
-    def _fresh_index(trials, enc: Encoder, idir: Path, name: str, rebuild: bool, progress) -> tuple[ChunkIndex, str]:
-        fingerprint = corpus_fingerprint(trials)
+    def _fresh_index(trials, enc: Encoder, idir: Path, name: str, rebuild: bool, progress,
+                     hashes: dict[str, str]) -> tuple[ChunkIndex, str]:
+        fingerprint = _fingerprint(trials, hashes)
         reason = "rebuild requested" if rebuild else None
         if not rebuild:
             try:
@@ -95,14 +111,16 @@ class TrialQA:
     # --- corpus changes ---------------------------------------------------------------------------
 
     def add_trial(self, path: str | Path, *, name: str | None = None,
-                  progress: Callable[[int, int], None] | None = None) -> list[Trial]:
-        """Validate a record file, copy it into the uploads directory and index it.
+                  progress: Callable[[int, int], None] | None = None) -> Corpus:
+        """Validate a record file or a bulk archive of them, copy it into the uploads directory and index it.
 
         ``name`` is the file name as the user gave it (default: the file's own name); it names the
         copy and every error. A file the loader would skip (hidden, README, a document suffix) or a
         bad record raises ``CorpusError`` and changes nothing; a record whose id is already loaded
         raises ``QueryError``. ``progress(done, total)`` follows the embedding of new chunks, and
-        unchanged chunks are not re-embedded (vectors are cached).
+        unchanged chunks are not re-embedded (vectors are cached). The result is a ``Corpus``: the
+        trials added, and in ``errors`` the archive members that were not (each named
+        ``<name>::<member>``); an archive with no good record raises ``CorpusError``.
         """
         import shutil
         import tempfile
@@ -113,7 +131,9 @@ class TrialQA:
         with self._lock:
             self.uploads_dir.mkdir(parents=True, exist_ok=True)
             # A hidden name: the loader skips it, so a crash here never leaves a half-read record.
-            fd, tmp = tempfile.mkstemp(dir=self.uploads_dir, prefix=".upload-")
+            # The archive suffix is kept: it is how the loader knows to read the copy as an archive.
+            suffix = next((x for x in ARCHIVE_SUFFIXES if shown.lower().endswith(x)), "")
+            fd, tmp = tempfile.mkstemp(dir=self.uploads_dir, prefix=".upload-", suffix=suffix)
             os.close(fd)
             tmp = Path(tmp)
             dest = None
@@ -125,11 +145,13 @@ class TrialQA:
                     raise QueryError(f"{shown}: trial {', '.join(clash)} is already in the corpus (or among the uploads)")
                 dest = _free_name(self.uploads_dir, shown)
                 os.replace(tmp, dest)
+                moved = lambda source: str(dest) + source[len(str(tmp)):]  # noqa: E731 (members: "<dest>::<member>")
                 for t in new:
-                    t.source = str(dest)
-                trials = Corpus(self.trials + list(new), self.corpus_errors)
+                    t.source = moved(t.source)
+                hashes = {**self._hashes, **{moved(k): v for k, v in new.hashes.items()}}
+                trials = Corpus(self.trials + list(new), self.corpus_errors + new.errors)
                 index, status = self._fresh_index(trials, self.encoder, self.index_dir,
-                                                  index_name(self.corpus_dir, self.encoder.name), False, progress)
+                                                  index_name(self.corpus_dir, self.encoder.name), False, progress, hashes)
             except BaseException:
                 tmp.unlink(missing_ok=True)
                 if dest is not None:
@@ -139,7 +161,8 @@ class TrialQA:
             # One assignment each; a concurrent reader sees the old or the new state, never a mix.
             self.trials, self.index, self.retriever, self.index_status = list(trials), index, retriever, status
             self._by_id = {t.id: t for t in self.trials}
-        return list(new)
+            self._hashes, self.corpus_errors = hashes, trials.errors
+        return new
 
     # --- queries ---------------------------------------------------------------------------------
 
@@ -185,14 +208,33 @@ class TrialQA:
 
 # --- helpers of load and add_trial ---------------------------------------------------------------
 
-def _load_with_uploads(corpus_dir: Path, uploads_dir: Path) -> Corpus:
+def _fingerprint(trials, hashes: dict[str, str]) -> str:
+    """``index.corpus_fingerprint`` from the hashes the load already made (the store keeps them),
+    so an unchanged corpus is not read again to check its index; sources without one are hashed."""
+    h = hashlib.sha256()
+    seen: set[str] = set()
+    for t in sorted(trials, key=lambda t: (t.source, t.id)):
+        if t.source not in seen:
+            seen.add(t.source)
+            digest = hashes.get(t.source)
+            if digest is None:
+                digest = (hashlib.sha256(read_member(t.source)).hexdigest() if split_member(t.source)
+                          else file_sha256(Path(t.source)))
+            h.update(Path(t.source).name.encode())
+            h.update(digest.encode())
+        h.update(t.id.encode())
+    return h.hexdigest()
+
+
+def _load_with_uploads(corpus_dir: Path, uploads_dir: Path, store: Store | None = None) -> Corpus:
     """The corpus, then the records added to ``uploads_dir`` (a trial id already read is skipped)."""
-    trials = load_corpus(corpus_dir)
+    trials = load_corpus(corpus_dir, store=store)
     inside = uploads_dir.resolve().is_relative_to(corpus_dir.resolve())
     if inside or not uploads_dir.is_dir():
         return trials  # nothing added yet, or already read as part of the corpus
-    added = load_corpus(uploads_dir)
+    added = load_corpus(uploads_dir, store=store)
     trials.errors.extend(added.errors)
+    trials.hashes.update(added.hashes)
     seen = {t.id: t.source for t in trials}
     for t in added:
         if t.id in seen:
@@ -208,13 +250,15 @@ def _check_record_name(name: str) -> None:
     from .corpus.load import SKIP_SUFFIXES
 
     suffix = Path(name).suffix.lower()
+    if is_archive(name) and not name.startswith("."):
+        return  # a bulk archive: its members are read as records
     if name.startswith("."):
         reason = "a file whose name starts with '.' is hidden and never loaded; rename it"
     elif name.upper().startswith("README"):
         reason = "files named README... are documentation and never loaded as records; rename it"
     elif suffix in SKIP_SUFFIXES:
         reason = (f"{suffix} files are not loaded as records; upload the ClinicalTrials.gov JSON or XML, "
-                  "or the registry page saved as text (.json, .xml, .txt)")
+                  "the registry page saved as text (.json, .xml, .txt), or an archive of them (.zip, .tar.gz, .tgz)")
     else:
         return
     raise CorpusError(name, reason)
@@ -223,18 +267,30 @@ def _check_record_name(name: str) -> None:
 def _read_upload(path: Path, name: str) -> Corpus:
     """The trials of one uploaded file, read like a corpus file; errors name the file as ``name``."""
     try:
-        return load_corpus(path)
+        got = load_corpus(path)
+        if is_archive(path):
+            got.errors = [_renamed(e, path, name) for e in got.errors]
+            if not got:
+                problems = "; ".join(str(e) for e in got.errors[:3])
+                raise CorpusError(name, "no trial record found in the archive" + (f" ({problems})" if problems else ""))
+        return got
     except CorpusError as exc:  # "<tmp> (study #2)" reads "<name> (study #2)"
-        raise CorpusError(exc.path.replace(str(path), name), exc.reason.replace(str(path), name), exc.line) from None
+        raise _renamed(exc, path, name) from None
     except Exception as exc:  # a reader bug: still the user's file name, not a server path
         raise CorpusError(name, f"unexpected error while reading: {type(exc).__name__}") from None
 
 
+def _renamed(exc: CorpusError, path: Path, name: str) -> CorpusError:
+    return CorpusError(exc.path.replace(str(path), name), exc.reason.replace(str(path), name), exc.line)
+
+
 def _free_name(folder: Path, name: str) -> Path:
     """``folder/name``, or ``folder/stem-N.suffix`` when that exists."""
+    suffix = next((x for x in ARCHIVE_SUFFIXES if name.lower().endswith(x)), Path(name).suffix)
+    stem = name[:len(name) - len(suffix)] if suffix else name
     dest, n = folder / name, 1
     while dest.exists():
-        dest = folder / f"{Path(name).stem}-{n}{Path(name).suffix}"
+        dest = folder / f"{stem}-{n}{name[len(stem):]}"
         n += 1
     return dest
 

@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 
 from . import config
+from .archives import read_member, split_member
 from .errors import CorpusError
 from .sections import fold
 
@@ -20,6 +21,11 @@ from .sections import fold
 def read_text(path: str | os.PathLike) -> str:
     """Read a record file as text; refuses empty, oversized and binary files with a clear reason."""
     p = Path(path)
+    if split_member(str(path)) and not p.exists():  # "archive.tgz::member.xml": a record inside a bulk archive
+        data = read_member(str(path))
+        if not data.strip():
+            raise CorpusError(str(path), "file is empty")
+        return decode_bytes(data, str(path))
     try:
         size = p.stat().st_size
     except OSError as exc:
