@@ -1,4 +1,5 @@
-"""The Gradio web app: chat, eligibility check, trial browser and upload over one shared ``TrialQA``.
+"""The Gradio web app: chat, eligibility check, finding trials for a patient (``ui_match``), trial
+browser and upload over one shared ``TrialQA``.
 
 All record text is HTML-escaped before display. Sessions share the ``TrialQA`` (read-only except
 ``add_trial``, which swaps its state atomically); per-session state (the conversation, the last
@@ -21,6 +22,7 @@ from .errors import TrialQAError
 from .lexicons import stop_words
 from .qa import TrialQA
 from .records import Trial
+from .ui_match import CSS as MATCH_CSS, find_trials_tab
 
 ALL = "All trials"
 EXAMPLES = [
@@ -578,6 +580,8 @@ def build(qa: TrialQA) -> gr.Blocks:
             trial_dd = _chat_tab(qa)
         with gr.Tab("Eligibility"):
             e_trial = _eligibility_tab(qa)
+        with gr.Tab("Find trials"):
+            find_trials_tab(qa, _esc, highlight)
         with gr.Tab("Trials"):
             cards = _trials_tab(qa)
         with gr.Tab("Add a trial"):
@@ -587,4 +591,4 @@ def build(qa: TrialQA) -> gr.Blocks:
 
 
 def serve(qa: TrialQA, host: str = "127.0.0.1", port: int = 7860, **launch) -> None:
-    build(qa).launch(server_name=host, server_port=port, css=CSS, head=HEAD, show_error=True, **launch)
+    build(qa).launch(server_name=host, server_port=port, css=CSS + MATCH_CSS, head=HEAD, show_error=True, **launch)

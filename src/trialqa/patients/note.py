@@ -84,6 +84,22 @@ def read_note(text: str) -> PatientFacts:
     return facts
 
 
+def own_text(facts: PatientFacts) -> str:
+    """The note with what is not the patient's blanked (same length, offsets kept): clauses about
+    relatives ("her mother had breast cancer") and conditions stated as absent ("no history of
+    diabetes"). What the patient is searched by: a trial about a relative's disease or one the
+    patient does not have is not about the patient."""
+    text = facts.text
+    v = vocab()
+    out = list(text)
+    for a, b in sentences(text):
+        kept = _without_relatives(text[a:b], v)
+        out[a:b] = list(kept)
+    for a, b in facts.sources.get("absent", []):
+        out[a:b] = [" "] * (b - a)
+    return "".join(out)
+
+
 def _age_and_sex(text: str, facts: PatientFacts, v: _Vocab) -> None:
     """The patient's age: the first stated age that is not a relative's; sex from the same phrase,
     else the first sex word near it, else the pronouns the note uses most."""
