@@ -22,7 +22,7 @@ from .errors import TrialQAError
 from .lexicons import stop_words
 from .qa import TrialQA
 from .records import Trial
-from .ui_match import CSS as MATCH_CSS, find_trials_tab
+from .ui_match import CSS as MATCH_CSS, find_trials_tab, merge_form, read_inputs, render_facts
 
 ALL = "All trials"
 EXAMPLES = [
@@ -489,13 +489,17 @@ def _eligibility_tab(qa: TrialQA):
     labs = gr.Textbox(label="Lab values (one per line, e.g. PMN=1200/mm3)", lines=2)
     conds = gr.Textbox(label="Conditions present (comma-separated)")
     absent = gr.Textbox(label="Conditions absent (comma-separated)")
+    with gr.Accordion("…or from a patient note or a FHIR bundle (the fields above take precedence)", open=False):
+        note = gr.Textbox(label="Patient note", lines=3, elem_id="tq-e-note")
+        bundle = gr.File(label="FHIR R4 bundle (.json)", file_types=[".json"], elem_id="tq-e-fhir")
     check_btn = gr.Button("Check eligibility", variant="primary", elem_id="tq-check")
     report = gr.HTML(elem_id="tq-report", js_on_load=None)
 
-    def check(trial, age, sex, days, bsa, labs, conds, absent):
+    def check(trial, age, sex, days, bsa, labs, conds, absent, note, bundle):
         try:
             age, days, bsa = (_number(v, name) for v, name in ((age, "age"), (days, "days since onset"), (bsa, "BSA %")))
-        except ValueError as exc:
+            read = read_inputs(note, bundle)
+        except (ValueError, TrialQAError) as exc:
             return f"<b>Error:</b> {_esc(exc)}"
         patient = {
             "age": age, "sex": sex or None, "days_since_onset": days, "bsa_percent": bsa,
@@ -504,11 +508,12 @@ def _eligibility_tab(qa: TrialQA):
             "absent": [x.strip() for x in (absent or "").split(",") if x.strip()],
         }
         try:
-            return render_report(qa.check(patient, trial))
+            shown = render_facts(read, _esc) if read is not None else ""
+            return shown + render_report(qa.check(merge_form(read, patient), trial))
         except TrialQAError as exc:
             return f"<b>Error:</b> {_esc(exc)}"
 
-    check_btn.click(check, [e_trial, age, sex, days, bsa, labs, conds, absent], report)
+    check_btn.click(check, [e_trial, age, sex, days, bsa, labs, conds, absent, note, bundle], report)
     return e_trial
 
 

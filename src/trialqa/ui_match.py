@@ -103,6 +103,28 @@ def read_upload(file) -> dict:
         raise QueryError(f"{shown}: not UTF-8 JSON") from None
 
 
+def read_inputs(note: str | None, file):
+    """The ``PatientFacts`` of an uploaded bundle, else of a note; ``None`` when neither is given."""
+    from .patients import read_fhir, read_note
+
+    if file is not None:
+        return read_fhir(read_upload(file))
+    if note and note.strip():
+        return read_note(note)
+    return None
+
+
+def merge_form(facts, form: dict) -> dict:
+    """The facts dict of a note or bundle with the form's filled-in fields over it (a field left
+    empty keeps what was read; lists add up)."""
+    out = facts.to_dict() if facts is not None else {}
+    for key, value in form.items():
+        if value in (None, "", []):
+            continue
+        out[key] = list(dict.fromkeys(out.get(key, []) + value)) if isinstance(value, list) else value
+    return out
+
+
 def find_trials_tab(qa, esc: Callable[[object], str], highlight: Callable[..., str]) -> None:
     """The tab's widgets and handler (inside a ``gr.Tab``)."""
     note = gr.Textbox(label="Patient note", lines=5, elem_id="tq-m-note",

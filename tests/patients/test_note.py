@@ -130,3 +130,8 @@ def open_fixture(name: str) -> str:
     from tests.conftest import FIXTURES
 
     return (FIXTURES / "patients" / name).read_text("utf-8")
+
+
+def test_detached_body_surface_is_bsa_percent():
+    f = read_note("Toxic epidermal necrolysis with 25% of body surface area detached.")
+    assert f.bsa_percent == 25 and not f.measurements

@@ -232,6 +232,9 @@ def _value(s: str, e, span, facts: PatientFacts, v: _Vocab) -> None:
         return
     if e.analyte == "blood pressure":
         return  # read as SYS/DIA by its own pattern; a lone number after "BP" is not a pressure
+    if e.analyte == "body surface area" and e.unit == "%":
+        facts.add("bsa_percent", e.value, span)
+        return
     unit = e.unit or ""
     item = f"{e.analyte} {e.value:g} {unit}".strip()
     if e.analyte in v.measurements:
