@@ -81,6 +81,10 @@ def read_note(text: str) -> PatientFacts:
         _sentence(text, a, b, facts, v)
     for m in v.bp.finditer(text):
         facts.add("blood_pressure", f"{m.group('sys')}/{m.group('dia')}", m.span())
+    if facts.sex == "male":  # "born after an uncomplicated pregnancy": his mother's
+        for key in ("pregnant", "lactating"):
+            setattr(facts, key, None)
+            facts.sources.pop(key, None)
     return facts
 
 
