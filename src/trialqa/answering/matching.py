@@ -102,8 +102,12 @@ def query_text(facts: PatientFacts) -> str:
 def relevance(store: TrialStore, query: str, trials: list[str] | None) -> dict[str, tuple[float, float, list]]:
     """Trial id -> (relevance, score of its best conditions/title passage, its best hits)."""
     per: dict[str, list] = {}
-    hits = store.retriever.search(query, k=SEARCH_HITS, trial=trials if trials is not None else _all_ids(store),
-                                  sections=SECTIONS)
+    if trials is None:
+        # Over the whole corpus the index's own nearest-neighbour search picks the candidates (a
+        # section filter would score every chunk of those sections exactly); other sections' hits are dropped.
+        hits = [h for h in store.retriever.search(query, k=SEARCH_HITS) if h.section in SECTIONS]
+    else:
+        hits = store.retriever.search(query, k=SEARCH_HITS, trial=trials, sections=SECTIONS)
     for h in hits:
         per.setdefault(h.trial_id, []).append(h)
     out = {}
@@ -114,10 +118,6 @@ def relevance(store: TrialStore, query: str, trials: list[str] | None) -> dict[s
                      and ((h.lexical or 0) > 0 or (h.dense or 0) >= TOPIC_COSINE)), default=0.0)
         out[tid] = (round(score, 6), topic, hs[:3])
     return out
-
-
-def _all_ids(store: TrialStore) -> list[str]:
-    return [t.id for t in store.trials]
 
 
 def match(store: TrialStore, patient: Any, k: int = 10, trials: list[str] | None = None) -> Matches:
