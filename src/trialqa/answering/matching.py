@@ -45,15 +45,13 @@ class Match:
     trial_id: str
     title: str
     verdict: str  # eligible / not eligible / undetermined / not relevant
-    score: float
-    relevance: float
+    score: float  # relevance: the trial's best passages for the patient, weighted
     criteria: list[CriterionResult] = field(default_factory=list)
     evidence: list[Citation] = field(default_factory=list)
     reason: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"trial_id": self.trial_id, "title": self.title, "verdict": self.verdict, "score": self.score,
-                "relevance": self.relevance, "reason": self.reason,
+        return {"trial_id": self.trial_id, "title": self.title, "verdict": self.verdict, "score": self.score, "reason": self.reason,
                 "criteria": [c.to_dict() for c in self.criteria], "evidence": [c.to_dict() for c in self.evidence]}
 
 
@@ -139,19 +137,21 @@ def match(store: TrialStore, patient: Any, k: int = 10, trials: list[str] | None
     checks = max(CHECK_AT_LEAST, 3 * k)
     facts_dict = facts.to_dict()
     out: list[Match] = []
+    checked = 0
     for tid, (score, topic, hs) in ranked:
         t = store.trial(tid)
         evidence = [Citation(h.trial_id, h.section, h.text, h.start, h.end) for h in hs]
         relevant = best_topic > 0 and topic >= TOPIC_FRACTION * best_topic
         if not relevant:
-            out.append(Match(t.id, t.title or "", "not relevant", score, score, [], evidence,
+            out.append(Match(t.id, t.title or "", "not relevant", score, [], evidence,
                              f"about {_about(t)}, not the patient's conditions"))
-        elif len([m for m in out if m.verdict != "not relevant"]) < checks:
+        elif checked < checks:
+            checked += 1
             report = check_eligibility(store, facts_dict, t)
-            out.append(Match(t.id, t.title or "", report.verdict, score, score, _deciding(report), evidence,
+            out.append(Match(t.id, t.title or "", report.verdict, score, _deciding(report), evidence,
                              _reason(report.verdict, t)))
         else:
-            out.append(Match(t.id, t.title or "", "undetermined", score, score, [], evidence,
+            out.append(Match(t.id, t.title or "", "undetermined", score, [], evidence,
                              "relevant; criteria not checked (ranked below the checked candidates)"))
     out.sort(key=lambda m: (m.verdict == "not relevant", VERDICT_ORDER[m.verdict] if m.verdict != "not relevant" else 0,
                             -m.score, m.trial_id))
@@ -160,7 +160,7 @@ def match(store: TrialStore, patient: Any, k: int = 10, trials: list[str] | None
         for tid in ids:  # a restricted candidate no passage matched: about something else
             if tid not in seen:
                 t = store.trial(tid)
-                out.append(Match(t.id, t.title or "", "not relevant", 0.0, 0.0, [], [],
+                out.append(Match(t.id, t.title or "", "not relevant", 0.0, [], [],
                                  f"about {_about(t)}; nothing in it matches the patient"))
     return Matches(out[:k], facts)
 
