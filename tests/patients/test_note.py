@@ -135,3 +135,13 @@ def open_fixture(name: str) -> str:
 def test_detached_body_surface_is_bsa_percent():
     f = read_note("Toxic epidermal necrolysis with 25% of body surface area detached.")
     assert f.bsa_percent == 25 and not f.measurements
+
+
+@pytest.mark.parametrize("note, scores", [
+    ("62 yo M with metastatic melanoma. ECOG 1.", {"ECOG": 1}),
+    ("Her ECOG performance status is 2.", {"ECOG": 2}),
+    ("Karnofsky 70, KPS unchanged.", {"Karnofsky": 70}),
+    ("ECOG 0-1 is required by most trials.", {}),  # a range is not the patient's score
+])
+def test_performance_scores(note, scores):
+    assert read_note(note).scores == scores

@@ -161,6 +161,20 @@ def _sentence(text: str, a: int, b: int, facts: PatientFacts, v: _Vocab) -> None
         elif e.label in ("LAB", "PERCENT") and e.analyte and e.value is not None:
             _value(s, e, span, facts, v)
     _diagnoses(s, a, named, facts, v)
+    _scores(s, a, facts, v)
+
+
+_SCORE_VALUE = re.compile(r"\s*(?:(?:score|status|of|is|was|=|:)\s*)*(\d{1,3})(?!\d|\.\d|\s*(?:/|[-\u2013]\s*\d|years?|yo))")
+
+
+def _scores(s: str, a: int, facts: PatientFacts, v: _Vocab) -> None:
+    """Performance and severity scales stated as a bare number ("ECOG 1", "Karnofsky 70"), which the
+    criteria extractor (it looks for thresholds) leaves alone."""
+    for start, end, name in rules().analyte_gaz.find(s):
+        scale = v.scores.get(name)
+        m = _SCORE_VALUE.match(s, end) if scale else None
+        if m:
+            facts.add("scores", (scale, float(m.group(1))), (a + start, a + m.end(1)))
 
 
 def _without_relatives(s: str, v: _Vocab) -> str:
@@ -228,6 +242,8 @@ def _condition(s: str, e, span, facts: PatientFacts, v: _Vocab) -> None:
 def _value(s: str, e, span, facts: PatientFacts, v: _Vocab) -> None:
     """A measured value: a score, a vital sign or a lab, written ``NAME VALUE UNIT``. Only a value
     right after its analyte's name: in a list of labs, a farther name is another value's."""
+    if e.value2 is not None:
+        return  # a range ("ECOG 0-1") is a limit someone states, not the patient's value
     named = rules().find_analyte(s, e.start, e.end)
     if named is None or (named[1] < e.start and re.search(r"\d|,", s[named[1]:e.start])):
         return
