@@ -68,6 +68,7 @@ MISSPELT = [
     ("dose", [], "frequencies", "frequency"),
     ("eligibility_headers", ["headers", 0], "section", "sections"),
     ("numbers", ["not_thresholds"], "after", "afer"),
+    ("patient_note", [], "family_cues", "family_cue"),
     ("qualifiers", ["pairs", 0], "contradicted_by", "contradicted"),
     ("questions", ["fields", 9], "strong_form", "strong_from"),
     ("stopwords", [], "function_words", "function_word"),

@@ -273,9 +273,7 @@ def cmd_check(args) -> int:
 def _facts_file(path: str) -> dict:
     """A patient-facts JSON file (docs/patient_facts.md)."""
     try:
-        data = json.loads(open(path, encoding="utf-8").read())
-    except OSError as exc:
-        raise QueryError(f"cannot read {path}: {exc.strerror}") from None
+        data = json.loads(_read_patient_file(path, "patient facts"))
     except json.JSONDecodeError as exc:
         raise QueryError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
     if not isinstance(data, dict):
@@ -288,6 +286,47 @@ def _name_value(text: str, option: str) -> tuple[str, str]:
     if not sep or not name.strip() or not value.strip():
         raise QueryError(f"{option} wants NAME=VALUE (e.g. ECOG=1), got {text!r}")
     return name.strip(), value.strip()
+
+def _read_patient_file(path: str, what: str) -> str:
+    from .errors import QueryError
+
+    try:
+        with open(path, encoding="utf-8") as f:
+            return f.read()
+    except FileNotFoundError:
+        raise QueryError(f"{path}: no such {what} file") from None
+    except UnicodeDecodeError as exc:
+        raise QueryError(f"{path}: the {what} is not UTF-8 text (byte {exc.start})") from None
+    except OSError as exc:
+        raise QueryError(f"{path}: cannot read the {what}: {exc.strerror}") from None
+
+
+def cmd_match(args) -> int:
+    from .errors import QueryError
+
+    if args.fhir:
+        from .patients.fhir import as_bundle_dict
+
+        raw = _read_patient_file(args.fhir, "FHIR bundle")
+        try:
+            patient: Any = as_bundle_dict(raw)
+        except QueryError as exc:
+            raise QueryError(f"{args.fhir}: {exc}") from None
+    else:
+        patient = _read_patient_file(args.note, "note") if args.note else args.text
+    qa = _load_qa(args)
+    matches = qa.match(patient, k=args.k)
+    if args.json:
+        _print_json(matches.to_dict())
+        return 0
+    print("read from the patient: " + ("; ".join(matches.facts.lines()) or "nothing"))
+    rows = []
+    for i, m in enumerate(matches, 1):
+        why = "; ".join(f"{c.status.replace('_', ' ')}: {c.criterion}" for c in m.criteria[:3]) or m.reason
+        rows.append([str(i), m.trial_id, m.verdict, f"{m.score:.3f}", m.title, why])
+    _table(rows, ["#", "trial", "verdict", "score", "title", "deciding criteria"], keep=("#", "trial", "score"),
+           weight={"title": 1.5, "deciding criteria": 2})
+    return 0
 
 
 def cmd_eval(args) -> int:
@@ -408,6 +447,16 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--trial", required=True, help="trial id or NCT number")
     s.add_argument("--json", action="store_true", help="one object per criterion: text, section, start, end, requirement")
     s.set_defaults(func=cmd_criteria)
+
+    s = sub.add_parser("match", help="find trials for a patient (a note, a text or a FHIR bundle)")
+    corpus_opts(s)
+    given = s.add_mutually_exclusive_group(required=True)
+    given.add_argument("--note", metavar="FILE", help="a patient note (UTF-8 text file)")
+    given.add_argument("--text", help="the patient note itself (quote it)")
+    given.add_argument("--fhir", metavar="BUNDLE.json", help="a FHIR R4 bundle (Patient, Condition, Observation, ...)")
+    s.add_argument("--k", type=_positive_int, default=10, help="number of trials, 1 or more (default 10)")
+    s.add_argument("--json", action="store_true", help="print the facts read and the ranked matches as JSON")
+    s.set_defaults(func=cmd_match)
 
     s = sub.add_parser("eval", help="evaluate answers against a gold question set")
     s.add_argument("gold", help="gold questions (JSON lines)")

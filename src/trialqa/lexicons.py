@@ -78,6 +78,10 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     "registry_captions": {
         "captions": [{"caption": str, "field": str | None, "kind": str, "overflow?": str}],
         "boilerplate": {"description?": str, "imperatives": [str]}, "attribute_prefixes": [str]},
+    "patient_note": {
+        "age_patterns": [str], "sex_words": Map([str], keys=("female", "male")), "history_cues": [str],
+        "family_cues": [str], "negation_cues": [str], "procedure_cues": [str], "diagnosis_cues": [str], "phrase_stops": [str], "ongoing_cues": [str],
+        "ago_pattern": str, "blood_pressure": str, "measurement_analytes": [str], "score_analytes": Map(str)},
     "units": {
         "units": [{"canonical": str, "kind": str, "spellings": [str], "pint?": str | None, "scale?": float}],
         "time": Map([str], keys=_TIME_UNITS), "reference_limits?": Map([str])},

@@ -205,6 +205,18 @@ class TrialQA:
             _check_patient(patient)
         return check_eligibility(self, patient, self.trial(trial))
 
+    def match(self, patient, k: int = 10, trials: list[str] | None = None):
+        """The ``k`` trials that best fit a patient (a free-text note, a facts dict as for ``check``
+        or a FHIR bundle dict), relevant and eligible first; see ``answering.matching.Match``. The
+        list's ``facts`` are the facts read from the patient. ``trials`` restricts the candidates."""
+        from .answering.matching import match
+
+        if isinstance(patient, str):
+            _check_unicode(patient, "patient note")
+        elif isinstance(patient, dict) and patient.get("resourceType") is None:
+            _check_patient(patient)
+        return match(self, patient, k=k, trials=trials)
+
 
 # --- helpers of load and add_trial ---------------------------------------------------------------
 

@@ -1,4 +1,5 @@
-"""The Gradio web app: chat, eligibility check, trial browser and upload over one shared ``TrialQA``.
+"""The Gradio web app: chat, eligibility check, finding trials for a patient (``ui_match``), trial
+browser and upload over one shared ``TrialQA``.
 
 All record text is HTML-escaped before display. Sessions share the ``TrialQA`` (read-only except
 ``add_trial``, which swaps its state atomically); per-session state (the conversation, the last
@@ -21,6 +22,7 @@ from .errors import TrialQAError
 from .lexicons import stop_words
 from .qa import TrialQA
 from .records import Trial
+from .ui_match import CSS as MATCH_CSS, find_trials_tab, merge_form, read_inputs, render_facts
 
 ALL = "All trials"
 EXAMPLES = [
@@ -487,13 +489,17 @@ def _eligibility_tab(qa: TrialQA):
     labs = gr.Textbox(label="Lab values (one per line, e.g. PMN=1200/mm3)", lines=2)
     conds = gr.Textbox(label="Conditions present (comma-separated)")
     absent = gr.Textbox(label="Conditions absent (comma-separated)")
+    with gr.Accordion("…or from a patient note or a FHIR bundle (the fields above take precedence)", open=False):
+        note = gr.Textbox(label="Patient note", lines=3, elem_id="tq-e-note")
+        bundle = gr.File(label="FHIR R4 bundle (.json)", file_types=[".json"], elem_id="tq-e-fhir")
     check_btn = gr.Button("Check eligibility", variant="primary", elem_id="tq-check")
     report = gr.HTML(elem_id="tq-report", js_on_load=None)
 
-    def check(trial, age, sex, days, bsa, labs, conds, absent):
+    def check(trial, age, sex, days, bsa, labs, conds, absent, note, bundle):
         try:
             age, days, bsa = (_number(v, name) for v, name in ((age, "age"), (days, "days since onset"), (bsa, "BSA %")))
-        except ValueError as exc:
+            read = read_inputs(note, bundle)
+        except (ValueError, TrialQAError) as exc:
             return f"<b>Error:</b> {_esc(exc)}"
         patient = {
             "age": age, "sex": sex or None, "days_since_onset": days, "bsa_percent": bsa,
@@ -502,11 +508,12 @@ def _eligibility_tab(qa: TrialQA):
             "absent": [x.strip() for x in (absent or "").split(",") if x.strip()],
         }
         try:
-            return render_report(qa.check(patient, trial))
+            shown = render_facts(read, _esc) if read is not None else ""
+            return shown + render_report(qa.check(merge_form(read, patient), trial))
         except TrialQAError as exc:
             return f"<b>Error:</b> {_esc(exc)}"
 
-    check_btn.click(check, [e_trial, age, sex, days, bsa, labs, conds, absent], report)
+    check_btn.click(check, [e_trial, age, sex, days, bsa, labs, conds, absent, note, bundle], report)
     return e_trial
 
 
@@ -578,6 +585,8 @@ def build(qa: TrialQA) -> gr.Blocks:
             trial_dd = _chat_tab(qa)
         with gr.Tab("Eligibility"):
             e_trial = _eligibility_tab(qa)
+        with gr.Tab("Find trials"):
+            find_trials_tab(qa, _esc, highlight)
         with gr.Tab("Trials"):
             cards = _trials_tab(qa)
         with gr.Tab("Add a trial"):
@@ -587,4 +596,4 @@ def build(qa: TrialQA) -> gr.Blocks:
 
 
 def serve(qa: TrialQA, host: str = "127.0.0.1", port: int = 7860, **launch) -> None:
-    build(qa).launch(server_name=host, server_port=port, css=CSS, head=HEAD, show_error=True, **launch)
+    build(qa).launch(server_name=host, server_port=port, css=CSS + MATCH_CSS, head=HEAD, show_error=True, **launch)

@@ -1,0 +1,147 @@
+"""The note reader on sentences in the style of TREC CT and SIGIR topics (taken from several topics,
+and rephrased the way coordinators write), each fact with the span it came from."""
+
+from __future__ import annotations
+
+import pytest
+
+from trialqa.patients import read_note
+
+
+def span_texts(facts, key):
+    return [facts.text[a:b] for a, b in facts.sources.get(key, [])]
+
+
+@pytest.mark.parametrize("note, age, sex", [
+    ("A 58-year-old African-American woman presents to the ER with episodic chest pain.", 58, "female"),  # sigir-20141
+    ("An 8-year-old male presents in March to the ER with fever up to 39 C.", 8, "male"),  # sigir-20142
+    ("A 48 M with worsening dyspnea.", 48, "male"),
+    ("62 yo F, h/o breast cancer.", 62, "female"),
+    ("A 7-month-old boy is brought to emergency by his parents.", 0.58, "male"),  # trec-20228
+    ("Patient is a 3 year old girl brought in for short stature.", 3, "female"),
+    ("64-year-old obese female with diagnosis of diabetes mellitus.", 64, "female"),  # sigir-20146
+])
+def test_age_and_sex(note, age, sex):
+    f = read_note(note)
+    assert f.age == pytest.approx(age, abs=0.01)
+    assert f.sex == sex
+    assert span_texts(f, "age")[0] in note
+
+
+def test_a_relatives_age_is_not_the_patients():
+    f = read_note("His father died suddenly at age 35. He is a 23-year-old man with syncope.")  # after trec-20225
+    assert f.age == 23
+
+
+def test_negated_conditions_are_absent_not_present():
+    f = read_note("A 58-year-old woman. She denies smoking, diabetes, hypercholesterolemia, or a family history "
+                  "of heart disease. She is known to have hypertension and obesity.")  # sigir-20141
+    assert {"smoking", "diabetes"} <= set(f.absent)
+    assert "hypertension" in f.conditions and "obesity" in f.conditions
+    assert "heart disease" not in f.conditions  # the family's, not hers
+    assert "diabetes" not in f.conditions
+
+
+@pytest.mark.parametrize("note, absent", [
+    ("The patient doesn't smoke or use any illicit drug.", "smoking"),  # trec-20223
+    ("No history of diabetes.", "diabetes"),
+    ("HIV negative.", "HIV infection"),
+    ("Hepatitis C antibody negative.", "hepatitis C"),
+])
+def test_negation_in_the_notes_phrasing(note, absent):
+    f = read_note(note)
+    assert absent in f.absent and absent not in f.conditions
+
+
+def test_history_cues():
+    f = read_note("A 26-year-old obese woman with a history of bipolar disorder complains of low mood.")  # sigir-20147
+    assert "bipolar disorder" in f.history and "bipolar disorder" in f.conditions
+    assert "obesity" in f.conditions and "obesity" not in f.history
+
+
+def test_status_post_is_a_procedure_with_its_time():
+    f = read_note("62 yo M with metastatic melanoma, s/p wide local excision 2 years ago.")
+    assert f.procedures == [{"name": "wide local excision", "days_ago": pytest.approx(730.5)}]
+    assert "melanoma" in f.conditions
+
+
+def test_diagnosis_outside_the_lexicon():
+    f = read_note("Genotype testing is positive. He is diagnosed as a case of hemochromatosis.")  # trec-20223
+    assert "hemochromatosis" in f.conditions
+    assert span_texts(f, "conditions") == ["hemochromatosis"]
+
+
+def test_vitals_and_labs_with_units():
+    f = read_note("Blood pressure is 120/80 mm Hg and pulse is 70/min. Oxygen saturation is 99% on room air. "
+                  "BMI is 24 kg/m2. Laboratory tests report albumin 2.1 g/dL.")  # trec-20223, sigir-20144
+    assert f.blood_pressure == "120/80"
+    assert "body mass index 24 kg/m2" in f.measurements
+    assert "oxygen saturation 99 %" in f.measurements
+    assert "albumin 2.1 g/dL" in f.labs
+    assert not any(m.startswith("blood pressure") for m in f.measurements)  # "70/min" is a pulse
+
+
+def test_a_lab_is_read_only_right_after_its_name():
+    # "C-reactive protein 4.5 mg, erythrocyte sedimentation rate 60 mm/h": 60 is not a CRP value.
+    f = read_note("Labs: C-reactive protein 4.5 mg, erythrocyte sedimentation rate 60 mm/h.")  # sigir-20144
+    assert not any("60" in lab for lab in f.labs)
+
+
+def test_medications_with_times():
+    f = read_note("She was treated with methotrexate, stopped 3 months ago. She currently takes metformin daily.")
+    names = {t["name"]: t for t in f.treatments}
+    assert names["methotrexate"]["days_ago"] == pytest.approx(91.3, abs=0.1)
+    assert names["metformin"].get("ongoing") is True
+
+
+def test_takes_no_medications_gives_no_treatment():
+    f = read_note("He has no known medical problems and takes no medications.")  # trec-202211
+    assert f.treatments == []
+
+
+def test_pregnancy_is_read_from_pregnant_not_from_a_test_name():
+    assert read_note("A 28-year-old pregnant woman at 20 weeks.").pregnant is True
+    assert read_note("Serum beta-hCG level is 1800 mIU/mL.").pregnant is None  # trec-20222: a lab, not a statement
+
+
+def test_every_source_span_is_in_the_note():
+    note = open_fixture("note_melanoma.txt")
+    f = read_note(note)
+    assert f.sources
+    for key, spans in f.sources.items():
+        for a, b in spans:
+            assert 0 <= a < b <= len(note), key
+
+
+def test_to_dict_is_the_facts_contract():
+    f = read_note(open_fixture("note_psoriasis.txt"))
+    d = f.to_dict()
+    assert d["age"] == 45 and d["sex"] == "female" and d["blood_pressure"] == "150/95"
+    assert "sources" not in d and "sources" in f.to_dict(sources=True)
+    assert "breast cancer" not in d.get("conditions", [])  # the mother's
+
+
+def test_a_note_must_be_text():
+    with pytest.raises(TypeError):
+        read_note(None)
+
+
+def open_fixture(name: str) -> str:
+    from tests.conftest import FIXTURES
+
+    return (FIXTURES / "patients" / name).read_text("utf-8")
+
+
+def test_detached_body_surface_is_bsa_percent():
+    f = read_note("Toxic epidermal necrolysis with 25% of body surface area detached.")
+    assert f.bsa_percent == 25 and not f.measurements
+
+
+@pytest.mark.parametrize("note, scores", [
+    ("62 yo M with metastatic melanoma. ECOG 1.", {"ECOG": 1}),
+    ("Her ECOG performance status is 2.", {"ECOG": 2}),
+    ("Karnofsky 70, KPS unchanged.", {"Karnofsky": 70}),
+    ("ECOG 0-1 is required by most trials.", {}),  # a range is not the patient's score
+])
+def test_performance_scores(note, scores):
+    assert read_note(note).scores == scores
