@@ -140,3 +140,14 @@ def test_trial_cards_are_paged_and_a_filter_shows_the_matching_criteria(tmp_path
     hit = render_trials(trials[:1], "pregnant")
     assert "Matching criteria (1)" in hit and "pregnant</mark>" in hit
     assert render_trials(trials, "no such words") == "<i>No trial matches.</i>"
+
+
+def test_each_criterion_shows_its_compiled_requirement(tmp_path):
+    from trialqa.corpus import load_corpus
+
+    from .conftest import ROOT
+
+    t = next(x for x in load_corpus(ROOT / "corpus") if x.has_nct_id)
+    out = render_criteria(t, "exclusion")
+    assert out.count("class='tq-req'") == len(t.exclusion)
+    assert "EXCLUDE IF measurement:neutrophils &lt; 1500 /mm3" in out  # "PMNs < 1,500 /mm3", escaped

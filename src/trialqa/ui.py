@@ -19,6 +19,7 @@ from typing import Callable
 import gradio as gr
 
 from .errors import TrialQAError
+from .extraction.requirements import describe, requirement_of
 from .lexicons import stop_words
 from .qa import TrialQA
 from .records import Trial
@@ -68,6 +69,7 @@ table.tq-table td[data-label=status], table.tq-table td[data-label=section] {whi
 table.tq-table td[data-label=citation] {font-size:0.85em;color:#555}
 .tq-card {border:1px solid #ddd;border-radius:8px;padding:10px;margin:8px 0;overflow-wrap:anywhere}
 .tq-card-fields {font-size:0.9em;color:#444;margin:2px 0 4px 0}
+.tq-req {font-family:ui-monospace,monospace;font-size:0.8em;color:#335;margin:2px 0 6px 0;overflow-wrap:anywhere}
 .tq-card ol {margin:4px 0 4px 1.4em;padding:0} .tq-card li {margin:3px 0}
 .tq-card summary {cursor:pointer}
 button.tq-more {border:1px solid #bbb;border-radius:6px;padding:2px 10px;margin:4px 6px 4px 0;background:#f6f7f9;cursor:pointer}
@@ -287,7 +289,8 @@ def render_criteria(trial: Trial, section: str, offset: int = 0, count: int | No
     load the next page or all the rest (the Trials tab fetches these when a list is opened)."""
     crits = trial.inclusion if section == "inclusion" else trial.exclusion
     stop = len(crits) if count is None else min(len(crits), offset + count)
-    items = "".join(f"<li value='{i + 1}'>{_esc(c.text)}<br>{''.join(_entity_tag(e) for e in c.entities)}</li>"
+    items = "".join(f"<li value='{i + 1}'>{_esc(c.text)}<br>{''.join(_entity_tag(e) for e in c.entities)}"
+                    f"<div class='tq-req'>{_esc(describe(requirement_of(c, trial).to_dict()))}</div></li>"
                     for i, c in enumerate(crits[offset:stop], offset))
     left = len(crits) - stop
     if left > 0:
