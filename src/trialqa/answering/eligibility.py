@@ -41,6 +41,7 @@ class Facts:
     childbearing_potential: bool | None = None
     has: dict[str, set[int]] = field(default_factory=dict)  # concept (and its ancestors) -> contradicting qualifier ids
     history: set[str] = field(default_factory=set)  # past conditions only
+    current: set[str] = field(default_factory=set)  # treatments taken now ("takes warfarin", "is on Neoral")
     lacks: set[str] = field(default_factory=set)
     phrases: dict[str, list[list[str]]] = field(default_factory=dict)
     labs: list[CriterionEntity] = field(default_factory=list)  # LAB and PERCENT values
@@ -167,8 +168,11 @@ def _combine(expr: dict[str, Any] | int, truths: list[_Truth], favour: bool | No
     if not vals:
         return None
     if expr["op"] == "or":
-        if favour is False and any(v is not None for v in vals):
-            vals = [False if v is None else v for v in vals]  # an exclusion's alternatives nothing was said about are absent
+        if favour is not None and any(v is not None for v in vals):
+            # On the stated facts, an alternative nothing was said about is absent (for an exclusion,
+            # any such alternative; for an inclusion, those no fact bore on: "SJS or TEN" for a TEN patient).
+            vals = [False if v is None and (favour is False or (isinstance(x, int) and not truths[x].consulted)) else v
+                    for v, x in zip(vals, expr["args"])]
         return True if any(v is True for v in vals) else False if all(v is False for v in vals) else None
     if favour is not None and any(v is not None for v in vals):
         vals = [favour if v is None else v for v in vals]
@@ -314,9 +318,12 @@ def _condition(t, c, req, a: Atom, facts: Facts) -> _Truth:
     denied = name if name in facts.lacks else next((x for x in ancestors(name) if x in facts.lacks), None)
     if denied and not stated:  # "never vaccinated" denies every kind of vaccination; a stated one wins
         return _Truth(False, f"the patient does not have {denied}", True)
-    timed = [f["days"] for f in facts.times if name in f["concepts"]]
+    timed = [f["days"] for f in facts.times if name in f["concepts"] and not _is_duration(f["text"])]
+    if timed and name not in facts.current and "active" in a.qualifiers and "history" not in a.qualifiers \
+            and not a.window and min(timed) > 1:
+        return _Truth(False, f"the patient's {name} was {fmt(min(timed))} days ago, not current", True)
     if a.window and _anchored_days(a, facts) and name not in facts.lacks:
-        return _timed(a, facts)  # "admission less than 10 days after onset": the patient's time since onset decides
+        return _timed(t, a, facts)  # "admission less than 10 days after onset": the patient's time since onset decides
     if name not in facts.has and timed:
         around = c.text[max(0, a.start - 40):a.end + 20]
         if any(i in f.get("qualifiers", ()) and crit_q.search(around) for f in facts.times if name in f["concepts"]
@@ -324,11 +331,11 @@ def _condition(t, c, req, a: Atom, facts: Facts) -> _Truth:
             return _Truth(False, f"the patient's {name} is not of the kind this criterion names", True)
         if "active" in a.qualifiers and "history" not in a.qualifiers and not a.window and min(timed) > 1:
             return _Truth(False, f"the patient's {name} was {fmt(min(timed))} days ago, not current", True)
-        return _timed(a, facts) if a.window else _Truth(True, f"the patient had {name}", True)
+        return _timed(t, a, facts) if a.window else _Truth(True, f"the patient had {name}", True)
     if name not in facts.has:
         if a.kind == "treatment":
-            return _treatment_fact(a, facts)
-        sibling = _sibling(req, a, facts) if a.name in _studied(t) else None
+            return _treatment_fact(t, a, facts)
+        sibling = _sibling(req, a, facts)
         if sibling:
             return _Truth(False, f"this criterion requires {name}; the patient has {sibling}", True)
         return _Truth(None, "", False, name)
@@ -340,10 +347,10 @@ def _condition(t, c, req, a: Atom, facts: Facts) -> _Truth:
         return _Truth(False, f"the patient's {name} is past, and this criterion names a current one", True)
     if _excepted(req, name, facts):
         return _Truth(False, f"the patient's {name} is an exception this criterion makes", True)
-    if "other" in a.qualifiers and name in _studied(t):
+    if "other" in a.qualifiers and a.kind == "condition" and name in _studied(t):
         return _Truth(False, f"the patient's {name} is the condition under study, not another one", True)
     if a.window:
-        return _timed(a, facts)
+        return _timed(t, a, facts)
     return _Truth(True, f"the patient has {name}", True)
 
 
@@ -354,7 +361,8 @@ def _sibling(req: Requirement, a: Atom, facts: Facts) -> str | None:
     if req.polarity != "inclusion" or a.kind != "condition" or a.negated or a.window:
         return None
     parents = set(concept_parents().get(a.name, []))
-    for p in facts.has:
+    stated = [c for c in facts.has if not any(c in ancestors(o) for o in facts.has if o != c)]
+    for p in stated:  # the patient's own conditions, not the classes they belong to
         kin = set(concept_parents().get(p, []))
         if kin and parents & kin and p != a.name and a.name not in ancestors(p) and p not in ancestors(a.name):
             return p
@@ -375,25 +383,29 @@ def _treatment(t, c, req, a: Atom, facts: Facts) -> _Truth:
     return _condition(t, c, req, a, facts)
 
 
-def _treatment_fact(a: Atom, facts: Facts) -> _Truth:
+def _treatment_fact(t: Trial, a: Atom, facts: Facts) -> _Truth:
     hits = [tr for tr in facts.treatments if a.name in tr["concepts"]]
     if not hits:
         return _Truth(None, "", False, a.name)
     if a.window:
-        return _timed(a, facts)
+        return _timed(t, a, facts)
     return _Truth(True, f"the patient received {hits[0]['text']}", True)
 
 
-def _timed(a: Atom, facts: Facts) -> _Truth:
+def _timed(t: Trial, a: Atom, facts: Facts) -> _Truth:
     """A mention with a time window ("within 4 weeks", "in the past 5 years") against the time the
     patient's fact carries; without one, unknown."""
     w = a.window
     duration = w.get("duration", _is_duration(w["text"]))
-    days = [f["days"] for f in facts.times if a.name in f["concepts"] and _is_duration(f["text"]) == duration] \
-        or _anchored_days(a, facts)
+    # A condition's duration is the time since it began ("for 3 years" or "started 5 days ago"); a
+    # treatment's duration ("on it for 14 months") is not how long ago its last dose was.
+    days = [f["days"] for f in facts.times if a.name in f["concepts"]
+            and (a.kind == "condition" or _is_duration(f["text"]) == duration)] or _anchored_days(a, facts)
+    if not days and a.kind == "condition" and a.name in _studied(t):
+        days = [f["days"] for f in facts.times if not f["concepts"] and f.get("anchor") == "symptom onset"]
     days += [tr["days_ago"] for tr in facts.treatments if a.name in tr["concepts"] and tr.get("days_ago") is not None]
-    if not days and a.kind == "treatment" and a.name in facts.has and a.name not in facts.history:
-        days = [0.0]  # a drug the patient takes, with no time given, is taken now
+    if not days and a.name in facts.current:
+        days = [0.0]  # a drug the patient takes now
     if not days or w.get("days") is None:
         return _Truth(None, f"the patient has {a.name}, but not when (the criterion says \u201c{w['text']}\u201d)", True,
                       f"when {a.name} occurred", open=True)

@@ -73,6 +73,8 @@ def evaluate(t: Trial, facts: dict[str, Any] | Facts, text: str = "") -> list[Cr
     """The criteria a patient's facts bear on, each judged once; ``facts`` as a question states them
     (see ``question._patient_facts``) or as ``Facts``; ``text`` the question, for facts read from it."""
     f = facts if isinstance(facts, Facts) else facts_from_question(facts, text)
+    if not isinstance(facts, Facts):
+        f = _without_trial_drugs(f, t)
     out = _age_results(t, f.age) if f.age is not None else []
     for c in t.criteria:
         r, consulted = judge(t, c, f, stated_only=True)
@@ -87,6 +89,23 @@ def evaluate(t: Trial, facts: dict[str, Any] | Facts, text: str = "") -> list[Cr
             out.extend(CriterionResult(c.text, c.section, "unknown", f"{lab.text.strip()} ({lab.analyte}) vs \u201c{c.text}\u201d: "
                                        "no numeric limit stated", cite(t, c)) for c in analyte_mentions({lab.analyte}, t))
     return dedupe(out, lambda r: (r.criterion, r.status, r.reason))
+
+
+def _without_trial_drugs(f: Facts, t: Trial) -> Facts:
+    """A question's facts without the trial's own drugs: "the Darzalex TEN trial" names the trial,
+    not a treatment the patient had (unless the question says when, or that it is taken now)."""
+    drugs = set()
+    for i in t.interventions:
+        for name in (i.name, *(i.other_names or ())):
+            drugs |= {e.concept for e in rules().extract(name or "") if e.label == "CONDITION" and e.concept_type == "drug"}
+    timed = {c for x in f.times for c in x["concepts"]}
+    gone = {d for d in drugs if d in f.has and d not in timed and d not in f.current}
+    if gone:
+        gone |= {p for d in gone for p in ancestors(d)} - {p for c in f.has if c not in gone for p in ancestors(c)} \
+            - {c for c in f.has if c not in gone and not any(c in ancestors(g) for g in gone)}
+        f.has = {c: q for c, q in f.has.items() if c not in gone}
+    f.treatments = [x for x in f.treatments if x.get("days_ago") is not None or not x["concepts"] & drugs]
+    return f
 
 
 def facts_from_question(facts: dict[str, Any], text: str = "") -> Facts:
@@ -115,7 +134,55 @@ def facts_from_question(facts: dict[str, Any], text: str = "") -> Facts:
         f.pregnant = True
     elif "pregnancy" in f.lacks:
         f.pregnant = False
+    if text and facts:
+        _add_note_facts(f, text)
+        f.current = _taken_now(text, f)
     return f
+
+
+_NOW = re.compile(r"\b(?:takes|taking|is\s+on|are\s+on|on|uses|using|receives|receiving|stay(?:s|ing)?\s+on|currently|"
+                  r"still\s+on|maintained\s+on|treated\s+with)\s+(?:(?:a|an|the|his|her|daily|regular|low-dose)\s+)?$", re.I)
+
+
+def _taken_now(text: str, f: Facts) -> set[str]:
+    """The patient's treatments the question says are taken now ("takes warfarin", "needs to stay
+    on clopidogrel"), with their classes; a drug named without a tense has no time."""
+    out: set[str] = set()
+    for concept, variants in f.phrases.items():
+        for phrase in {p for group in variants for p in group}:
+            for m in re.finditer(re.escape(phrase), text, re.I):
+                if _NOW.search(text[max(0, m.start() - 30):m.start()]):
+                    out.add(concept)
+    return out | {p for c in out for p in ancestors(c)}
+
+
+def _add_note_facts(f: Facts, text: str) -> None:
+    """What the patient-note reader reads in a question that the question's own reading missed
+    ("52 y/o woman w/ schizophrenia", "no autoimmune disease", "weighs 115 kg"): facts only added,
+    never overriding one the question states."""
+    from ..patients import read_note
+
+    try:
+        note = facts_from_patient(read_note(text).to_dict())
+    except QueryError:
+        return
+    if f.age is None:
+        f.age = note.age
+    f.sex = f.sex or note.sex
+    for c, quals in note.has.items():
+        if c not in f.lacks:
+            f.has.setdefault(c, quals)
+    f.history |= note.history
+    f.lacks |= {c for c in note.lacks if c not in f.has}
+    known = {e.analyte for e in f.labs}
+    f.labs.extend(e for e in note.labs if e.analyte not in known)
+    for k, v in note.scores.items():
+        f.scores.setdefault(k, v)
+    f.blood_pressure = f.blood_pressure or note.blood_pressure
+    f.treatments.extend(note.treatments)
+    for key in ("pregnant", "lactating", "childbearing_potential"):
+        if getattr(f, key) is None:
+            setattr(f, key, getattr(note, key))
 
 
 def _age_results(t: Trial, age: float) -> list[CriterionResult]:
@@ -222,6 +289,8 @@ def facts_from_patient(patient: dict) -> Facts:
             f.treatments.append(_treatment(item, key))
             for c in f.treatments[-1]["concepts"]:
                 f.has.setdefault(c, set())
+                if f.treatments[-1]["ongoing"]:
+                    f.current.add(c)
     if f.pregnant is None and "pregnancy" in f.has:
         f.pregnant = True
     if f.pregnant is True:

@@ -140,8 +140,9 @@ results positive negative treatment therapy treated receiving received use used 
 _FOR_SEX = re.compile(r"\s*[(,]?\s*(?:in|for)?\s*(women|females?|men|males?)\b", re.I)
 _LEAD = re.compile(r"(?:note\s*:\s*)?(?:(?:for|in|among|when)\b[^:;.]{3,90}:|if\b[^,:;.]{3,90}[,:])", re.I)
 # "However, 1 or 2 cycles of chemotherapy ... are allowed": what follows states exceptions, not requirements
-_ALLOWED = re.compile(r"(?:^|(?<=[.;]))\s*(?:however|but|nevertheless)\b[^.;]*|[^.;]*\b(?:is|are|will be)\s+(?:allowed|permitted|"
-                      r"acceptable|not excluded)\b[^.;]*", re.I)
+_ALLOWED = re.compile(r"(?:^|(?<=[.;]))\s*(?:however|but|nevertheless)\b[^.;]*|[^.;]*\b(?:is|are|will be|would be|would|will)\s+"
+                      r"(?:allowed|permitted|acceptable|not excluded|not be excluded|an exception|exceptions|eligible|"
+                      r"not considered)\b[^.;]*|[^.;]*\b(?:is|are)\s+not\s+considered\b[^.;]*", re.I)
 
 
 def compile_criterion(c: Criterion, trial_id: str = "", studied: frozenset[str] = frozenset()) -> Requirement:
@@ -221,8 +222,10 @@ def compile_criterion(c: Criterion, trial_id: str = "", studied: frozenset[str] 
                 a.name = min(drugs, key=lambda d: abs(d.start - a.start)).name
     if {a.name for a in atoms if a.kind == "sex"} == {"female", "male"}:
         atoms = [a for a in atoms if a.kind != "sex"]  # "Males and females": no restriction by sex
-    if any(a.kind != "sex" for a in atoms):
-        # "Pregnant or breastfeeding women": the women are whom the criterion concerns, not a requirement.
+    lone_subject = all(a.kind == "sex" for a in atoms) and bool(_unparsed(text, atoms, windows, c.entities))
+    if atoms and (any(a.kind != "sex" for a in atoms) or lone_subject):
+        # "Pregnant or breastfeeding women", "Women intending to conceive ...": the women are whom the
+        # criterion concerns, not a requirement (a criterion about sex alone, "Male or female", keeps it).
         for a in [a for a in atoms if a.kind == "sex"]:
             atoms.remove(a)
             if not any(x["kind"] in ("female", "male", "childbearing_potential") for x in applies):
@@ -277,12 +280,13 @@ def studied_concepts(trial) -> frozenset[str]:
 # "designed to treat depression", "during this episode of depression"): not the patient's state.
 _OBJECT_OF = re.compile(r"\b(?:(?:medications?|medicines?|drugs?|therap(?:y|ies)|treatments?|agents?|regimens?|psychotherap(?:y|ies))"
                         r"\s+(?:for|of|against)|(?:designed|used|given)?\s*to\s+treat|treating|episode\s+of|than\s+the(?:\s+underlying)?)"
-                        r"\s+(?:the\s+|their\s+|this\s+|his\s+|her\s+)?(?:[\w-]+\s+){0,1}$", re.I)
+                        r"\s+(?:the\s+|their\s+|this\s+|his\s+|her\s+)?(?:[\w+-]+\s+){0,3}$", re.I)
 _MODIFIER = re.compile(r"-(?:sensitive|resistant|refractory|dependent|naive|naïve|induced|related|free|sparing)\b", re.I)
 _REACTIONS = {"hypersensitivity", "drug allergy", "allergy", "intolerance"}
 _REACTION_TO = re.compile(r"\b(?:reactions?|intolerance|intolerant|allerg(?:y|ies|ic)|hypersensitivity|sensitivity|"
                           r"contraindications?|side effects?)\s+(?:to|of|with)\s+(?:an?\s+|the\s+|any\s+)?(?:[\w-]+,?\s+){0,6}$", re.I)
 _REACTION_AFTER = re.compile(r"\s*(?:intolerance|allergy|hypersensitivity|toxicity)\b", re.I)
+_CONTEXT_EVENTS = {"hospitalization", "intensive care"}
 _NAMES_A_STUDY = re.compile(r"^\s*(?:clinical\s+)?(?:study|studies|trial|trials|protocol)\b", re.I)
 
 
@@ -299,6 +303,8 @@ def _without_context(atoms: list[Atom], text: str, polarity: str, studied: froze
             before = text[max(0, a.start - 40):a.start]
             if _NAMES_A_STUDY.match(text[a.end:a.end + 25]) or _MODIFIER.match(text[a.end:a.end + 15]):
                 continue  # "an apixaban clinical study", "steroid-sensitive rejection"
+            if a.name in _CONTEXT_EVENTS and re.match(r"\s*(?:with|for|because of|due to)\b", text[a.end:a.end + 15], re.I):
+                continue  # "admitted with septic shock": the admission only introduces what it is for
             if re.search(r"\bindex\s+$", before, re.I):
                 continue  # "before index MI": the trial's qualifying event
             if a.kind == "treatment" and a.op is None and not any(b.name in _REACTIONS for b in atoms) and (
@@ -306,7 +312,7 @@ def _without_context(atoms: list[Atom], text: str, polarity: str, studied: froze
                 continue  # "adverse reaction to a statin", "azathioprine intolerance": the reaction, not the drug
             if a.kind == "condition" and a.op is None and _OBJECT_OF.search(before):
                 continue
-            paren = re.match(r"\s*[(\[]([^)\]]*)", text[a.end:])
+            paren = re.match(r"\s*(?:[(\[]([^)\]]*)|,?\s*(?:defined|as defined|documented|confirmed)\s+(?:as|by)\b[^.;]*)", text[a.end:])
             if a.op is None and paren and any(a.end < t.start <= a.end + paren.end() for t in thresholds):
                 continue
             joined = [b for b in atoms if b is not a and _CAUSE.search(text[min(a.end, b.end):max(a.start, b.start)])]
@@ -344,6 +350,14 @@ def _applicability(c: Criterion, v: _Vocabulary) -> list[dict[str, Any]]:
     for m in _FOR_PATIENTS_WITH.finditer(c.text):
         out.append({"kind": "patients_with", "text": m.group(0).strip(" ,:"), "where": "phrase", "start": m.start(1),
                     "end": m.end()})
+    if group:
+        # "Infants/toddlers aged >= 6 months to < 2 years:" heads the criteria of one age group
+        from .rules import rules
+
+        for e in rules().extract(group):
+            if e.label == "AGE" and e.norm_value is not None and e.op in (">", ">=", "<", "<=", "between"):
+                out.append({"kind": "age", "text": group.strip(" :"), "where": "group", "op": e.op,
+                            "years": e.norm_value, "years2": e.norm_value2})
     first = re.search(r"[.;]\s", c.text)
     sentence = c.text[:first.start()] if first and first.start() < 120 else c.text[:120]
     for where, s, offset in (("group", group, None), ("lead", lead, 0), ("sentence", sentence, 0)):
@@ -558,6 +572,8 @@ def _window_for(a: Atom, windows: list[CriterionEntity], text: str) -> dict[str,
                 not re.match(r"\s*(?:since|after|from|following)\b", text[w.end:]):
             continue  # "X within ten years and or presence of Y": the window is X's (not so "6 months since X and Y")
         d = w.start - a.end if w.start >= a.end else (a.start - w.end) + 40
+        if w.end <= a.start and a.start - w.end <= 60 and re.match(r"\s*(?:since|after|from|following)\b", text[w.end:]):
+            d = -1  # "at least 8 weeks since nitrosoureas": the window names its event
         if d < dist:
             best, dist = w, d
     if best is None or dist > 200:
@@ -617,7 +633,8 @@ def _expression(atoms: list[Atom], text: str, polarity: str, v: _Vocabulary) -> 
         if _CAUSE.search(between):
             groups.append([i])  # "Lyell syndrome induced by immunotherapy": both must hold
         elif joins[i - 1] == "or" or (polarity == "exclusion" and same_family and _named(cur)
-                                                      and not v.and_words.search(between)):
+                                      and not v.and_words.search(between)) or (
+                polarity == "exclusion" and re.search(r"[,;]", between) and joins[i - 1] != "and"):
             groups[-1].append(i)
         elif polarity == "exclusion" and same_family and _named(cur):
             groups[-1].append(i)  # "heart disease, stroke and seizures": any one excludes
