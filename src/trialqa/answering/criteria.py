@@ -7,7 +7,7 @@ import re
 
 from ..extraction import CriterionEntity, rules
 from ..extraction.lexicon import unit_key
-from ..units import DAYS_PER, time_unit, to_days, unit_factor
+from ..units import DAYS_PER, convert_value, time_unit, to_days
 from ..records import Criterion, Trial
 from .passages import passages_answer
 from .polarity import allows, criterion_role
@@ -168,10 +168,10 @@ def _describe(e: CriterionEntity, asked_unit: str | None = None) -> str:
         s += f" (= {nv} {'x ' if e.norm_unit.startswith('10^') else ''}{e.norm_unit})"
     if e.label == "LAB" and asked_unit and e.unit and e.analyte and asked_unit not in (e.unit, e.norm_unit) \
             and e.value is not None:
-        factor = unit_factor(e.analyte, e.unit, asked_unit)
-        if factor is not None:
-            conv = fmt(round(e.value * factor, 6)) + (f"\u2013{fmt(round(e.value2 * factor, 6))}" if e.value2 is not None else "")
-            s += f" (= {conv} {asked_unit})"
+        # Value by value, so units with an offset convert too (38 °C is 100.4 °F).
+        conv = [convert_value(e.analyte, v, e.unit, asked_unit) for v in (e.value, e.value2) if v is not None]
+        if conv and None not in conv:
+            s += " (= " + "\u2013".join(fmt(round(v, 6)) for v in conv) + f" {asked_unit})"
     return s
 
 

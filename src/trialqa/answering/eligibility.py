@@ -335,7 +335,7 @@ def _condition(t, c, req, a: Atom, facts: Facts) -> _Truth:
     if name not in facts.has:
         if a.kind == "treatment":
             return _treatment_fact(t, a, facts)
-        sibling = _sibling(req, a, facts)
+        sibling = _sibling(req, a, facts, _studied(t))
         if sibling:
             return _Truth(False, f"this criterion requires {name}; the patient has {sibling}", True)
         return _Truth(None, "", False, name)
@@ -354,7 +354,7 @@ def _condition(t, c, req, a: Atom, facts: Facts) -> _Truth:
     return _Truth(True, f"the patient has {name}", True)
 
 
-def _sibling(req: Requirement, a: Atom, facts: Facts) -> str | None:
+def _sibling(req: Requirement, a: Atom, facts: Facts, studied: frozenset[str] = frozenset()) -> str | None:
     """The patient's condition of the same kind as the one an inclusion requires ("histologically
     proven melanoma" for a patient with lung cancer: both malignancies): the patient's stated disease
     is another one. Only for inclusions without a time window, about conditions."""
@@ -362,7 +362,7 @@ def _sibling(req: Requirement, a: Atom, facts: Facts) -> str | None:
         return None
     parents = set(concept_parents().get(a.name, []))
     stated = [c for c in facts.has if not any(c in ancestors(o) for o in facts.has if o != c)]
-    for p in stated:  # the patient's own conditions, not the classes they belong to
+    for p in [c for c in stated if c not in studied]:  # the patient's own conditions, not the trial's own disease
         kin = set(concept_parents().get(p, []))
         if kin and parents & kin and p != a.name and a.name not in ancestors(p) and p not in ancestors(a.name):
             return p
@@ -372,6 +372,11 @@ def _sibling(req: Requirement, a: Atom, facts: Facts) -> str | None:
 def _treatment(t, c, req, a: Atom, facts: Facts) -> _Truth:
     if a.name is None:
         return _Truth(None, "", False)
+    if a.op is None:
+        dosed = [d for d in facts.doses if a.name in ancestors(d.concept or "") and any(
+            b.op is not None and b.name == d.concept for b in req.atoms)]
+        if dosed:  # "aspirin (> 325 mg/day) or NSAIDs": the patient's aspirin is judged by its own dose limit
+            return _Truth(False, f"the patient's {dosed[0].concept} is judged by its dose limit", True)
     if a.op is not None and a.norm_value is not None:  # a dose limit
         doses = [d for d in facts.doses if d.concept == a.name or a.name in ancestors(d.concept or "")]
         if not doses:

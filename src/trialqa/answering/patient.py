@@ -104,7 +104,7 @@ def _without_trial_drugs(f: Facts, t: Trial) -> Facts:
         gone |= {p for d in gone for p in ancestors(d)} - {p for c in f.has if c not in gone for p in ancestors(c)} \
             - {c for c in f.has if c not in gone and not any(c in ancestors(g) for g in gone)}
         f.has = {c: q for c, q in f.has.items() if c not in gone}
-    f.treatments = [x for x in f.treatments if x.get("days_ago") is not None or not x["concepts"] & drugs]
+    f.treatments = [x for x in f.treatments if not x["concepts"] & drugs or x["concepts"] & timed]
     return f
 
 

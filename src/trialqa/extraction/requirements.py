@@ -137,12 +137,15 @@ results positive negative treatment therapy treated receiving received use used 
 """.split())
 
 
+_NO_LEAD = re.compile(r"\s*(?:no|not|without|never|absence\s+of|free\s+of)\b(?!\s+(?:more|greater|fewer|less|longer|"
+                      r"later|earlier|sooner)\b)", re.I)
 _FOR_SEX = re.compile(r"\s*[(,]?\s*(?:in|for)?\s*(women|females?|men|males?)\b", re.I)
 _LEAD = re.compile(r"(?:note\s*:\s*)?(?:(?:for|in|among|when)\b[^:;.]{3,90}:|if\b[^,:;.]{3,90}[,:])", re.I)
 # "However, 1 or 2 cycles of chemotherapy ... are allowed": what follows states exceptions, not requirements
 _ALLOWED = re.compile(r"(?:^|(?<=[.;]))\s*(?:however|but|nevertheless)\b[^.;]*|[^.;]*\b(?:is|are|will be|would be|would|will)\s+"
                       r"(?:allowed|permitted|acceptable|not excluded|not be excluded|an exception|exceptions|eligible|"
-                      r"not considered)\b[^.;]*|[^.;]*\b(?:is|are)\s+not\s+considered\b[^.;]*", re.I)
+                      r"not considered)\b[^.;]*|[^.;]*\b(?:is|are)\s+not\s+considered\b[^.;]*|"
+                      r"[^.;]*\b(?:allowed|permitted|not specified|no restrictions?|not required)\s*(?:[.;]|$)", re.I)
 
 
 def compile_criterion(c: Criterion, trial_id: str = "", studied: frozenset[str] = frozenset()) -> Requirement:
@@ -187,6 +190,16 @@ def compile_criterion(c: Criterion, trial_id: str = "", studied: frozenset[str] 
             a.window = _window_for(a, windows, text)
     atoms = _drop_inner(atoms)
     atoms = _without_context(atoms, text, polarity, studied)
+    for a in atoms:
+        if a.op is not None and a.kind in ("measurement", "score", "age"):
+            a.negated = False  # a threshold states its own direction ("not less than" is read as ">=")
+    head = _NO_LEAD.match(text)
+    if head and polarity == "inclusion":
+        # "No other malignancy ...", "No active tuberculosis" under inclusion: each named thing must be absent
+        first = re.search(r"[.;]", text)
+        for a in atoms:
+            if a.kind in _NAMED and a.op is None and (first is None or a.start < first.start()):
+                a.negated = True
     allowed = [m.span() for m in _ALLOWED.finditer(text)]
     if allowed:
         exceptions += [a for a in atoms if any(x <= a.start < y for x, y in allowed)]
@@ -219,7 +232,9 @@ def compile_criterion(c: Criterion, trial_id: str = "", studied: frozenset[str] 
             # "Aspirin > 325 mg/day": a dose is a dose of the nearest drug named in its clause
             drugs = [d for d in atoms if d.kind == "treatment" and d.op is None and not re.search(r"[;.]", text[min(d.end, a.end):max(d.start, a.start)])]
             if drugs:
-                a.name = min(drugs, key=lambda d: abs(d.start - a.start)).name
+                # the drug just before the dose ("aspirin (> 325 mg/d)") before any other nearby
+                before = [d for d in drugs if d.end <= a.start and a.start - d.end <= 30]
+                a.name = (max(before, key=lambda d: d.end) if before else min(drugs, key=lambda d: abs(d.start - a.start))).name
     if {a.name for a in atoms if a.kind == "sex"} == {"female", "male"}:
         atoms = [a for a in atoms if a.kind != "sex"]  # "Males and females": no restriction by sex
     lone_subject = all(a.kind == "sex" for a in atoms) and bool(_unparsed(text, atoms, windows, c.entities))
