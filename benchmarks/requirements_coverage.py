@@ -35,8 +35,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sample", type=int, default=50)
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--sample-out", default=None, help="write the sampled criteria and requirements here (Markdown)")
+    ap.add_argument("--recheck", default=None, metavar="SAMPLE.md",
+                    help="recompile the criteria of an earlier sample (same trials, same rows) and write them to --sample-out")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
+    if args.recheck:
+        return _recheck(args)
     from trialqa import load_corpus
     from trialqa.extraction import attach_entities, compile_criterion
     from trialqa.extraction.requirements import describe
@@ -98,6 +102,33 @@ def main(argv: list[str] | None = None) -> int:
     for k, v in atoms.most_common():
         print(f"  {k:12s} {v:7d}  {per_criterion[k] / n:6.1%}")
     print("applicability restrictions:", ", ".join(f"{k} {v}" for k, v in applies.most_common()) or "none")
+    return 0
+
+
+def _recheck(args) -> int:
+    """The rows of an earlier sample with the requirements the current compiler gives them, reading
+    only those records from the tarball (for a by-hand check of the same criteria after a change)."""
+    import re
+
+    from trialqa import load_corpus
+    from trialqa.extraction.requirements import describe
+
+    rows = [r for r in Path(args.recheck).read_text("utf-8").splitlines() if re.match(r"\| \d+ \| NCT", r)]
+    wanted = [(r.split(" | ")[1], r.split(" | ")[2].split(": ", 1)[1].replace("\\|", "|")) for r in rows]
+    ids = {t for t, _ in wanted}
+    with tempfile.TemporaryDirectory() as tmp:
+        with tarfile.open(args.tgz) as tf:
+            members = [m for m in tf.getmembers() if Path(m.name).stem in ids]
+            tf.extractall(tmp, members=members, filter="data")
+        trials = {t.id: t for t in load_corpus(Path(tmp))}
+    lines = [f"# The criteria of {Path(args.recheck).name}, recompiled", "",
+             "| # | trial | criterion | requirement | judged |", "|---|---|---|---|---|"]
+    for i, (tid, text) in enumerate(wanted, 1):
+        c = next((c for c in trials[tid].criteria if c.text == text), None) if tid in trials else None
+        req = describe(c.requirement.to_dict()) if c is not None else "(criterion not found)"
+        lines.append(f"| {i} | {tid} | {text.replace('|', chr(92) + '|')} | {req.replace('|', chr(92) + '|')} | |")
+    Path(args.sample_out).write_text("\n".join(lines) + "\n", "utf-8")
+    print(f"{len(wanted)} criteria recompiled into {args.sample_out}")
     return 0
 
 

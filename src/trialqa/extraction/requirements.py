@@ -145,7 +145,8 @@ _LEAD = re.compile(r"(?:note\s*:\s*)?(?:(?:for|in|among|when)\b[^:;.]{3,90}:|if\
 _ALLOWED = re.compile(r"(?:^|(?<=[.;]))\s*(?:however|but|nevertheless)\b[^.;]*|[^.;]*\b(?:is|are|will be|would be|would|will)\s+"
                       r"(?:allowed|permitted|acceptable|not excluded|not be excluded|an exception|exceptions|eligible|"
                       r"not considered)\b[^.;]*|[^.;]*\b(?:is|are)\s+not\s+considered\b[^.;]*|"
-                      r"[^.;]*\b(?:allowed|permitted|not specified|no restrictions?|not required)\s*(?:[.;]|$)", re.I)
+                      r"[^.;]*\b(?:allowed|permitted|not specified|no restrictions?|not required)\s*(?:[.;]|$)|"
+                      r"[^.;()]*\b(?:will|would|is|are|does|do)\s+not\s+(?:be\s+)?(?:a\s+)?(?:reasons?\s+to\s+)?exclude\b[^.;()]*", re.I)
 
 
 def compile_criterion(c: Criterion, trial_id: str = "", studied: frozenset[str] = frozenset()) -> Requirement:
@@ -618,6 +619,14 @@ def _last_connective(between: str, v: _Vocabulary) -> str | None:
     return "or" if re.fullmatch(r"\s*/\s*", between) else None
 
 
+def _shifted(expr: dict[str, Any] | int, k: int) -> dict[str, Any] | int:
+    """An expression over a slice of the atoms, re-indexed to the whole list."""
+    if isinstance(expr, int):
+        return expr + k
+    args = [_shifted(x, k) for x in expr["args"]]
+    return args[0] if len(args) == 1 else {"op": expr["op"], "args": args}
+
+
 def _named(a: Atom) -> bool:
     """A mention of something the patient has or had (not a threshold on it)."""
     return a.kind in _NAMED and a.op is None
@@ -630,11 +639,20 @@ def _expression(atoms: list[Atom], text: str, polarity: str, v: _Vocabulary) -> 
         return {"op": "and", "args": []}
     for j in range(1, len(atoms)):
         if atoms[j - 1].kind == "condition" and atoms[j].kind == "treatment" and \
-                re.match(r"\s*(?:to|against|towards)\b", text[atoms[j - 1].end:atoms[j].start], re.I):
-            # "hypersensitivity to X or to one of the excipients": the reaction AND any of what it is to
-            obj = {"op": "or", "args": list(range(j, len(atoms)))} if len(atoms) - j > 1 else j
-            rest = _expression(atoms[:j - 1], text, polarity, v)["args"] if j > 1 else []
-            return {"op": "and", "args": [*rest, j - 1, obj]}
+                re.match(r"\s*(?:(?:or|and|and/or)\s+[\w-]+\s+)?(?:to|against|towards)\b", text[atoms[j - 1].end:atoms[j].start], re.I):
+            # "hypersensitivity to X or to one of the excipients": the reaction AND any of what it is to,
+            # up to the end of its clause; the mentions before and after keep their own structure
+            stop = re.search(r"[;.]", text[atoms[j].start:])
+            end = atoms[j].start + stop.start() if stop else len(text)
+            k = max(i for i in range(j, len(atoms)) if atoms[i].start < end)
+            obj: Any = {"op": "or", "args": list(range(j, k + 1))} if k > j else j
+            reaction = {"op": "and", "args": [j - 1, obj]}
+            parts = [_shifted(_expression(atoms[:j - 1], text, polarity, v), 0)] if j > 1 else []
+            parts.append(reaction)
+            if k + 1 < len(atoms):
+                parts.append(_shifted(_expression(atoms[k + 1:], text, polarity, v), k + 1))
+            parts = [p for p in parts if not (isinstance(p, dict) and not p["args"])]
+            return parts[0] if len(parts) == 1 else {"op": "or" if polarity == "exclusion" else "and", "args": parts}
     groups: list[list[int]] = [[0]]
     gaps = [text[atoms[i - 1].end:atoms[i].start] for i in range(1, len(atoms))]
     joins = [_last_connective(g, v) for g in gaps]
@@ -659,7 +677,8 @@ def _expression(atoms: list[Atom], text: str, polarity: str, v: _Vocabulary) -> 
     return args[0] if len(args) == 1 and isinstance(args[0], dict) else {"op": "and", "args": args}
 
 
-_CAUSE = re.compile(r"\b(?:induced|caused|due|secondary|attributable|related|associated|following|after)\b|^\s*(?:with|for)\s*$", re.I)
+_CAUSE = re.compile(r"\b(?:induced|caused|due|secondary|attributable|related|associated|(?<!the )following|after)\b|"
+                    r"^\s*(?:with|for)\s*$", re.I)
 
 
 def _unparsed(text: str, atoms: list[Atom], windows: list[CriterionEntity], ents: list[CriterionEntity]) -> str:
