@@ -124,7 +124,7 @@ def shot(page, name: str) -> None:
 
 
 def tab(page, name: str) -> None:
-    page.get_by_role("tab", name=name).click()
+    page.get_by_role("tab", name=name, exact=True).click()  # "Trials" is not "Find trials"
 
 
 def ask(page, question: str):
