@@ -124,7 +124,7 @@ def shot(page, name: str) -> None:
 
 
 def tab(page, name: str) -> None:
-    page.get_by_role("tab", name=name, exact=True).click()  # "Trials" is not "Find trials"
+    page.get_by_role("tab", name=name, exact=True).click()
 
 
 def ask(page, question: str):
@@ -218,7 +218,7 @@ def test_the_trial_dropdown_text_stays_clear_of_its_arrow(page):
 
 
 def test_eligibility_form_for_a_76_year_old(page):
-    tab(page, "Eligibility")
+    tab(page, "Check")
     choose(page, "#tq-e-trial", "LYell")
     page.locator("#tq-age").locator("textarea, input").first.fill("76")
     page.click("#tq-check")
@@ -271,7 +271,7 @@ def test_the_trials_tab_sends_a_long_criteria_list_a_page_at_a_time(page):
 
 
 def test_uploads_a_loader_would_skip_or_cannot_read_are_refused_with_the_reason(page, tmp_path, app):
-    tab(page, "Add a trial")
+    tab(page, "Add")
     msg = page.locator("#tq-add-msg")
     upload = page.locator("#tq-upload input[type=file]")
     readme = tmp_path / "README.json"
@@ -299,7 +299,7 @@ def test_uploads_a_loader_would_skip_or_cannot_read_are_refused_with_the_reason(
 
 def test_an_upload_goes_to_the_uploads_directory_not_the_corpus(desktop, app):
     before = sorted((p.name, p.stat().st_mtime_ns) for p in app["corpus"].iterdir())
-    tab(desktop, "Add a trial")
+    tab(desktop, "Add")
     desktop.locator("#tq-upload input[type=file]").set_input_files(str(UPLOAD_RECORD))
     msg = desktop.locator("#tq-add-msg")
     msg.get_by_text("ADDED").wait_for(timeout=120_000)

@@ -21,7 +21,7 @@ def page(browser, app, request):  # noqa: F811
 
 
 def test_find_trials_for_a_note(page):
-    tab(page, "Find trials")
+    tab(page, "Match")
     page.fill("#tq-m-note textarea", NOTE)
     page.click("#tq-m-go")
     results = page.locator("#tq-m-results")
@@ -41,7 +41,7 @@ def test_find_trials_for_a_note(page):
 
 
 def test_eligibility_from_a_note(page):
-    tab(page, "Eligibility")
+    tab(page, "Check")
     choose(page, "#tq-e-trial", "LYell")
     page.get_by_text("…or from a patient note").click()
     page.fill("#tq-e-note textarea", "A 76-year-old man with toxic epidermal necrolysis.")

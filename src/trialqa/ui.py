@@ -586,13 +586,13 @@ def build(qa: TrialQA) -> gr.Blocks:
         gr.Markdown("## TrialQA <small>exact, cited answers about clinical-trial records</small>", elem_classes="tq-title")
         with gr.Tab("Chat"):
             trial_dd = _chat_tab(qa)
-        with gr.Tab("Eligibility"):
+        with gr.Tab("Check"):
             e_trial = _eligibility_tab(qa)
-        with gr.Tab("Find trials"):
+        with gr.Tab("Match"):
             find_trials_tab(qa, _esc, highlight)
         with gr.Tab("Trials"):
             cards = _trials_tab(qa)
-        with gr.Tab("Add a trial"):
+        with gr.Tab("Add"):
             _upload_tab(qa, trial_dd, e_trial, cards)
     demo.queue(default_concurrency_limit=8)
     return demo

@@ -1,4 +1,4 @@
-"""The web app's "Find trials" tab: a patient note (or a FHIR bundle) in, ranked trial cards out,
+"""The web app's "Match" tab (find trials): a patient note (or a FHIR bundle) in, ranked trial cards out,
 each with its verdict badge, the criteria that decided it and the passages that made it relevant;
 above them, the facts read from the note, marked in the note itself so a wrong reading shows.
 
