@@ -38,8 +38,14 @@ def patient_answer(q: Question, t: Trial) -> Answer | None:
     else:
         verdict = "no" if asks_excluded else "yes"
     head = "Not eligible" if failing else "Undetermined" if unknown else "Meets the stated criteria"
-    text = f"{head} for {trial_label(t)}:\n" + "\n".join(f"- {r.status.replace('_', ' ')}: {r.reason}" for r in results)
+    text = f"{head} for {trial_label(t)}:\n" + "\n".join(
+        f"- {r.status.replace('_', ' ')}: {r.reason} \u2014 \u201c{_short(r.criterion)}\u201d" for r in results)
     return Answer(text, True, verdict, [t.id], unique_citations([r.citation for r in results]), [], "patient")
+
+
+def _short(text: str, limit: int = 110) -> str:
+    """A criterion as a line quotes it: whole when short, else cut at a word with an ellipsis."""
+    return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + "\u2026"
 
 
 def any_of_groups(t: Trial, results: list[CriterionResult]) -> list[CriterionResult]:

@@ -146,6 +146,8 @@ _ALLOWED = re.compile(r"(?:^|(?<=[.;]))\s*(?:however|but|nevertheless)\b[^.;]*|[
                       r"(?:allowed|permitted|acceptable|not excluded|not be excluded|an exception|exceptions|eligible|"
                       r"not considered)\b[^.;]*|[^.;]*\b(?:is|are)\s+not\s+considered\b[^.;]*|"
                       r"[^.;]*\b(?:allowed|permitted|not specified|no restrictions?|not required)\s*(?:[.;]|$)|"
+                      r"\((?:[^()]|\([^()]*\))*?\b(?:will|would|is|are|does|do)\s+not\s+(?:be\s+)?(?:a\s+)?(?:reasons?\s+to\s+)?"
+                      r"exclude(?:[^()]|\([^()]*\))*\)|"
                       r"[^.;()]*\b(?:will|would|is|are|does|do)\s+not\s+(?:be\s+)?(?:a\s+)?(?:reasons?\s+to\s+)?exclude\b[^.;()]*", re.I)
 
 
