@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
         return _recheck(args)
     from trialqa import load_corpus
     from trialqa.extraction import attach_entities, compile_criterion
-    from trialqa.extraction.requirements import describe
+    from trialqa.extraction.describe import describe
 
     with tempfile.TemporaryDirectory() as tmp:
         with tarfile.open(args.tgz) as tf:
@@ -111,7 +111,7 @@ def _recheck(args) -> int:
     import re
 
     from trialqa import load_corpus
-    from trialqa.extraction.requirements import describe
+    from trialqa.extraction.describe import describe
 
     rows = [r for r in Path(args.recheck).read_text("utf-8").splitlines() if re.match(r"\| \d+ \| NCT", r)]
     wanted = [(r.split(" | ")[1], r.split(" | ")[2].split(": ", 1)[1].replace("\\|", "|")) for r in rows]

@@ -106,7 +106,7 @@ def cmd_trials(args) -> int:
 def cmd_criteria(args) -> int:
     from .corpus import load_corpus
     from .extraction import requirement_of
-    from .extraction.requirements import describe
+    from .extraction.describe import describe
 
     corpus = load_corpus(config.corpus_dir(args.corpus))
     wanted = args.trial.strip().upper()

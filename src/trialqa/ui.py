@@ -19,7 +19,8 @@ from typing import Callable
 import gradio as gr
 
 from .errors import TrialQAError
-from .extraction.requirements import describe, requirement_of
+from .extraction.describe import describe
+from .extraction.requirements import requirement_of
 from .lexicons import stop_words
 from .qa import TrialQA
 from .records import Trial

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from trialqa.extraction import compile_criterion, rules
-from trialqa.extraction.requirements import describe
+from trialqa.extraction.describe import describe
 from trialqa.records import Criterion
 
 
