@@ -269,7 +269,7 @@ def compile_trial(trial) -> list[Requirement]:
     out = []
     studied = studied_concepts(trial)
     for c in trial.criteria:
-        c.requirement = compile_criterion(c, trial.id, studied)
+        c.requirement = compile_criterion(c, getattr(trial, "id", ""), studied)
         out.append(c.requirement)
     return out
 
@@ -287,7 +287,7 @@ def studied_concepts(trial) -> frozenset[str]:
     from .rules import rules
 
     found: set[str] = set()
-    for text in (*(trial.conditions or ()), trial.title or ""):
+    for text in (*(getattr(trial, "conditions", None) or ()), getattr(trial, "title", None) or ""):
         for e in rules().extract(text):
             if e.label == "CONDITION" and e.concept and e.concept_type != "population":
                 found.add(e.concept)
