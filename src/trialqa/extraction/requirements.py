@@ -260,7 +260,8 @@ def compile_criterion(c: Criterion, trial_id: str = "", studied: frozenset[str] 
     for x in applies:
         x.pop("sentence_end", None)
     expression = _expression(atoms, text, polarity, v)
-    return Requirement(trial_id, c.section, polarity, text, c.start, c.end, atoms, expression, applies, exceptions,
+    return Requirement(trial_id, c.section, polarity, text, getattr(c, "start", 0), getattr(c, "end", len(text)), atoms,
+                       expression, applies, exceptions,
                        _unparsed(text, [*atoms, *exceptions], windows, c.entities))
 
 
@@ -363,7 +364,7 @@ def _applicability(c: Criterion, v: _Vocabulary) -> list[dict[str, Any]]:
     """Restrictions stated in the criterion's heading or lead-in ("Phase 2:", "For women of
     childbearing potential:", "If operated, ..."): they make the criterion concern only some patients."""
     out = []
-    group = (c.group or "").strip()
+    group = (getattr(c, "group", None) or "").strip()
     lead = c.text[:c.text.find(":") + 1] if 0 < c.text.find(":") <= 90 else ""
     for m in _FOR_PATIENTS_WITH.finditer(c.text):
         out.append({"kind": "patients_with", "text": m.group(0).strip(" ,:"), "where": "phrase", "start": m.start(1),
