@@ -1,4 +1,4 @@
-"""The concept hierarchy (``concept_parents.json``) and qualifier pairs (``qualifiers.json``) that
+"""The concept hierarchy (``extraction.hierarchy``, re-exported) and qualifier pairs (``qualifiers.json``) that
 answering reads conditions with: "carmustine" is a nitrosourea is a chemotherapy; a "topical"
 criterion does not reach a patient on "oral" steroids."""
 
@@ -8,7 +8,7 @@ import re
 from functools import lru_cache
 
 from .. import lexicons
-from ..extraction import rules
+from ..extraction.hierarchy import ancestors, concept_parents  # noqa: F401 (answering reads them from here)
 
 
 @lru_cache(maxsize=1)
@@ -20,26 +20,3 @@ def qualifier_pairs() -> list[tuple[re.Pattern, re.Pattern]]:
         alt = lambda words: re.compile(r"\b(?:" + "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)) + r")\b", re.I)
         out.append((alt(p["criterion"]), alt(p["contradicted_by"])))
     return out
-
-
-
-@lru_cache(maxsize=1)
-def concept_parents() -> dict[str, list[str]]:
-    data = lexicons.load("concept_parents")
-    known = set(rules().concepts)
-    for child, parents in data["parents"].items():
-        for name in [child, *parents]:
-            if name not in known:
-                raise lexicons.ConfigError(f"concept_parents.json: {name!r} is not a concept in concepts.json")
-    return data["parents"]
-
-
-def ancestors(concept: str) -> set[str]:
-    out, todo = set(), [concept]
-    while todo:
-        for p in concept_parents().get(todo.pop(), []):
-            if p not in out:
-                out.add(p)
-                todo.append(p)
-    return out
-

@@ -19,6 +19,7 @@ from typing import Any
 from .. import lexicons
 from ..records import Criterion
 from .entity import CriterionEntity
+from .hierarchy import ancestors
 
 ATOM_KINDS = ("condition", "treatment", "procedure", "measurement", "score", "age", "sex", "pregnancy", "consent")
 
@@ -292,7 +293,7 @@ def studied_concepts(trial) -> frozenset[str]:
         for e in rules().extract(text):
             if e.label == "CONDITION" and e.concept and e.concept_type != "population":
                 found.add(e.concept)
-    return frozenset(found | _ancestors(found))
+    return frozenset(found | {p for c in found for p in ancestors(c)})
 
 
 # Words before a mention that make it the object of something else ("medications for psoriasis",
@@ -532,21 +533,6 @@ def _overlap(a: Atom, b: Atom) -> bool:
 _NAMED = ("condition", "treatment", "procedure", "pregnancy")
 
 
-@lru_cache(maxsize=1)
-def _parents() -> dict[str, list[str]]:
-    return lexicons.load("concept_parents")["parents"]
-
-
-def _ancestors(names) -> set[str]:
-    out, todo = set(), [n for n in names if n]
-    while todo:
-        for p in _parents().get(todo.pop(), []):
-            if p not in out:
-                out.add(p)
-                todo.append(p)
-    return out
-
-
 
 
 
@@ -561,8 +547,8 @@ def _drop_inner(atoms: list[Atom]) -> list[Atom]:
                          and (o.end - o.start) > (a.end - a.start) for o in atoms):
             continue
         same = [o for o in atoms if o is not a and o.kind in _NAMED and (o.start, o.end) == (a.start, a.end)]
-        more_specific = [o for o in same if a.name in _ancestors([o.name])]
-        unrelated_kept = [o for o in same if o in out and o.name not in _ancestors([a.name])]
+        more_specific = [o for o in same if a.name in ancestors(o.name or "")]
+        unrelated_kept = [o for o in same if o in out and o.name not in ancestors(a.name or "")]
         if named and (more_specific or unrelated_kept):
             continue  # "atrial fibrillation" is kept, not "heart disease" read on the same words
         if any(o.kind == a.kind and o.name == a.name and o.op is None and a.op is None and o.window == a.window for o in out):
