@@ -7,7 +7,9 @@ module turns what the patient is known by (a ``check()`` dict, or the facts a qu
 
 from __future__ import annotations
 
+import copy
 import re
+from functools import lru_cache
 from typing import Any
 
 from ..errors import QueryError
@@ -162,16 +164,34 @@ def _taken_now(text: str, f: Facts) -> set[str]:
     return out | {p for c in out for p in ancestors(c)}
 
 
+@lru_cache(maxsize=64)
+def _note_facts_cached(text: str) -> tuple | None:
+    from ..patients import read_note
+
+    try:
+        return tuple(read_note(text).to_dict().items())
+    except QueryError:
+        return None
+
+
+def _note_facts(text: str) -> dict | None:
+    """The note reader's facts for a question, read once per question, not once per trial judged
+    (a cross-trial patient question judges every trial); a fresh dict each time."""
+    got = _note_facts_cached(text)
+    return None if got is None else copy.deepcopy(dict(got))
+
+
 def _add_note_facts(f: Facts, text: str) -> None:
     """What the patient-note reader reads in a question that the question's own reading missed
     ("52 y/o woman w/ schizophrenia", "no autoimmune disease", "weighs 115 kg"): facts only added,
     never overriding one the question states."""
-    from ..patients import read_note
-
-    try:
-        note = facts_from_patient(read_note(text).to_dict())
-    except QueryError:
+    note_facts = _note_facts(text)
+    if note_facts is None:
         return
+    try:
+        note = facts_from_patient(note_facts)
+    except QueryError:
+        return  # a fact the note reader found but check() cannot read: the question's own reading stands
     if f.age is None:
         f.age = note.age
     f.sex = f.sex or note.sex
