@@ -69,9 +69,9 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                   "fields": [{"name": str, "pattern": str, "strong": bool, "strong_form?": str}]},
     "requirements": {
         "applicability": Map([str], keys=("cohort", "childbearing_potential", "female", "male", "condition")),
-        "qualifiers": Map([str], keys=("history", "active", "uncontrolled", "severe", "other")),
+        "qualifiers": Map([str], keys=("history", "active", "uncontrolled", "severe", "other", "outcome")),
         "atom_kinds": Map(str), "consent": [str], "connectives": {"or": [str], "and": [str]},
-        "administrative": [str], "anchor_lead": [str]},
+        "administrative": [str], "anchor_lead": [str], "outcome_after": [str], "event_lead": [str], "cessation": [str]},
     "scores": {"scales": [{"name": str, "names": [str], "analytes": [str], "range": (float, float),
                            "classes?": Map((float, float))}],
                "equivalent": Map([(float, float, float)])},

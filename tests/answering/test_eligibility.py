@@ -145,3 +145,55 @@ def test_impossible_values_are_refused(facts, tmp_path):
     qa = TrialQA.load(index_dir=tmp_path, encoder=HashingEncoder())
     with pytest.raises(QueryError):
         qa.check(facts, qa.trials[0].id)
+
+
+def test_a_limit_for_patients_with_liver_metastases_applies_only_to_them():
+    t = trial(("AST and ALT less than 2.5 times ULN (5 times ULN if liver metastases present)", "inclusion"))  # NCT00006354
+    assert status(t, {"labs": ["AST 3.5 x ULN", "ALT 3.5 x ULN"], "conditions": ["liver metastases"]})[0] == "met"
+    assert status(t, {"labs": ["AST 3.5 x ULN", "ALT 3.5 x ULN"], "absent": ["metastasis"]})[0] == "not_met"
+    # unknown whether the patient has liver metastases: 3.5 x ULN passes one limit and fails the other
+    s, why = status(t, {"labs": ["AST 3.5 x ULN", "ALT 3.5 x ULN"]})
+    assert s == "unknown" and "whether the patient has liver metastases" in why
+    assert status(t, {"labs": ["AST 1.2 x ULN", "ALT 1.2 x ULN"]})[0] == "met"  # passes both: no need to know
+    # on the stated facts alone, metastases nobody mentioned are absent
+    assert status(t, {"labs": ["AST 3.5 x ULN", "ALT 3.5 x ULN"]}, stated_only=True)[0] == "not_met"
+
+
+def test_how_a_treatment_went_is_not_whether_the_patient_had_it():
+    t = trial(("Had a scheduled anti-HIV treatment withdrawal prior to study entry.", "exclusion"),  # NCT00006412
+              ("Documented failure of prior methotrexate therapy", "inclusion"))
+    s, why = status(t, {"treatments": [{"name": "antiretroviral therapy"}]}, stated_only=True)
+    assert s == "met"  # on it is not the same as having had it withdrawn
+    assert status(t, {"treatments": [{"name": "antiretroviral therapy"}]})[0] == "unknown"
+    assert status(t, {"absent": ["methotrexate"]}, 1)[0] == "not_met"  # cannot have failed what one never had
+
+
+def test_a_permission_criterion_cites_what_it_allows():
+    t = trial(("Subjects with treated brain metastases are eligible", "inclusion"),
+              ("No prior systemic therapy for metastatic disease. However, 1 or 2 cycles of chemotherapy before "
+               "inclusion will be allowed.", "inclusion"))
+    s, why = status(t, {"conditions": ["brain metastases"]})
+    assert s == "met" and "allows" in why
+    s, why = status(t, {"treatments": [{"name": "chemotherapy"}]}, 1)
+    assert s == "met" and "allows" in why
+
+
+def test_one_hemoglobin_limit_per_sex_in_a_list_of_exclusions():
+    t = trial(("Absolute neutrophil count <1500 cells/mm3; platelet count <135,000 cells/mm3; hemoglobin <12 g/dL for "
+               "women and <13 g/dL for men; or serum creatinine >= 1.5 times ULN.", "exclusion"))  # a hepatitis C record
+    assert status(t, {"sex": "male", "labs": ["hemoglobin 12.5 g/dL", "neutrophils 2000 /mm3"]}, stated_only=True)[0] == "not_met"
+    assert status(t, {"sex": "female", "labs": ["hemoglobin 12.5 g/dL", "neutrophils 2000 /mm3"]}, stated_only=True)[0] == "met"
+
+
+def test_references_to_a_drug_are_not_requirements_of_it():
+    t = trial(("Patient receiving any drug interfering with tacrolimus metabolism", "exclusion"),
+              ("Subjects must have baseline images obtained 6 weeks before initiation of nivolumab", "inclusion"),
+              ("Any combination without a protease inhibitor must lower the viral load", "inclusion"),
+              ("Systemic corticosteroids should be discontinued before the first dose", "inclusion"))
+    on = {"treatments": [{"name": "tacrolimus"}, {"name": "nivolumab"}]}
+    for i in (0, 1):
+        assert not any(a.name in ("tacrolimus", "immunotherapy") for a in t.criteria[i].requirement.atoms)
+    assert not any(a.negated for a in t.criteria[2].requirement.atoms)
+    assert status(t, on, 0, stated_only=True)[0] != "not_met"
+    steroid = t.criteria[3].requirement.atoms[0]
+    assert steroid.name == "corticosteroids" and steroid.negated  # required stopped

@@ -53,3 +53,29 @@ def test_a_dose_is_compared_only_with_limits_on_the_same_drug():
     assert [d.concept for d in q.patient.get("doses", [])] == ["aspirin"]
     results = evaluate(t, q.patient)
     assert [r.criterion for r in results if "100 mg" in r.reason] == ["Aspirin > 325 mg/day"]
+
+
+def test_the_asking_sentence_decides_what_is_asked():
+    from trialqa.answering.question import analyse, split_description
+
+    q = "A 45-year-old man, not eligible for any other ipilimumab study, ECOG 1. Eligible for the expanded access protocol?"
+    assert split_description(q) == ("A 45-year-old man, not eligible for any other ipilimumab study, ECOG 1.",
+                                    "Eligible for the expanded access protocol?")
+    assert not analyse(q).asks_excl  # "not eligible" describes the patient; the question asks for eligibility
+    assert analyse("Would a 45-year-old man with ECOG 1 be excluded?").asks_excl
+    one = "Can a 76-year-old enter the daratumumab trial?"
+    assert split_description(one) == (one, one)
+
+
+def test_another_product_of_the_trial_drugs_class_is_the_patients_own():
+    from trialqa.answering.patient import _without_trial_drugs, facts_from_question
+    from trialqa.answering.question import analyse
+    from trialqa.records import Intervention
+
+    t = Trial(id="T2", source="t.xml", format="ctgov_xml")
+    t.interventions = [Intervention(type="Biological", name="HEPLISAV", other_names=["1018 ISS-HBsAg"])]
+    for text, kept in (("Someone had a single dose of Engerix-B years ago. Can they enroll in the HEPLISAV trial?", True),
+                       ("Someone had HEPLISAV. Can they enroll in the HEPLISAV trial?", False)):
+        q = analyse(text)
+        f = _without_trial_drugs(facts_from_question(q.patient, text), t)
+        assert ("hepatitis B vaccine" in f.has) == kept, text

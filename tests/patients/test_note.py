@@ -145,3 +145,20 @@ def test_detached_body_surface_is_bsa_percent():
 ])
 def test_performance_scores(note, scores):
     assert read_note(note).scores == scores
+
+
+def test_a_negated_list_reaches_every_item():
+    f = read_note("No heart disease, diabetes, thyroid, liver or gallbladder disease; never took a statin.")
+    assert {"heart disease", "diabetes", "gallbladder disease"} <= set(f.absent) and not f.conditions
+    f = read_note("Denies chest pain, nausea or vomiting, but reports diabetes.")
+    assert "diabetes" in f.conditions
+
+
+def test_non_negates_only_the_word_it_is_joined_to():
+    f = read_note("A 64-year-old with non-operable stage III NSCLC, a non-smoker.")
+    assert "lung cancer" in f.conditions and "lung cancer" not in f.absent
+
+
+def test_a_value_shared_by_a_list_of_names_is_the_nearest_ones():
+    f = read_note("Normal bilirubin, ASAT/ALAT and alkaline phosphatase, creatinine clearance 70 ml/min.")
+    assert f.labs == ["creatinine clearance 70 mL/min"]

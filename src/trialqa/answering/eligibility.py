@@ -6,7 +6,8 @@ or the facts a question states); ``judge`` evaluates one criterion's ``Requireme
 three-valued logic over its atoms: an atom is true, false or unknown for this patient; "and" is
 false when one conjunct is, "or" true when one alternative is. An inclusion passes when its
 expression is true; an exclusion passes when its expression is false. Whom a criterion concerns
-(a cohort, women of childbearing potential) is checked first.
+(a cohort, women of childbearing potential) is checked first, and a limit stated for patients with
+(or without) a condition counts only for them.
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..extraction import CriterionEntity, enrollment_age, requirement_of, rules
-from ..extraction.requirements import ATOM_KINDS, Atom, Requirement, class_points, studied_concepts, vocabulary
+from ..extraction.conditional import given_applies
+from ..extraction.requirements import ATOM_KINDS, Atom, Requirement, studied_concepts, vocabulary
+from ..extraction.scales import class_points
 from ..records import Criterion, Trial
 from .concepts import ancestors, concept_parents, qualifier_pairs
 from .results import CriterionResult, cite, fmt
@@ -90,14 +93,31 @@ def judge(t: Trial, c: Criterion, facts: Facts, stated_only: bool = False) -> tu
     req = requirement_of(c, t)
     truths = [_atom_truth(t, c, req, a, facts) for a in req.atoms]
     consulted = any(x.consulted for x in truths)
+    allowed = [x.name for x in req.exceptions if x.name and (x.name in facts.has or any(x.name in ancestors(h) for h in facts.has))]
+    if allowed and not consulted:
+        # "Subjects with asymptomatic brain metastases are eligible", "However, 1 or 2 cycles of chemotherapy ... will be allowed"
+        return CriterionResult(c.text, c.section, "met", f"the patient's {', '.join(dict.fromkeys(allowed))}: this criterion "
+                               "allows it", cite(t, c)), True
     applies = _applies(req, facts)
     favour = (req.polarity == "inclusion") if stated_only and consulted else None
-    value = _combine(req.expression, truths, favour)
+    status = _given_status(req, facts, stated_only)
+    open_names = [n for n, v in status.items() if v is None]
+    outcomes = [_combine(req.expression, truths, favour, _not_given(req, {**status, **dict.fromkeys(open_names, b)}))
+                for b in ((False, True) if open_names else (False,))]
+    value = outcomes[0] if len(set(outcomes)) == 1 else None
+    na = _not_given(req, status) if not open_names else frozenset()
     excl = req.polarity == "exclusion"
-    decisive = [x for x in truths if x.value is not None and x.consulted]
+    decisive = [x for i, x in enumerate(truths) if x.value is not None and x.consulted and i not in na]
     because = "; ".join(dict.fromkeys(x.reason for x in decisive)) or "; ".join(dict.fromkeys(x.reason for x in truths if x.consulted))
     if applies is False:
         return CriterionResult(c.text, c.section, "met", f"does not apply to this patient ({_whom(req)})", cite(t, c)), consulted
+    if value is _NA:
+        whom = "; ".join(dict.fromkeys(f"{'with' if g['present'] else 'without'} {g['text']}" for a in req.atoms
+                                       if (g := a.given)))
+        return CriterionResult(c.text, c.section, "met", f"its limits are for patients {whom}, which this patient is not",
+                               cite(t, c)), consulted
+    if value is None and open_names:
+        truths.append(_Truth(None, "", False, f"whether the patient has {', '.join(open_names)}"))
     if value is None:
         needs = sorted({x.needs for x in truths if x.value is None and x.needs})
         reason = because or "no patient fact given for this criterion"
@@ -157,14 +177,41 @@ def _applies(req: Requirement, facts: Facts) -> bool | None:
     return out
 
 
-def _combine(expr: dict[str, Any] | int, truths: list[_Truth], favour: bool | None = None) -> bool | None:
+_NA = "not applicable"  # a limit for patients with (or without) a condition this patient has not (or has)
+
+
+def _given_status(req: Requirement, facts: Facts, stated_only: bool) -> dict[str, bool | None]:
+    """Whether the patient has each condition a limit depends on; on the stated facts, unstated is absent."""
+    out: dict[str, bool | None] = {}
+    for name in dict.fromkeys(a.given["name"] for a in req.atoms if a.given):
+        if name in facts.has or any(name in ancestors(h) for h in facts.has):
+            out[name] = True
+        elif name in facts.lacks or ancestors(name) & facts.lacks or stated_only:
+            out[name] = False
+        else:
+            out[name] = None
+    return out
+
+
+def _not_given(req: Requirement, status: dict[str, bool | None]) -> frozenset[int]:
+    return frozenset(i for i, a in enumerate(req.atoms) if given_applies(a.given, status) is False)
+
+
+def _combine(expr: dict[str, Any] | int, truths: list[_Truth], favour: bool | None = None,
+             na: frozenset[int] = frozenset()) -> bool | None | str:
     """Three-valued and/or; with ``favour``, an unknown conjunct of an "and" that has a known one takes
-    that value, and so does an unknown alternative of an exclusion's "or" (``favour`` False)."""
+    that value, and so does an unknown alternative of an exclusion's "or" (``favour`` False). Atoms
+    in ``na`` (limits for other patients) are left out; an expression of those alone is ``_NA``."""
+    if isinstance(expr, int) and expr in na:
+        return _NA
     if isinstance(expr, int):
         x = truths[expr]
         # On the stated facts alone, what they cannot decide (a time nobody gave) is not held against the patient.
         return favour if x.value is None and x.open and favour is not None else x.value
-    vals = [_combine(x, truths, favour) for x in expr["args"]]
+    pairs = [(v, x) for x in expr["args"] if (v := _combine(x, truths, favour, na)) is not _NA]
+    if not pairs and expr["args"]:
+        return _NA
+    vals, args = [v for v, _ in pairs], [x for _, x in pairs]
     if not vals:
         return None
     if expr["op"] == "or":
@@ -172,7 +219,7 @@ def _combine(expr: dict[str, Any] | int, truths: list[_Truth], favour: bool | No
             # On the stated facts, an alternative nothing was said about is absent (for an exclusion,
             # any such alternative; for an inclusion, those no fact bore on: "SJS or TEN" for a TEN patient).
             vals = [False if v is None and (favour is False or (isinstance(x, int) and not truths[x].consulted)) else v
-                    for v, x in zip(vals, expr["args"])]
+                    for v, x in zip(vals, args)]
         return True if any(v is True for v in vals) else False if all(v is False for v in vals) else None
     if favour is not None and any(v is not None for v in vals):
         vals = [favour if v is None else v for v in vals]
@@ -311,6 +358,8 @@ def _score_range(scale: str, scores: dict[str, tuple[float, float]], seen: froze
 
 def _condition(t, c, req, a: Atom, facts: Facts) -> _Truth:
     name = a.name
+    if "outcome" in a.qualifiers and a.kind in ("treatment", "procedure"):
+        return _outcome(a, facts)
     if (name in facts.lacks or ancestors(name) & facts.lacks) and a.window and a.window.get("op") in (">", ">=") \
             and not a.window.get("duration"):
         return _Truth(True, f"the patient never had {name}", True)  # "at least 4 weeks since prior X"
@@ -332,6 +381,9 @@ def _condition(t, c, req, a: Atom, facts: Facts) -> _Truth:
         if "active" in a.qualifiers and "history" not in a.qualifiers and not a.window and min(timed) > 1:
             return _Truth(False, f"the patient's {name} was {fmt(min(timed))} days ago, not current", True)
         return _timed(t, a, facts) if a.window else _Truth(True, f"the patient had {name}", True)
+    if name not in facts.has and a.window and name in _studied(t) and name not in facts.lacks and any(
+            f.get("anchor") == "symptom onset" and not f["concepts"] for f in facts.times):
+        return _timed(t, a, facts)  # "The reaction started 5 days ago": the trial's own disease, timed from its onset
     if name not in facts.has:
         if a.kind == "treatment":
             return _treatment_fact(t, a, facts)
@@ -352,6 +404,20 @@ def _condition(t, c, req, a: Atom, facts: Facts) -> _Truth:
     if a.window:
         return _timed(t, a, facts)
     return _Truth(True, f"the patient has {name}", True)
+
+
+def _outcome(a: Atom, facts: Facts) -> _Truth:
+    """"Non-responders to clozapine", "anti-HIV treatment withdrawal": how a treatment went. A patient
+    who never had it cannot have had that outcome; one who had it has not said how it went."""
+    name = a.name
+    stated = name in facts.has or any(name in f["concepts"] for f in facts.times) or name in facts.current
+    denied = name if name in facts.lacks else next((x for x in ancestors(name) if x in facts.lacks), None)
+    if denied and not stated:
+        return _Truth(False, f"the patient never had {denied}, so not \u201c{a.text}\u201d as this criterion says", True)
+    if stated:
+        return _Truth(None, f"the patient had {name}; this criterion is about how it went", True,
+                      f"the outcome of {name}", open=True)
+    return _Truth(None, "", False, name)
 
 
 def _sibling(req: Requirement, a: Atom, facts: Facts, studied: frozenset[str] = frozenset()) -> str | None:
@@ -409,8 +475,8 @@ def _timed(t: Trial, a: Atom, facts: Facts) -> _Truth:
     if not days and a.kind == "condition" and a.name in _studied(t):
         days = [f["days"] for f in facts.times if not f["concepts"] and f.get("anchor") == "symptom onset"]
     days += [tr["days_ago"] for tr in facts.treatments if a.name in tr["concepts"] and tr.get("days_ago") is not None]
-    if not days and a.name in facts.current:
-        days = [0.0]  # a drug the patient takes now
+    if not days and a.name in facts.current and not duration:
+        days = [0.0]  # a drug the patient takes now (how long they have taken it is not said)
     if not days or w.get("days") is None:
         return _Truth(None, f"the patient has {a.name}, but not when (the criterion says \u201c{w['text']}\u201d)", True,
                       f"when {a.name} occurred", open=True)

@@ -20,7 +20,7 @@ from .concepts import ancestors
 from .criteria import analyte_mentions
 from .eligibility import Facts, judge, read_blood_pressure, read_scores, read_sex, scale_name, score_value
 from .polarity import polarity
-from .question import Question
+from .question import Question, split_description
 from .results import Answer, Citation, CriterionResult, EligibilityReport, cite, cite_field, dedupe, fmt, trial_label, unique_citations
 from .store import TrialStore
 from .vocabulary import V
@@ -103,11 +103,19 @@ def _without_trial_drugs(f: Facts, t: Trial) -> Facts:
     """A question's facts without the trial's own drugs: "the Darzalex TEN trial" names the trial,
     not a treatment the patient had (unless the question says when, or that it is taken now)."""
     drugs = set()
+    names = []
     for i in t.interventions:
         for name in (i.name, *(i.other_names or ())):
+            names.append((name or "").lower())
             drugs |= {e.concept for e in rules().extract(name or "") if e.label == "CONDITION" and e.concept_type == "drug"}
     timed = {c for x in f.times for c in x["concepts"]}
-    gone = {d for d in drugs if d in f.has and d not in timed and d not in f.current}
+
+    def names_the_trial(concept: str) -> bool:
+        # "a single dose of Engerix-B" for a HEPLISAV trial: another product of the trial drug's class, the patient's own
+        said = {group[-1].lower() for group in f.phrases.get(concept, ()) if group}
+        return not said or all(any(w in n for n in names) for w in said)
+
+    gone = {d for d in drugs if d in f.has and d not in timed and d not in f.current and names_the_trial(d)}
     if gone:
         gone |= {p for d in gone for p in ancestors(d)} - {p for c in f.has if c not in gone for p in ancestors(c)} \
             - {c for c in f.has if c not in gone and not any(c in ancestors(g) for g in gone)}
@@ -185,7 +193,8 @@ def _add_note_facts(f: Facts, text: str) -> None:
     """What the patient-note reader reads in a question that the question's own reading missed
     ("52 y/o woman w/ schizophrenia", "no autoimmune disease", "weighs 115 kg"): facts only added,
     never overriding one the question states."""
-    note_facts = _note_facts(text)
+    # The description only: "Does his hemoglobin meet the olaparib-radiotherapy trial's ..." names the trial, not his treatments.
+    note_facts = _note_facts(split_description(text)[0])
     if note_facts is None:
         return
     try:

@@ -57,11 +57,35 @@ def analyse(question: str) -> Question:
     wh = V.wh_question.match(question)
     # "... allowed?" asks for a verdict unless it asks for a value ("What is the maximum bilirubin allowed?").
     yes_no = not wh and (bool(V.yes_no.search(question)) or question.rstrip().endswith(("allowed?", "eligible?", "excluded?")))
+    asked = _asking_sentence(question)
     q = Question(question, yes_no,
-                 bool(V.asks_excl.search(question)), bool(V.asks_incl.search(question)), ents, concepts, analytes, kind,
+                 bool(V.asks_excl.search(asked)), bool(V.asks_incl.search(asked)), ents, concepts, analytes, kind,
                  anchor, {}, refs)
     q.patient = _patient_facts(q)
     return q
+
+
+def _asking_sentence(question: str) -> str:
+    """The sentence that asks, after a patient's description ("... not eligible for any other study.
+    Eligible for the expanded access protocol?"): whether it asks about exclusion is its own wording."""
+    return split_description(question)[1]
+
+
+def split_description(question: str) -> tuple[str, str]:
+    """A question as the patient's description and the sentence that asks; a one-sentence question
+    is both (its patient is described where it asks: "Can a 76-year-old enter ...?")."""
+    parts = re.split(r"(?<=[.;!])\s+(?=[A-Z])", question.strip())
+    if len(parts) > 1 and parts[-1].rstrip().endswith("?"):
+        return " ".join(parts[:-1]), parts[-1]
+    return question, question
+
+
+def _shared_value(e, entities, text: str) -> bool:
+    """Whether a value read for several analytes at once belongs to a nearer analyte name than ``e``'s."""
+    if not any(o is not e and o.label == "LAB" and (o.start, o.end) == (e.start, e.end) for o in entities):
+        return False
+    named = rules().find_analyte(text, e.start, e.end)
+    return named is not None and named[0] != e.analyte
 
 
 def _question_anchor(question: str) -> str | None:
@@ -88,6 +112,8 @@ def _patient_facts(q: Question) -> dict[str, Any]:
             break
         # A stated value ("at most 8%") is the patient's value: compare it as such.
         if e.label == "LAB" and e.analyte and e.value is not None and (e.op in ("=", None) or V.patient.search(text)):
+            if _shared_value(e, q.entities, text):
+                continue  # "ASAT/ALAT and alkaline phosphatase, creatinine clearance 70 ml/min" is the clearance
             facts.setdefault("labs", []).append(e)
         elif e.label == "PERCENT" and e.value is not None and (e.op in ("=", None) or V.patient.search(text)):
             facts.setdefault("percents", []).append(e)

@@ -19,7 +19,9 @@ def describe(req: dict[str, Any]) -> str:
                      else f" {a['op']} {a['value']:g}{unit}" if a.get("value") is not None else "")
         window = f" [{a['window']['text']}]" if a.get("window") else ""
         quals = f"{' '.join(a['qualifiers'])} " if a.get("qualifiers") else ""
-        return f"{'NOT ' if a.get('negated') else ''}{a['kind']}:{quals}{name}{bound}{window}"
+        g = a.get("given")
+        given = f" (if {'' if g['present'] else 'no '}{g['name']})" if g else ""
+        return f"{'NOT ' if a.get('negated') else ''}{a['kind']}:{quals}{name}{bound}{window}{given}"
 
     def expr(e) -> str:
         if isinstance(e, int):

@@ -18,8 +18,10 @@ from typing import Any
 
 from .. import lexicons
 from ..records import Criterion
+from .conditional import mark_given
 from .entity import CriterionEntity
 from .hierarchy import ancestors
+from .scales import class_points, score_op
 
 ATOM_KINDS = ("condition", "treatment", "procedure", "measurement", "score", "age", "sex", "pregnancy", "consent")
 
@@ -46,6 +48,7 @@ class Atom:
     negated: bool = False
     qualifiers: list[str] = field(default_factory=list)
     window: dict[str, Any] | None = None  # {"op", "days", "days2", "anchor", "text", "start", "end"}
+    given: dict[str, Any] | None = None  # a limit for patients with (or without) a condition: {"name", "present", "text"}
 
     def to_dict(self) -> dict[str, Any]:
         # Unset fields are left out; 0 and 0.0 are values (ECOG 0), so the test is by identity.
@@ -99,6 +102,12 @@ class _Vocabulary:
         self.administrative = set(data["administrative"])
         self.anchor_lead = re.compile(r"\b(?:" + "|".join(re.escape(w) for w in sorted(data["anchor_lead"], key=len, reverse=True))
                                       + r")\s+(?:the\s+|an?\s+)?$", re.I)
+        self.event_lead = re.compile(r"\b(?:" + "|".join(re.escape(w) for w in sorted(data["event_lead"], key=len, reverse=True))
+                                     + r")\s+(?:the\s+|an?\s+|study\s+)?$", re.I)
+        self.outcome_after = re.compile(r"\s*(?:treatment\s+|therapy\s+)?(?:" + "|".join(map(re.escape, data["outcome_after"]))
+                                        + r")\b", re.I)
+        self.cessation = re.compile(r"[^.;]{0,30}?\b(?:must|should|shall|will|needs?\s+to|has\s+to|have\s+to)\s+(?:be\s+|have\s+been\s+)"
+                                    r"(?:\w+\s+)?(?:" + "|".join(map(re.escape, data["cessation"])) + r")\b", re.I)
         self.connective = re.compile(r"\b(?P<or>or|and/or|either)\b|(?P<and>\band\b|\bas well as\b|\bplus\b)", re.I)
         scores = lexicons.load("scores")
         self.scales = scores["scales"]
@@ -143,7 +152,7 @@ _NO_LEAD = re.compile(r"\s*(?:no|not|without|never|absence\s+of|free\s+of)\b(?!\
 _FOR_SEX = re.compile(r"\s*[(,]?\s*(?:in|for)?\s*(women|females?|men|males?)\b", re.I)
 _LEAD = re.compile(r"(?:note\s*:\s*)?(?:(?:for|in|among|when)\b[^:;.]{3,90}:|if\b[^,:;.]{3,90}[,:])", re.I)
 # "However, 1 or 2 cycles of chemotherapy ... are allowed": what follows states exceptions, not requirements
-_ALLOWED = re.compile(r"(?:^|(?<=[.;]))\s*(?:however|but|nevertheless)\b[^.;]*|[^.;]*\b(?:is|are|will be|would be|would|will)\s+"
+_ALLOWED = re.compile(r"(?:^|(?<=[.;]))\s*(?:however|but|nevertheless)\b[^.;]*|[^.;]*\b(?:is|are|will be|would be|would|will|may be|can be)\s+"
                       r"(?:allowed|permitted|acceptable|not excluded|not be excluded|an exception|exceptions|eligible|"
                       r"not considered)\b[^.;]*|[^.;]*\b(?:is|are)\s+not\s+considered\b[^.;]*|"
                       r"[^.;]*\b(?:allowed|permitted|not specified|no restrictions?|not required)\s*(?:[.;]|$)|"
@@ -194,6 +203,8 @@ def compile_criterion(c: Criterion, trial_id: str = "", studied: frozenset[str] 
             a.window = _window_for(a, windows, text)
     atoms = _drop_inner(atoms)
     atoms = _without_context(atoms, text, polarity, studied)
+    atoms = mark_given(atoms, text, [a for e in c.entities if e.hedged and not e.excepted and e.label == "CONDITION"
+                                     and (a := _atom(e, text, v)) is not None])
     for a in atoms:
         if a.op is not None and a.kind in ("measurement", "score", "age"):
             a.negated = False  # a threshold states its own direction ("not less than" is read as ">=")
@@ -227,7 +238,7 @@ def compile_criterion(c: Criterion, trial_id: str = "", studied: frozenset[str] 
             applies.remove(ap)
     for a in list(atoms):
         before = text[max(0, a.start - 40):a.start]
-        if a.kind in _NAMED and windows and v.anchor_lead.search(before):
+        if a.kind in _NAMED and (windows and v.anchor_lead.search(before) or v.event_lead.search(before)):
             atoms.remove(a)  # "within 48 hours prior to DARATUMUMAB treatment": the event the window counts from
         elif a.kind in _NAMED and (a.name in v.administrative or v.consent.search(" ".join(before.split()[-4:]))):
             a.kind = "consent"  # "agreement to use effective contraception", "written consent": asked at screening
@@ -250,6 +261,8 @@ def compile_criterion(c: Criterion, trial_id: str = "", studied: frozenset[str] 
             if not any(x["kind"] in ("female", "male", "childbearing_potential") for x in applies):
                 applies.append({"kind": a.name, "text": a.text, "where": "subject"})
     for a in atoms:
+        if a.kind == "treatment" and a.op is None and polarity == "inclusion" and v.cessation.match(text, a.end):
+            a.negated = True  # "Systemic corticosteroids should be discontinued before ...": required stopped
         if a.kind in ("condition", "pregnancy") and _NEGATIVE_RESULT.search(_clause_around(text, a)):
             a.negated = True  # "negative hepatitis B screening", "HIV negative": required absent
     if not atoms and v.consent.search(text):
@@ -301,6 +314,11 @@ def studied_concepts(trial) -> frozenset[str]:
 _OBJECT_OF = re.compile(r"\b(?:(?:medications?|medicines?|drugs?|therap(?:y|ies)|treatments?|agents?|regimens?|psychotherap(?:y|ies))"
                         r"\s+(?:for|of|against)|(?:designed|used|given)?\s*to\s+treat|treating|episode\s+of|than\s+the(?:\s+underlying)?)"
                         r"\s+(?:the\s+|their\s+|this\s+|his\s+|her\s+)?(?:[\w+-]+\s+){0,3}$", re.I)
+_COMPONENT_OF = re.compile(r"\b(?:combinations?|regimens?|cocktails?)\s+(?:that\s+(?:does|do)\s+not\s+(?:contain|include)|"
+                           r"without|not\s+containing|lacking)\s+(?:an?\s+|the\s+|any\s+)?(?:[\w-]+\s+){0,2}$", re.I)
+# "any drug interfering with tacrolimus metabolism", "may affect the absorption of tacrolimus": the drug is what is affected
+_AFFECTING = re.compile(r"\b(?:interfer(?:e|es|ing)\s+with|interact(?:s|ing)?\s+with|(?:absorption|metabolism|clearance|levels?|"
+                        r"concentrations?|effects?|efficacy)\s+of|(?:inhibit|induc|alter|affect)(?:s|es|ing|ed)?)\s+(?:the\s+)?$", re.I)
 _MODIFIER = re.compile(r"-(?:sensitive|resistant|refractory|dependent|naive|naïve|induced|related|free|sparing)\b", re.I)
 _REACTIONS = {"hypersensitivity", "drug allergy", "allergy", "intolerance"}
 _REACTION_TO = re.compile(r"\b(?:reactions?|intolerance|intolerant|allerg(?:y|ies|ic)|hypersensitivity|sensitivity|"
@@ -330,8 +348,9 @@ def _without_context(atoms: list[Atom], text: str, polarity: str, studied: froze
             if a.kind == "treatment" and a.op is None and not any(b.name in _REACTIONS for b in atoms) and (
                     _REACTION_TO.search(before) or _REACTION_AFTER.match(text[a.end:a.end + 25])):
                 continue  # "adverse reaction to a statin", "azathioprine intolerance": the reaction, not the drug
-            if a.kind == "condition" and a.op is None and _OBJECT_OF.search(before):
-                continue
+            if a.kind == "condition" and a.op is None and _OBJECT_OF.search(before) or _COMPONENT_OF.search(before) \
+                    or a.kind == "treatment" and _AFFECTING.search(before):
+                continue  # "... any combination without a PI": what a regimen contains, not the patient's state
             paren = re.match(r"\s*(?:[(\[]([^)\]]*)|,?\s*(?:defined|as defined|documented|confirmed)\s+(?:as|by)\b[^.;]*)", text[a.end:])
             if a.op is None and paren and any(a.end < t.start <= a.end + paren.end() for t in thresholds):
                 continue
@@ -456,7 +475,10 @@ def _qualifiers(text: str, start: int, v: _Vocabulary, end: int | None = None) -
     """The states the words before a mention (or its own first words: "other malignancy") give it."""
     head = text[start:end].split()[:-1] if end else []
     before = text[max(0, start - 40):start] + (" ".join(head) + " " if head else "")
-    return sorted({name for name, pat in v.qualifiers if pat.search(before)})
+    found = {name for name, pat in v.qualifiers if pat.search(before)}
+    if end is not None and v.outcome_after.match(text, end):
+        found.add("outcome")  # "anti-HIV treatment withdrawal", "methotrexate failure"
+    return sorted(found)
 
 
 def _score_atoms(text: str, v: _Vocabulary) -> list[Atom]:
@@ -474,42 +496,10 @@ def _score_atoms(text: str, v: _Vocabulary) -> list[Atom]:
             tail = re.match(r"\s*(?:points?\s+)?or\s+(less|lower|below|fewer|more|higher|greater|above|better|worse)\b", text[g.end():])
             word = g.group("op") or ({"less": "at most", "lower": "at most", "below": "at most", "fewer": "at most",
                                       "worse": "at most"}.get(tail.group(1).lower(), "at least") if tail else None)
-            op, lo, hi = _score_op(word, ranges)
+            op, lo, hi = score_op(word, ranges)
             out.append(Atom("score", text[m.start():g.end()].strip(), m.start(), g.end(), name=scale["name"], op=op,
                             value=lo, value2=hi, norm_value=lo, norm_value2=hi, qualifiers=_qualifiers(text, m.start(), v)))
     return out
-
-
-def class_points(scale: dict, token: str) -> tuple[float, float] | None:
-    """The points a class or value stands for: Child-Pugh "B" is 7-9, NYHA "III" is 3, ECOG "1" is 1."""
-    classes = scale.get("classes") or {}
-    t = token.strip().upper()
-    if t in classes:
-        lo, hi = classes[t]
-        return float(lo), float(hi)
-    try:
-        x = float(re.sub(r"^MINUS\s+", "-", t))
-    except ValueError:
-        return None
-    lo, hi = scale["range"]
-    return (x, x) if lo <= x <= hi else None
-
-
-def _score_op(word: str | None, ranges: list[tuple[float, float]]) -> tuple[str, float, float | None]:
-    """The comparator and bounds of a score threshold: "III or IV" is 3 to 4, "B" is 7 to 9 points,
-    "below -2.5" is < -2.5; a bound given as a class takes the class's own end."""
-    w = (word or "").lower()
-    ops = {"less than or equal to": "<=", "greater than or equal to": ">=", "<": "<", "below": "<", "under": "<",
-           "less than": "<", "worse than": "<", "≤": "<=", "<=": "<=", "at most": "<=", "up to": "<=", "no more than": "<=",
-           ">": ">", "above": ">", "over": ">", "more than": ">", "greater than": ">", "better than": ">", "≥": ">=",
-           ">=": ">=", "at least": ">=", "of at least": ">="}
-    op = ops.get(w)
-    if op in ("<", "<="):
-        return op, (ranges[0][0] if op == "<" else ranges[0][1]), None
-    if op in (">", ">="):
-        return op, (ranges[0][1] if op == ">" else ranges[0][0]), None
-    lo, hi = min(r[0] for r in ranges), max(r[1] for r in ranges)
-    return ("=", lo, None) if lo == hi else ("between", lo, hi)
 
 
 _NEGATIVE_RESULT = re.compile(r"\bnegative\b|\bsero-?negative\b|\bnon-?reactive\b|\bnot\s+detect(?:ed|able)\b|"
@@ -660,6 +650,8 @@ def _expression(atoms: list[Atom], text: str, polarity: str, v: _Vocabulary) -> 
             groups[-1].append(i)
         elif polarity == "exclusion" and same_family and _named(cur):
             groups[-1].append(i)  # "heart disease, stroke and seizures": any one excludes
+        elif prev.kind == cur.kind == "measurement" and prev.name == cur.name and prev.sex and cur.sex and prev.sex != cur.sex:
+            groups[-1].append(i)  # "hemoglobin < 12 g/dL for women and < 13 g/dL for men": one applies to each patient
         else:
             groups.append([i])
     args: list[Any] = [g[0] if len(g) == 1 else {"op": "or", "args": g} for g in groups]

@@ -23,6 +23,7 @@ _WORD_NUMBERS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "fi
 _ARTICLES = re.compile(r"^(?:(?:a|an|the|of|with|as|to|have|be|been|having|known|possible|probable|likely|case of)\s+)+", re.I)
 _MAX_PHRASE_WORDS = 5
 NEGATION_REACH = 25  # characters before a mention a note's negation ("doesn't smoke") reaches over
+LIST_REACH = 120  # ... and over a list of items after it ("no heart, liver or gallbladder disease")
 
 
 class _Vocab:
@@ -200,7 +201,22 @@ def _negated(s: str, start: int, end: int, v: _Vocab) -> bool:
     if rules().context_flags(s, start, end)[0]:
         return True
     clause = max(s.rfind(",", 0, start), s.rfind(";", 0, start), s.rfind(" but ", 0, start) + 4, start - NEGATION_REACH)
-    return bool(v.negation.search(s, max(clause, 0), start))
+    cue = v.negation.search(s, max(clause, 0), start)
+    if cue and not (cue.group(0).lower() == "non" and s[cue.end():start].strip(" -")):
+        return True  # "non" negates only the word it is joined to ("non-smoker", not "non-operable NSCLC")
+    # "No heart disease, diabetes, thyroid, liver or gallbladder disease": a negated list reaches every item
+    but = s.rfind(" but ", 0, start)
+    sentence = max(s.rfind(";", 0, start), s.rfind(". ", 0, start), but + 4 if but >= 0 else 0, start - LIST_REACH, 0)
+    cue = None
+    for cue in v.negation.finditer(s, sentence, start):
+        pass
+    if cue is not None and cue.group(0).lower() == "non":
+        return False
+    if cue is None or "," not in s[cue.end():start]:
+        return False
+    between = s[cue.end():start]
+    return not re.search(r"[:()\d]", between) and not any(
+        m.group(0).lower() not in ("and", "or") for m in v.stops.finditer(between))
 
 
 def _condition(s: str, e, span, facts: PatientFacts, v: _Vocab) -> None:
@@ -247,6 +263,8 @@ def _value(s: str, e, span, facts: PatientFacts, v: _Vocab) -> None:
     named = rules().find_analyte(s, e.start, e.end)
     if named is None or (named[1] < e.start and re.search(r"\d|,", s[named[1]:e.start])):
         return
+    if named[0] != e.analyte:
+        return  # "ASAT/ALAT and alkaline phosphatase, creatinine clearance 70 ml/min": the value is the nearest name's
     if e.analyte in v.scores:
         facts.add("scores", (v.scores[e.analyte], e.value), span)
         return
