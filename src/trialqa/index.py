@@ -45,7 +45,9 @@ APPROX_THRESHOLD = 200_000  # chunks above which an approximate (IVF) index repl
 # (see benchmarks/README.md).
 IVF_MIN_LISTS, IVF_MAX_LISTS = 16, 4096
 IVF_TRAIN_PER_LIST = 40  # training sample: this many vectors per list (faiss warns below 39)
-IVF_NPROBE = 64
+# 128: on the real vectors of the 6,786 XML records (248,706 chunks, 499 lists) recall@10 is 0.946 at
+# 64 and 0.964 at 128, for 1.7 against 3.3 ms a search.
+IVF_NPROBE = 128
 INDEX_FILES = ("chunks.jsonl", "vectors.npy", "faiss.index")
 # Every field a manifest must have and its type; a manifest without one of them is a corrupt index.
 MANIFEST_FIELDS = {"format_version": int, "model": str, "dim": int, "corpus_fingerprint": str, "chunking_version": int,
@@ -381,6 +383,8 @@ def load_index(path: Path, manifest: dict, *, verify: bool = True) -> ChunkIndex
         chunks = ChunkTable(path, manifest["files"]["chunks.jsonl"])
         vectors = np.load(path / "vectors.npy", mmap_mode="r")  # rows are read when searched
         index = faiss.read_index(str(path / "faiss.index"))
+        if hasattr(index, "nprobe"):
+            index.nprobe = min(IVF_NPROBE, index.nlist)  # an index built before a change of IVF_NPROBE searches as now
     except Exception as exc:
         raise IndexError_(f"index {path} is corrupt: {exc}") from None
     if vectors.shape != (len(chunks), manifest["dim"]) or index.ntotal != len(chunks):

@@ -3,6 +3,7 @@ by people outside the team, scored by the set's own ``score.py`` against the rea
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -11,7 +12,8 @@ import pytest
 
 from tests.conftest import DATA, ROOT, need
 
-FLOOR = 0.90  # 205/224 reached (200/224 with issue 13's rules, 171/224 before them); the first try was 95/224 (docs/eval/user_questions/)
+FLOOR = 0.90  # 214/224 reached (200/224 with issue 13's rules, 171/224 before them); the first try was 95/224 (docs/eval/user_questions/)
+PATIENT_FLOOR = 0.90  # the P-, Y- and U- questions together (issue 14): 79/85 reached, first try 29/85
 
 pytestmark = [pytest.mark.model, pytest.mark.slow]
 
@@ -28,3 +30,9 @@ def test_outsiders_questions_score_at_least_the_floor(tmp_path):
     m = re.search(r"(\d+)/(\d+) = ", last)
     assert m, last
     assert int(m.group(1)) / int(m.group(2)) >= FLOOR, run.stdout[-20000:]
+
+    # Issue 14: the patient, yes/no and unit questions on their own, from the same run's failures.
+    ids = [json.loads(line)["id"] for line in (uq / "questions.jsonl").read_text("utf-8").splitlines() if line.strip()]
+    pyu = {i for i in ids if i[:2] in ("P-", "Y-", "U-")}
+    failed = set(re.findall(r"^FAIL ([A-Z]-[\w-]+):", run.stdout, re.M))
+    assert pyu and (len(pyu - failed) / len(pyu)) >= PATIENT_FLOOR, sorted(pyu & failed)
