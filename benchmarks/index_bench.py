@@ -255,37 +255,6 @@ def approx_recall(idx, encoder, qs: list[str], probes=(1, 4, 8, 16, 32, 64, 128)
     return out
 
 
-def experiment_argpartition(retriever, qs: list[str]) -> dict:
-    """EXPERIMENT (not the library): where an unrestricted lexical query spends its time, on the real
-    queries: BM25 scoring (``_lexical_scores``, with lexicon expansion) against the selection of the
-    top candidates by a full ``np.argsort`` over every chunk (what ``retrieval.py`` does) or by
-    ``np.argpartition`` (the planned change)."""
-    from trialqa.retrieval import CANDIDATES, expand_query, tokenize
-
-    n = len(retriever.index.chunks)
-    score_ms, sort_ms, part_ms, same = [], [], [], 0
-    cand = np.arange(n)
-    for q in qs:
-        words = tokenize(q) + [w for phrase in expand_query(q) for w in tokenize(phrase)]
-        t0 = time.perf_counter()
-        scores = retriever._lexical_scores(words)
-        t1 = time.perf_counter()
-        sub = scores[cand]
-        full = np.argsort(-sub)[:CANDIDATES]
-        t2 = time.perf_counter()
-        sub = scores[cand]
-        top = np.argpartition(-sub, CANDIDATES)[:CANDIDATES] if n > CANDIDATES else np.arange(n)
-        top = top[np.argsort(-sub[top], kind="stable")]
-        t3 = time.perf_counter()
-        score_ms.append((t1 - t0) * 1000)
-        sort_ms.append((t2 - t1) * 1000)
-        part_ms.append((t3 - t2) * 1000)
-        same += set(sub[full].tolist()) == set(sub[top].tolist())
-    return {"chunks": n, "queries": len(qs), "bm25_scoring": percentiles(score_ms),
-            "argsort_full": percentiles(sort_ms), "argpartition": percentiles(part_ms),
-            "same_top_scores_pct": round(100 * same / len(qs), 1)}
-
-
 def query_figures(retriever, encoder, trial_ids: list[str]) -> dict:
     qs = queries()
     rng = np.random.default_rng(1)
@@ -443,6 +412,8 @@ def scale_seeds(args) -> dict:
 
 
 def scale_xml(args) -> dict:
+    import lexical_experiment
+
     enc, model_s = load_encoder()
     trials, read = read_xml(args.work_dir)
     log(f"xml: read {read}")
@@ -483,8 +454,12 @@ def scale_xml(args) -> dict:
     r, out["bm25_index_s"] = retriever_for(idx, enc)
     out["query"] = query_figures(r, enc, [t.id for t in trials])
     out["approx_recall"] = approx_recall(idx, enc, queries(180))
-    out["experiment_argpartition"] = experiment_argpartition(r, queries())
+    out["experiment_argpartition"] = lexical_experiment.experiment_argpartition(r, queries(), percentiles)
     return out
+
+
+class _Skip(Exception):
+    pass
 
 
 def scale_synthetic(args) -> dict:
@@ -506,11 +481,13 @@ def scale_synthetic(args) -> dict:
         out["source"]["records_with_real_vectors"] = len(real)
         log(f"synthetic: recombining the {len(real)} records whose chunk texts all have real vectors")
     t0 = time.perf_counter()
-    trials = synthetic.synthesize(real, args.trials)
-    out["synthesize_s"] = round(time.perf_counter() - t0, 1)
+    trials = (synthetic.replicate if args.whole_records else synthetic.synthesize)(real, args.trials)
+    out["synthesize_s"], out["whole_records"] = round(time.perf_counter() - t0, 1), args.whole_records
     # The writer and the real reader agree on the chunks of a sample (checks the in-memory records).
     tmp = Path(tempfile.mkdtemp(dir=args.work_dir, prefix="syn-sample-"))
     try:
+        if args.whole_records:
+            raise _Skip  # whole records have every section; write_api_v2 writes the recombined kind only
         sample = trials[:500]
         t0 = time.perf_counter()
         synthetic.write_api_v2(sample, tmp, per_file=100)
@@ -524,13 +501,15 @@ def scale_synthetic(args) -> dict:
                                    "read_trials_per_s": round(len(sample) / back_s, 1),
                                    "chunks_in_memory": len(a), "chunks_read_back": len(b),
                                    "agreement_pct": round(100 * len(a & b) / max(len(a | b), 1), 2)}
+    except _Skip:
+        out["sample_roundtrip"] = "not applicable (whole records)"
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     log(f"synthetic: {args.trials} trials; roundtrip {out['sample_roundtrip']}")
     if not (cache.exists() and any(cache.rglob("vectors.npy"))):
         log("synthetic: no real vectors cached yet; run --scale xml first (it embeds the XML corpus)")
-    name = f"synthetic{args.trials}"
-    fingerprint = f"synthetic-{args.trials}-seed7-{len(real)}"
+    name = f"synthetic{args.trials}{'w' if args.whole_records else ''}"
+    fingerprint = f"synthetic-{args.trials}-seed7-{len(real)}-{'whole' if args.whole_records else 'recombined'}"
     found = read_manifest(args.work_dir / "idx", name) if args.reuse_index else None
     if found and found[1].get("corpus_fingerprint") == fingerprint:
         t0 = time.perf_counter()
@@ -608,6 +587,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--embed-budget-s", type=float, default=None,
                     help="xml: embed with the real model for at most this long (records in corpus order), "
                          "proxy vectors for the rest (default: embed everything)")
+    ap.add_argument("--whole-records", action="store_true",
+                    help="synthetic: copies of whole records under new ids (the source's chunks per trial)")
     ap.add_argument("--real-vectors-only", action="store_true",
                     help="synthetic: recombine only the records whose chunk texts all have real vectors cached")
     ap.add_argument("--json", action="store_true")

@@ -106,6 +106,32 @@ def test_quantized_ivf_ranks_by_exact_cosines(trials, tmp_path):
         assert got[0][1] == pytest.approx(float(exact.max()), abs=1e-6)
 
 
+def test_product_quantized_ivf_for_large_indexes_reranks_more_candidates(trials, tmp_path, monkeypatch):
+    import faiss
+
+    from trialqa import index as index_mod
+
+    assert index_mod.ivf_codec(index_mod.PQ_THRESHOLD) == "sq8" and index_mod.ivf_codec(index_mod.PQ_THRESHOLD + 1) == "pq"
+    monkeypatch.setenv("TRIALQA_IVF_CODEC", "pq")  # this corpus is small: the setting forces the codes
+    enc, built, loaded = _built(trials, tmp_path, approx_threshold=10)
+    assert isinstance(loaded.faiss_index, faiss.IndexIVFPQ) and loaded.manifest["ivf_codec"] == "pq"
+    assert loaded.faiss_index.code_size == enc.dim // index_mod.PQ_DIMS  # 48 bytes for 384 dimensions, against SQ8's 384
+    assert index_mod.ivf_codec(10, dim=100) == "sq8"  # 100 dimensions do not split into sub-vectors of 8
+    for q in QUERIES:
+        qv = enc.encode([q])[0]
+        got = loaded.dense_search(qv, 5)
+        exact = np.asarray(loaded.vectors) @ qv
+        assert len(got) == 5 and [s for _, s in got] == sorted((s for _, s in got), reverse=True)
+        assert all(score == pytest.approx(float(exact[row]), abs=1e-6) for row, score in got)
+        # 8 x k candidates from 48-byte codes, re-ranked exactly: the exact top rows come back
+        assert len({r for r, _ in got} & set(np.argsort(-exact)[:5].tolist())) >= 4
+    monkeypatch.setenv("TRIALQA_IVF_CODEC", "hnsw")
+    from trialqa.errors import ConfigError
+
+    with pytest.raises(ConfigError):
+        index_mod.ivf_codec(10)
+
+
 def test_in_memory_and_loaded_indexes_search_alike(trials, tmp_path):
     enc, built, loaded = _built(trials, tmp_path)
     assert isinstance(built, ChunkIndex)

@@ -11,6 +11,7 @@
 | fast query path through ONNX Runtime | ``TRIALQA_ONNX`` (``0`` turns it off) | on |
 | largest record file read, MB | ``TRIALQA_MAX_RECORD_MB`` | 32 |
 | trained spaCy pipeline to use | ``TRIALQA_SPACY_MODEL`` | none (blank English + scispaCy tokenizer) |
+| approximate index codes (``sq8`` / ``pq``) | ``TRIALQA_IVF_CODEC`` | ``pq`` above 1,000,000 chunks, else ``sq8`` |
 """
 
 from __future__ import annotations
@@ -71,3 +72,11 @@ def max_record_bytes() -> int:
     if mb <= 0:
         raise ConfigError(f"TRIALQA_MAX_RECORD_MB must be positive, got {raw!r}")
     return int(mb * 1024 * 1024)
+
+
+def ivf_codec() -> str | None:
+    """``TRIALQA_IVF_CODEC``: the approximate index's codes, ``sq8`` or ``pq``; None lets the size decide."""
+    raw = (_env("TRIALQA_IVF_CODEC", "") or "").strip().lower()
+    if raw and raw not in ("sq8", "pq"):
+        raise ConfigError(f"TRIALQA_IVF_CODEC must be sq8 or pq, got {raw!r}")
+    return raw or None

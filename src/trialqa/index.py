@@ -11,7 +11,8 @@ Serving memory stays well below the size of the files: ``vectors.npy`` is memory
 rows of the trials searched are read), the chunk table is read line by line when a chunk is used
 (``ChunkTable``: offsets, trial and section codes in memory, kept in ``rows.npz``, derived from
 ``chunks.jsonl`` and made again if missing or stale), and the approximate index stores 8-bit
-scalar-quantized codes (384 bytes a vector instead of 1,536).
+scalar-quantized codes (384 bytes a vector instead of 1,536), or above ``PQ_THRESHOLD`` chunks
+product-quantized ones (48 bytes) whose candidates are re-ranked by the exact stored vectors.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from typing import Callable
 
 import numpy as np
 
+from . import config
 from .chunking import CHUNKING_VERSION, Chunk, chunk_corpus, text_key
 from .embedding import EmbeddingCache, Encoder, model_slug
 from .errors import IndexError_
@@ -48,6 +50,13 @@ IVF_TRAIN_PER_LIST = 40  # training sample: this many vectors per list (faiss wa
 # 128: on the real vectors of the 6,786 XML records (248,706 chunks, 499 lists) recall@10 is 0.946 at
 # 64 and 0.964 at 128, for 1.7 against 3.3 ms a search.
 IVF_NPROBE = 128
+# Above this many chunks the IVF codes are product-quantized (one 8-bit code per PQ_DIMS dimensions:
+# 48 bytes a 384-dimensional vector against SQ8's 384; a 100,000-trial registry at real density is
+# ~3.7 M chunks), and PQ_RERANK x k candidates are re-ranked by their exact cosines.
+# TRIALQA_IVF_CODEC (sq8 / pq) overrides the size rule.
+PQ_THRESHOLD = 1_000_000
+PQ_DIMS = 8
+PQ_RERANK = 8
 INDEX_FILES = ("chunks.jsonl", "vectors.npy", "faiss.index")
 # Every field a manifest must have and its type; a manifest without one of them is a corrupt index.
 MANIFEST_FIELDS = {"format_version": int, "model": str, "dim": int, "corpus_fingerprint": str, "chunking_version": int,
@@ -190,14 +199,15 @@ class ChunkIndex:
         if ids is not None:
             scores = self.vectors[ids] @ q[0]
             return [(ids[i], float(scores[i])) for i in top_indices(scores, k)]
-        scores, rows = self.faiss_index.search(q, min(k, len(self.chunks)))
+        fetch = k * PQ_RERANK if self.manifest.get("ivf_codec") == "pq" else k
+        scores, rows = self.faiss_index.search(q, min(fetch, len(self.chunks)))
         found = rows[0][rows[0] >= 0]
         if self.manifest.get("index_type", "flat") == "flat" or not len(found):
             return [(int(r), float(s)) for r, s in zip(rows[0], scores[0]) if r >= 0]
         # The quantized codes rank the candidates; their scores are the exact cosines of the stored vectors.
         exact = np.asarray(self.vectors[np.sort(found)] @ q[0])
         ordered = np.sort(found)
-        return [(int(ordered[i]), float(exact[i])) for i in top_indices(exact, len(exact))]
+        return [(int(ordered[i]), float(exact[i])) for i in top_indices(exact, min(k, len(exact)))]
 
 
 def top_indices(scores: np.ndarray, n: int) -> np.ndarray:
@@ -224,7 +234,14 @@ def ivf_lists(n: int) -> int:
     return max(1, min(n, max(IVF_MIN_LISTS, min(IVF_MAX_LISTS, int(round(n ** 0.5))))))
 
 
-def _make_faiss(vectors: np.ndarray, approximate: bool):
+def ivf_codec(n: int, dim: int = 384) -> str:
+    """The IVF code kind for ``n`` chunks: ``TRIALQA_IVF_CODEC`` when set, else PQ above ``PQ_THRESHOLD``
+    (SQ8 when ``dim`` does not split into sub-vectors of ``PQ_DIMS``)."""
+    codec = config.ivf_codec() or ("pq" if n > PQ_THRESHOLD else "sq8")
+    return "sq8" if dim % PQ_DIMS else codec
+
+
+def _make_faiss(vectors: np.ndarray, approximate: bool, codec: str = "sq8"):
     import faiss
 
     dim = vectors.shape[1]
@@ -232,9 +249,13 @@ def _make_faiss(vectors: np.ndarray, approximate: bool):
     if approximate and len(vectors):
         nlist = ivf_lists(len(vectors))
         quantizer = faiss.IndexFlatIP(dim)
-        index = faiss.IndexIVFScalarQuantizer(quantizer, dim, nlist, faiss.ScalarQuantizer.QT_8bit,
-                                              faiss.METRIC_INNER_PRODUCT)
-        n_train = min(len(vectors), nlist * IVF_TRAIN_PER_LIST)
+        if codec == "pq":
+            index = faiss.IndexIVFPQ(quantizer, dim, nlist, dim // PQ_DIMS, 8, faiss.METRIC_INNER_PRODUCT)
+        else:
+            index = faiss.IndexIVFScalarQuantizer(quantizer, dim, nlist, faiss.ScalarQuantizer.QT_8bit,
+                                                  faiss.METRIC_INNER_PRODUCT)
+        # PQ's codebooks need 256 points each at least (faiss asks for 39 x 256)
+        n_train = min(len(vectors), max(nlist * IVF_TRAIN_PER_LIST, 256 * IVF_TRAIN_PER_LIST if codec == "pq" else 0))
         rows = np.sort(np.random.default_rng(0).choice(len(vectors), n_train, replace=False))
         index.cp.min_points_per_centroid = 1  # small corpora: no warning, the sample is what it is
         index.train(vectors[rows])
@@ -269,7 +290,8 @@ def build_index(trials, encoder: Encoder, root: Path, name: str, *, cache_dir: P
                if chunks else np.zeros((0, encoder.dim), np.float32))
     approximate = len(chunks) > approx_threshold
     stats.index_type = "ivf" if approximate else "flat"
-    index = _make_faiss(vectors, approximate)
+    codec = ivf_codec(len(chunks), vectors.shape[1]) if approximate else None
+    index = _make_faiss(vectors, approximate, codec or "sq8")
 
     base = Path(root) / name
     base.mkdir(parents=True, exist_ok=True)
@@ -293,7 +315,7 @@ def build_index(trials, encoder: Encoder, root: Path, name: str, *, cache_dir: P
             "chunking_version": CHUNKING_VERSION,
             "trials": len({c.trial_id for c in chunks}),
             "chunks": len(chunks),
-            "index_type": stats.index_type,
+            "index_type": stats.index_type, **({"ivf_codec": codec} if codec else {}),
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "files": {n: (digest if n == "chunks.jsonl" else file_sha256(tmp / n)) for n in INDEX_FILES},
         }
