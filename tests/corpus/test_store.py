@@ -168,7 +168,7 @@ def test_a_corrupt_store_is_rebuilt(tmp_path, damage, caplog):
     else:
         import sqlite3
         con = sqlite3.connect(db)
-        con.execute("UPDATE trials SET data = 'not json'")
+        con.execute("UPDATE trials SET head = 'not json'")
         con.commit()
         con.close()
     got = load_corpus(d, store=db)
@@ -245,3 +245,53 @@ def test_the_index_fingerprint_from_stored_hashes_is_the_one_the_index_computes(
     assert stored.stats.parsed == 0 and len(stored.hashes) == 4
     assert _fingerprint(stored, stored.hashes) == corpus_fingerprint(stored)  # an index built before the store stays valid
     assert _fingerprint(stored, {}) == corpus_fingerprint(stored)
+
+
+def test_stored_trials_read_their_criteria_and_texts_when_first_used(tmp_path):
+    import copy
+    import pickle
+
+    from trialqa.corpus.stored import BODY, StoredTrial
+
+    d = _corpus(tmp_path)
+    db = tmp_path / "s.sqlite"
+    first = load_corpus(d, store=db)
+    again = load_corpus(d, store=db)
+    assert all(isinstance(t, StoredTrial) and not t.loaded() for t in again)
+    t = again[0]
+    assert t.title == first[0].title and not t.loaded()  # the head alone
+    assert [c.text for c in t.criteria] == [c.text for c in first[0].criteria] and t.loaded()
+    assert t.criteria[0].requirement is not None and t.texts.keys() == first[0].texts.keys()
+    assert _dicts(again) == _dicts(first)
+    assert _dicts([pickle.loads(pickle.dumps(again[1]))]) == _dicts([first[1]])
+    assert _dicts([copy.deepcopy(again[2])]) == _dicts([first[2]])
+    assert {"criteria", "texts", "description"} <= set(BODY)
+
+
+def test_a_damaged_body_is_reported_with_its_trial_when_used(tmp_path):
+    import sqlite3
+
+    from trialqa.errors import CorpusError
+
+    d = _corpus(tmp_path)
+    db = tmp_path / "s.sqlite"
+    load_corpus(d, store=db)
+    again = load_corpus(d, store=db)
+    con = sqlite3.connect(db)
+    con.execute("UPDATE trials SET body = 'not json' WHERE id = ?", (again[0].id,))
+    con.commit()
+    con.close()
+    with pytest.raises(CorpusError, match=f"{again[0].id}.*do not decode"):
+        again[0].criteria
+    assert again[1].criteria  # the others still read
+
+
+def test_answering_about_one_trial_reads_only_that_trials_body(tmp_path):
+    d = _corpus(tmp_path)
+    idx = tmp_path / "index"
+    TrialQA.load(d, idx, encoder=HashingEncoder())
+    qa = TrialQA.load(d, idx, encoder=HashingEncoder())
+    assert qa.corpus_stats.stored == 4 and not any(t.loaded() for t in qa.trials)
+    one = qa.trials[1]
+    qa.ask("What is the minimum age?", trial=one.id)
+    assert [t.id for t in qa.trials if t.loaded()] == [one.id]

@@ -5,7 +5,8 @@ absolute path (``archive::member`` for a member), with the size and mtime it had
 SHA-256 of its bytes: a source whose size and mtime are unchanged is not read at all, one whose
 bytes hash the same is not parsed again. Each trial is stored as ``codec.encode_trial`` JSON (fields,
 criteria with their entities, ages read from criteria, doses, decoded texts), so any derived field
-round-trips through that one serialization. The errors of a bad file are stored too, so a reload
+round-trips through that one serialization, split into a head read at load and a body (criteria,
+texts, ...) read when the trial's criteria are first used (``stored.py``). The errors of a bad file are stored too, so a reload
 reports them without reading it.
 
 ``derivation_key()`` hashes the code and data that turn bytes into trials (readers, extraction,
@@ -32,11 +33,12 @@ from typing import Iterable
 from .. import config
 from ..errors import CorpusError
 from ..records import Trial
-from .codec import decode_trial, encode_trial
+from .codec import encode_trial
+from .stored import BodyReader, StoredTrial, split
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: each trial as head and body (stored.py), the body read when first used
 STORE_FILE = "store.sqlite"
 PACKAGE = Path(__file__).resolve().parent.parent
 # What turns a record file into stored trials; a change to any of them re-derives every record.
@@ -55,7 +57,8 @@ CREATE TABLE IF NOT EXISTS sources (
 CREATE TABLE IF NOT EXISTS trials (
     source TEXT NOT NULL REFERENCES sources(key) ON DELETE CASCADE,
     ord INTEGER NOT NULL, id TEXT NOT NULL,
-    data TEXT NOT NULL,         -- codec.encode_trial as JSON
+    head TEXT NOT NULL,         -- codec.encode_trial as JSON without the body fields (stored.BODY)
+    body TEXT NOT NULL,         -- those fields: criteria with entities and requirements, texts, ...
     PRIMARY KEY (source, ord)
 );
 """
@@ -115,6 +118,7 @@ class Store:
         self.path = Path(path)
         self.key = derivation_key()
         self.reads = 0  # sources read and parsed through this store (the tests count re-reads)
+        self._bodies: BodyReader | None = None  # reads the stored trials' bodies when first used
         try:
             self.status = self._open()
         except (sqlite3.DatabaseError, StoreCorrupt) as exc:
@@ -159,6 +163,7 @@ class Store:
         """Start again from an empty store file (the old one is removed)."""
         log.warning("%s; rebuilding it", reason)
         self.close()
+        self._bodies = None  # trials read from the old file keep their reader; new ones get one of the new file
         for suffix in ("", "-wal", "-shm"):
             Path(f"{self.path}{suffix}").unlink(missing_ok=True)
         self._open()
@@ -193,11 +198,15 @@ class Store:
                                               (lo, lo + "\U0010ffff"))}
 
     def trials(self, key: str, shown: str) -> list[Trial]:
-        """The stored trials of a source, their ``source`` set to the name it is read under now."""
+        """The stored trials of a source, their ``source`` set to the name it is read under now; each
+        a ``StoredTrial`` whose criteria and texts are read when first used."""
         out = []
-        for (data,) in self.db.execute("SELECT data FROM trials WHERE source = ? ORDER BY ord", (key,)):
+        if self._bodies is None:
+            self._bodies = BodyReader(self.path)
+        for rowid, ord_, tid, head in self.db.execute("SELECT rowid, ord, id, head FROM trials WHERE source = ? ORDER BY ord",
+                                                     (key,)):
             try:
-                t = decode_trial(json.loads(data))
+                t = StoredTrial.from_head(json.loads(head), self._bodies.loader(rowid, key, ord_, tid, shown))
             except ValueError as exc:  # json.JSONDecodeError is a ValueError
                 raise StoreCorrupt(f"a stored trial of {key} does not decode: {exc}") from None
             t.source = shown
@@ -223,8 +232,11 @@ class Store:
         errs = json.dumps([[e.path, e.reason, e.line] for e in errors], ensure_ascii=False)
         self.db.execute("DELETE FROM sources WHERE key = ?", (key,))
         self.db.execute("INSERT INTO sources VALUES (?, ?, ?, ?, ?, ?, ?)", (key, seq, size, mtime_ns, sha256, shown, errs))
-        self.db.executemany("INSERT INTO trials VALUES (?, ?, ?, ?)",
-                            [(key, i, t.id, json.dumps(encode_trial(t), ensure_ascii=False)) for i, t in enumerate(trials)])
+        rows = []
+        for i, t in enumerate(trials):
+            head, body = split(encode_trial(t))
+            rows.append((key, i, t.id, json.dumps(head, ensure_ascii=False), json.dumps(body, ensure_ascii=False)))
+        self.db.executemany("INSERT INTO trials VALUES (?, ?, ?, ?, ?)", rows)
 
     def touch(self, key: str, *, seq: int, size: int, mtime_ns: int) -> None:
         """A source whose bytes did not change got a new mtime (copied, touched): remember it."""
