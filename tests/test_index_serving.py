@@ -193,3 +193,14 @@ def test_retriever_of_a_removed_version_still_searches(trials, tmp_path):
     shutil.rmtree(loaded.path)  # pruned by a newer build while this process holds it
     r = HybridRetriever(loaded, enc)
     assert r.search("informed consent", k=3)
+
+
+def test_stored_vectors_are_read_without_mapping_the_file(trials, tmp_path):
+    """Re-ranking reads rows with pread (the page cache's large folios would otherwise count whole
+    megabytes of the file into the process for each row): the same values, any order and runs."""
+    _, built, loaded = _built(trials, tmp_path)
+    assert isinstance(loaded.vectors, np.memmap)
+    n = len(loaded.chunks)
+    for ids in ([0], [n - 1], list(range(3, 40)), [5, 1, 2, 3, 9, 9, 0], np.arange(0, n, 7).tolist()):
+        assert np.array_equal(loaded.rows(ids), np.asarray(built.vectors)[ids])
+    assert np.array_equal(built.rows([2, 4]), np.asarray(built.vectors)[[2, 4]])  # in memory: plain indexing

@@ -24,6 +24,7 @@ import re
 import shutil
 import tempfile
 import time
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 from collections.abc import Sequence
@@ -183,6 +184,27 @@ class ChunkIndex:
         self.by_trial: dict[str, list[int]] = {name: order[bounds[j]:bounds[j + 1]].tolist()
                                                for j, name in enumerate(trial_names)}
 
+    def rows(self, ids) -> np.ndarray:
+        """The stored vectors of rows ``ids``. From a memory-mapped file they are read with ``pread``
+        (runs of consecutive rows at once), not through the mapping: the page cache maps whole large
+        folios into the process, and re-ranking 800 random rows of a 5 GB file that way added 1.2 GB
+        of resident memory (measured), where reading them costs 1.2 MB."""
+        v = self.vectors
+        ids = np.asarray(ids, dtype=np.int64)
+        if not isinstance(v, np.memmap) or not getattr(v, "filename", None) or not len(ids):
+            return np.asarray(v[ids], dtype=np.float32)
+        fd = self.__dict__.get("_fd")
+        if fd is None:
+            fd = self.__dict__["_fd"] = os.open(v.filename, os.O_RDONLY)
+            weakref.finalize(self, os.close, fd)
+        width = v.shape[1] * v.dtype.itemsize
+        out = np.empty((len(ids), v.shape[1]), dtype=v.dtype)
+        breaks = np.flatnonzero(np.diff(ids) != 1) + 1
+        for a, b in zip(np.concatenate(([0], breaks)), np.concatenate((breaks, [len(ids)]))):
+            data = os.pread(fd, width * int(b - a), v.offset + int(ids[a]) * width)
+            out[a:b] = np.frombuffer(data, dtype=v.dtype).reshape(int(b - a), -1)
+        return out.astype(np.float32, copy=False)
+
     def rows_in_sections(self, sections, rows: list[int] | None = None) -> list[int]:
         """The rows (of ``rows``, else of every chunk) whose section is one of ``sections``, in order."""
         wanted = [j for j, name in enumerate(self._section_names) if name in sections]
@@ -197,7 +219,7 @@ class ChunkIndex:
             return []
         q = query_vec.reshape(1, -1).astype(np.float32)
         if ids is not None:
-            scores = self.vectors[ids] @ q[0]
+            scores = self.rows(ids) @ q[0]
             return [(ids[i], float(scores[i])) for i in top_indices(scores, k)]
         fetch = k * PQ_RERANK if self.manifest.get("ivf_codec") == "pq" else k
         scores, rows = self.faiss_index.search(q, min(fetch, len(self.chunks)))
@@ -205,8 +227,8 @@ class ChunkIndex:
         if self.manifest.get("index_type", "flat") == "flat" or not len(found):
             return [(int(r), float(s)) for r, s in zip(rows[0], scores[0]) if r >= 0]
         # The quantized codes rank the candidates; their scores are the exact cosines of the stored vectors.
-        exact = np.asarray(self.vectors[np.sort(found)] @ q[0])
         ordered = np.sort(found)
+        exact = self.rows(ordered) @ q[0]
         return [(int(ordered[i]), float(exact[i])) for i in top_indices(exact, min(k, len(exact)))]
 
 
