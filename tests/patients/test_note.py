@@ -162,3 +162,11 @@ def test_non_negates_only_the_word_it_is_joined_to():
 def test_a_value_shared_by_a_list_of_names_is_the_nearest_ones():
     f = read_note("Normal bilirubin, ASAT/ALAT and alkaline phosphatase, creatinine clearance 70 ml/min.")
     assert f.labs == ["creatinine clearance 70 mL/min"]
+
+
+def test_a_new_clause_ends_a_negations_reach():
+    f = read_note("No prior chemotherapy, ECOG 1, has hypertension.")
+    assert "hypertension" in f.conditions and "hypertension" not in f.absent
+    f = read_note("No known drug allergies, with a history of asthma.")
+    assert "asthma" in f.conditions
+    assert set(read_note("No history of diabetes, hypertension or stroke.").absent) >= {"diabetes", "hypertension", "stroke"}

@@ -41,6 +41,7 @@ class _Vocab:
         self.procedure = _words(d["procedure_cues"])
         self.stops = _words(d["phrase_stops"])
         self.ongoing = _words(d["ongoing_cues"])
+        self.affirming = _words(d["affirming_cues"])
         self.ago = lexicons.compile_pattern(d["ago_pattern"], f"{where}: ago_pattern")
         self.bp = lexicons.compile_pattern(d["blood_pressure"], f"{where}: blood_pressure")
         self.measurements = set(d["measurement_analytes"])
@@ -219,12 +220,27 @@ def _negated(s: str, start: int, end: int, v: _Vocab) -> bool:
         m.group(0).lower() not in ("and", "or") for m in v.stops.finditer(between))
 
 
+def _affirmed(s: str, start: int, v: _Vocab) -> bool:
+    """A negation whose reach a new clause ends: "No prior chemotherapy, ECOG 1, has hypertension"
+    (ConText reads to the end of the sentence; a note's comma and verb start a statement of its own)."""
+    cue = None
+    for cue in v.negation.finditer(s, max(0, start - LIST_REACH), start):
+        pass
+    if cue is None:
+        return False
+    between = s[cue.end():start]
+    comma = between.find(",")
+    return comma >= 0 and bool(v.affirming.search(between, comma))
+
+
 def _condition(s: str, e, span, facts: PatientFacts, v: _Vocab) -> None:
     kind, name = e.concept_type, e.concept
     if kind == "population" or not name:
         return
     if not e.negated and _negated(s, e.start, e.end, v):
         e.negated = True
+    elif e.negated and _affirmed(s, e.start, v):
+        e.negated = False
     if kind == "situation":
         low = e.text.lower()
         if name == "pregnancy" and re.search(r"pregnan|gravid|gestation", low):
