@@ -73,3 +73,11 @@ def test_a_capitalised_if_opens_a_new_item_instead_of_governing_what_came_before
 def test_a_lead_in_after_a_comma_governs_the_limit_before_the_comma():
     r = req("Transaminases <= 2.5 x ULN, or <= 5 x ULN in the presence of liver metastases")
     assert givens(r)[0][2:] == ("liver metastases", False)
+
+
+def test_a_condition_selecting_a_limit_the_extractor_did_not_read_is_still_no_requirement():
+    # NCT00003976: the "5 times ULN" has no analyte of its own; the 2.5 x ULN limits stay for everyone
+    r = req("Hepatic: Bilirubin less than 1.5 mg/dL Transaminases and alkaline phosphatase no greater than 2.5 times "
+            "upper limit of normal (ULN) (no greater than 5 times ULN for liver metastases)")
+    assert [a.kind for a in r.atoms] == ["measurement"] * 3
+    assert all(a.given is None for a in r.atoms)

@@ -29,6 +29,10 @@ _WITH = re.compile(r"\b(?:in\s+the\s+(?:presence|case|setting|event)\s+of|in\s+c
 _LEAD_IN = re.compile(r"\b(?:in\s+the\s+(?:presence|case|setting|event)\s+of|in\s+cases?\s+of|in\s+case\s+of|"
                       r"(?:in|for)\s+" + _SUBJECTS + r"\s+(?:with|who\s+have|having)|if)\s+" + _ADJ + r"$", re.I)
 _NEAR = re.compile(r"\(|,\s*or\b|\bor\b|,", re.I)
+# "5 times ULN", "3 x upper limit of normal" between a cut and the condition: a limit the extractor did
+# not read (a bare number would not do: "no more than 2 prior regimens for metastatic disease").
+_UNREAD_LIMIT = re.compile(r"\d+(?:\.\d+)?\s*(?:x|times)\s*(?:the\s+)?(?:ULN|UNL|upper|normal|institutional)", re.I)
+UNREAD = object()  # stands for a limit in the text that no atom holds
 _BOUNDARY = re.compile(r"[;]|\.\s|\n")
 
 
@@ -64,11 +68,13 @@ def mark_given(atoms: list, text: str, hedged: list = ()) -> list:
                               prefix_only=prefix_only)
             if not ruled and a.name not in found:
                 continue
-        for lim in ruled:
+        # an unread limit ("(no greater than 5 times ULN for liver metastases)") governs no atom, but the
+        # condition still only selects a limit: the plain limits stay, for every patient (the stricter reading)
+        for lim in (x for x in ruled if x is not UNREAD):
             if lim.given is None:
                 lim.given = {"name": a.name, "present": present, "text": a.text}
         found.setdefault(a.name, a.text)
-        a.kind = "given"  # "... <= 5 times for liver metastases", the limit itself not read: still no requirement
+        a.kind = "given"
         previous = (a, present)
     if not found:
         return atoms
@@ -107,6 +113,8 @@ def _governed(g, limits: list, atoms: list, text: str, strong: bool = True, pref
     before = [lim for lim in limits if start <= lim.start and lim.end <= g.start]
     if before and not prefix_only:
         return [lim for lim in before if not _separated(text[lim.end:g.start])]
+    if not prefix_only and _UNREAD_LIMIT.search(text, start, g.start):
+        return [UNREAD]  # "(no greater than 5 times ULN for liver metastases)": a limit the extractor did not read
     if not strong:
         return []
     nxt = _BOUNDARY.search(text, g.end)
