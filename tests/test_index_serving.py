@@ -106,7 +106,7 @@ def test_quantized_ivf_ranks_by_exact_cosines(trials, tmp_path):
         assert got[0][1] == pytest.approx(float(exact.max()), abs=1e-6)
 
 
-def test_product_quantized_ivf_for_large_indexes_reranks_more_candidates(trials, tmp_path, monkeypatch):
+def test_product_quantized_ivf_for_large_indexes_reranks_many_candidates(trials, tmp_path, monkeypatch):
     import faiss
 
     from trialqa import index as index_mod
@@ -123,7 +123,7 @@ def test_product_quantized_ivf_for_large_indexes_reranks_more_candidates(trials,
         exact = np.asarray(loaded.vectors) @ qv
         assert len(got) == 5 and [s for _, s in got] == sorted((s for _, s in got), reverse=True)
         assert all(score == pytest.approx(float(exact[row]), abs=1e-6) for row, score in got)
-        # 8 x k candidates from 48-byte codes, re-ranked exactly: the exact top rows come back
+        # PQ_CANDIDATES candidates from the short codes, re-ranked exactly: the exact top rows come back
         assert len({r for r, _ in got} & set(np.argsort(-exact)[:5].tolist())) >= 4
     monkeypatch.setenv("TRIALQA_IVF_CODEC", "hnsw")
     from trialqa.errors import ConfigError
