@@ -158,7 +158,7 @@ def test_get_encoder_picks_the_variant(monkeypatch):
     assert int8.name == f"{MODEL}@int8" and embedding.get_encoder(f"{MODEL}@int8") is int8
     assert embedding.get_encoder(f"{MODEL}@fp32") is fp32
     monkeypatch.setenv("TRIALQA_EMBEDDING", "int4")
-    with pytest.raises(ConfigError, match="TRIALQA_EMBEDDING must be one of int8, fp32, got 'int4'"):
+    with pytest.raises(ConfigError, match="TRIALQA_EMBEDDING must be one of fp32, int8, got 'int4'"):
         embedding.get_encoder(MODEL)
 
 

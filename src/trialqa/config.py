@@ -12,6 +12,9 @@
 | largest record file read, MB | ``TRIALQA_MAX_RECORD_MB`` | 32 |
 | trained spaCy pipeline to use | ``TRIALQA_SPACY_MODEL`` | none (blank English + scispaCy tokenizer) |
 | approximate index codes (``sq8`` / ``pq``) | ``TRIALQA_IVF_CODEC`` | ``pq`` above 1,000,000 chunks, else ``sq8`` |
+| embedding variant of a model named without one | ``TRIALQA_EMBEDDING`` | ``fp32`` |
+| ONNX Runtime threads | ``TRIALQA_THREADS`` | the cores this process may use |
+| trial store file (``off``: none) | ``TRIALQA_STORE`` | ``store.sqlite`` in the index directory |
 """
 
 from __future__ import annotations
@@ -79,4 +82,29 @@ def ivf_codec() -> str | None:
     raw = (_env("TRIALQA_IVF_CODEC", "") or "").strip().lower()
     if raw and raw not in ("sq8", "pq"):
         raise ConfigError(f"TRIALQA_IVF_CODEC must be sq8 or pq, got {raw!r}")
+    return raw or None
+
+
+EMBEDDING_VARIANTS = ("fp32", "int8")
+
+
+def embedding_variant() -> str | None:
+    """``TRIALQA_EMBEDDING``: the embedding variant of a model named without one; None when unset."""
+    raw = (_env("TRIALQA_EMBEDDING", "") or "").strip().lower()
+    if raw and raw not in EMBEDDING_VARIANTS:
+        raise ConfigError(f"TRIALQA_EMBEDDING must be one of {', '.join(EMBEDDING_VARIANTS)}, got {raw!r}")
+    return raw or None
+
+
+def threads() -> int | None:
+    """``TRIALQA_THREADS``: ONNX Runtime's intra-op threads; None when unset."""
+    raw = (_env("TRIALQA_THREADS", "") or "").strip()
+    if raw and (not raw.isdigit() or int(raw) < 1):
+        raise ConfigError(f"TRIALQA_THREADS must be a whole number of threads, 1 or more, got {raw!r}")
+    return int(raw) if raw else None
+
+
+def store_setting() -> str | None:
+    """``TRIALQA_STORE``: a file path, ``off`` (no store), or None (the index directory's store)."""
+    raw = (_env("TRIALQA_STORE", "") or "").strip()
     return raw or None

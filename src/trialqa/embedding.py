@@ -38,7 +38,7 @@ from typing import Callable, Protocol
 import numpy as np
 
 from . import config
-from .errors import ConfigError, ModelError
+from .errors import ModelError
 from .storage import atomic_write
 
 log = logging.getLogger(__name__)
@@ -58,7 +58,7 @@ class Encoder(Protocol):
         """Unit-normalized float32 vectors, one row per text."""
 
 
-VARIANTS = ("int8", "fp32")
+VARIANTS = config.EMBEDDING_VARIANTS
 ONNX_BATCH = 32  # texts per ONNX Runtime call in a build: sorted by length, so batches pad little
 INT8_MIN_COSINE = 0.98  # a quantized export whose probe vectors drift further from fp32 is refused
 QUANT_VERSION = 1  # bump when the quantization settings change: exports are then made again
@@ -66,12 +66,7 @@ QUANT_VERSION = 1  # bump when the quantization settings change: exports are the
 
 def default_variant() -> str:
     """``TRIALQA_EMBEDDING``, else ``fp32`` (int8 misses the recall bound on eligibility statements)."""
-    raw = os.environ.get("TRIALQA_EMBEDDING", "").strip().lower()
-    if not raw:
-        return "fp32"
-    if raw not in VARIANTS:
-        raise ConfigError(f"TRIALQA_EMBEDDING must be one of {', '.join(VARIANTS)}, got {raw!r}")
-    return raw
+    return config.embedding_variant() or "fp32"
 
 
 def split_name(name: str) -> tuple[str, str]:
@@ -429,11 +424,9 @@ def _export(st_model, path: Path) -> None:
 
 def onnx_threads() -> int:
     """Intra-op threads: ``TRIALQA_THREADS``, else the cores this process may use."""
-    raw = os.environ.get("TRIALQA_THREADS", "").strip()
-    if raw:
-        if not raw.isdigit() or int(raw) < 1:
-            raise ConfigError(f"TRIALQA_THREADS must be a whole number of threads, 1 or more, got {raw!r}")
-        return int(raw)
+    n = config.threads()
+    if n:
+        return n
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 

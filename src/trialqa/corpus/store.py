@@ -66,7 +66,7 @@ CREATE TABLE IF NOT EXISTS trials (
 
 def store_path(index_dir: str | os.PathLike) -> Path | None:
     """Where ``TrialQA.load`` keeps the store: ``TRIALQA_STORE`` or ``<index dir>/store.sqlite``; None when off."""
-    value = os.environ.get("TRIALQA_STORE", "").strip()
+    value = config.store_setting() or ""
     if value.lower() in ("off", "0", "none", "no"):
         return None
     return Path(value) if value else Path(index_dir) / STORE_FILE
