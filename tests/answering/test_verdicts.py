@@ -45,3 +45,17 @@ def test_a_cited_criterion_is_shown_under_its_own_section():
     assert _shown("Exclusion", negative_test) == "Inclusion criterion that excludes it"
     assert _shown("Inclusion", crit("Age 18 or older", "inclusion")) == "Inclusion"
     assert _shown("Exclusion only with surgery", negative_test) == "Inclusion criterion that excludes it only with surgery"
+
+
+def test_answers_and_the_compiler_read_a_criterions_polarity_alike():
+    from trialqa.answering.polarity import polarity
+    from trialqa.extraction.requirements import compile_criterion
+    from trialqa.records import Criterion
+
+    cases = [("Prior chemotherapy", "exclusion", "exclusion"),
+             ("Patients with HIV are not eligible", "inclusion", "exclusion"),
+             ("Patients with treated brain metastases will be eligible if stable for 4 weeks", "exclusion", "inclusion"),
+             ("Age 18 or over", "inclusion", "inclusion")]
+    for text, section, expected in cases:
+        c = Criterion(text, section, 0, len(text))
+        assert polarity(c) == expected == compile_criterion(c).polarity, text

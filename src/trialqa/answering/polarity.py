@@ -4,16 +4,12 @@ from __future__ import annotations
 
 import re
 
+from ..extraction.requirements import criterion_polarity
 from ..records import Criterion
 from .vocabulary import V
 
 
-def polarity(c: Criterion) -> str:
-    """What a criterion is: an exclusion when in the exclusion section or when it says so itself
-    ("... will be excluded" under an inclusion heading)."""
-    if c.section == "exclusion":
-        return "exclusion"
-    return "exclusion" if V.exclusion_statement.search(c.text) else "inclusion"
+polarity = criterion_polarity  # one reading of what a criterion is, for the compiler and for answers
 
 
 def criterion_role(c: Criterion, negated: bool) -> str:

@@ -166,7 +166,7 @@ def compile_criterion(c: Criterion, trial_id: str = "", studied: frozenset[str] 
     the concepts of the trial's own conditions (with their ancestors)."""
     v = vocabulary()
     text = c.text
-    polarity = _polarity(c)
+    polarity = criterion_polarity(c)
     applies = _applicability(c, v)
     ents = [e for e in c.entities if not e.hedged or e.excepted]
     atoms: list[Atom] = []
@@ -373,7 +373,10 @@ def _exclusion_statement() -> re.Pattern:
 _INCLUSION_STATEMENT = re.compile(r"\b(?:will be|are|is|may be|shall be)\s+(?:eligible|included)\b", re.I)
 
 
-def _polarity(c: Criterion) -> str:
+def criterion_polarity(c: Criterion) -> str:
+    """What a criterion is: an exclusion when in the exclusion section or when it says so itself
+    ("... will be excluded" under an inclusion heading), an inclusion otherwise, and also for a
+    statement of who may enter listed among the exclusions."""
     if c.section == "exclusion":
         # "Patients with ... will be eligible if ...", listed among the exclusions, states who may enter.
         return "inclusion" if _INCLUSION_STATEMENT.search(c.text) and not _exclusion_statement().search(c.text) else "exclusion"
