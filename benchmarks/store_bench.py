@@ -1,7 +1,7 @@
 """The trial store on a bulk archive: first ingest, an unchanged reload, and a re-ingest after
 some members changed (how a re-downloaded registry dump arrives).
 
-    python benchmarks/store_bench.py [--archive TGZ] [--alter 1000] [--work-dir DIR] [--json]
+    python benchmarks/store_bench.py [--archive TGZ] [--alter 1000] [--work-dir DIR] [--index] [--json]
 
 Each phase runs in its own fresh process (so its time includes start-up and its peak RSS is its
 own), loading ``load_corpus(<work dir>/registry.tgz, store=<work dir>/store.sqlite)``:
@@ -11,6 +11,11 @@ own), loading ``load_corpus(<work dir>/registry.tgz, store=<work dir>/store.sqli
 2. reload: the archive unchanged on disk;
 3. re-ingest: the archive replaced, at the same path, by a copy in which ``--alter`` members have an
    amended title; only those are read again.
+
+With ``--index`` each phase is ``TrialQA.load(<archive>, <work dir>/index)`` instead, so the search
+index is built (or found current) too, and each phase reports how many chunk texts it embedded: the
+re-ingest should embed only the altered members' changed chunks (``TRIALQA_CACHE`` may point at a
+cache that already holds the corpus's vectors, to skip the first ingest's hours of embedding).
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import argparse
 import io
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -40,10 +46,26 @@ print(json.dumps({"seconds": time.perf_counter() - t0, "trials": len(c), "errors
 """
 
 
-def _phase(python: str, archive: Path, store: Path) -> dict:
+INDEXED_CHILD = r"""
+import json, os, re, resource, sys, time
+t0 = time.perf_counter()
+os.environ["TRIALQA_STORE"] = sys.argv[2]
+from trialqa import TrialQA
+qa = TrialQA.load(sys.argv[1], sys.argv[3])
+m = re.search(r"(\d+) newly embedded", qa.index_status or "")
+print(json.dumps({"seconds": time.perf_counter() - t0, "trials": len(qa.trials), "errors": len(qa.corpus_errors),
+                  **qa.corpus_stats.to_dict(), "index": qa.index_status, "newly_embedded": int(m.group(1)) if m else 0,
+                  "spacy_loaded": "spacy" in sys.modules,
+                  "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def _phase(python: str, archive: Path, store: Path, index: Path | None = None) -> dict:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")])}
     start = time.perf_counter()
-    out = subprocess.run([python, "-c", CHILD, str(archive), str(store)], capture_output=True, text=True, env=env)
+    cmd = [python, "-c", CHILD, str(archive), str(store)] if index is None else \
+        [python, "-c", INDEXED_CHILD, str(archive), str(store), str(index)]
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if out.returncode != 0:
         raise SystemExit(f"phase failed:\n{out.stderr.strip()[-2000:]}")
     return {"wall_s": round(time.perf_counter() - start, 2),
@@ -77,6 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--alter", type=int, default=1000, help="members to change before the re-ingest")
     ap.add_argument("--work-dir", default=os.path.join(tempfile.gettempdir(), "trialqa-store-bench"))
     ap.add_argument("--python", default=sys.executable)
+    ap.add_argument("--index", action="store_true", help="load with TrialQA (store and search index), counting embeddings")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
 
@@ -93,10 +116,13 @@ def main(argv: list[str] | None = None) -> int:
     os.utime(archive, (time.time() - 3600,) * 2)
 
     result = {"archive": args.archive, "archive_mb": round(archive.stat().st_size / 1048576, 1)}
-    result["ingest"] = _phase(args.python, archive, store)
-    result["reload_unchanged"] = _phase(args.python, archive, store)
+    index = work / "index" if args.index else None
+    if index is not None:
+        shutil.rmtree(index, ignore_errors=True)
+    result["ingest"] = _phase(args.python, archive, store, index)
+    result["reload_unchanged"] = _phase(args.python, archive, store, index)
     result["altered_members"] = _altered_copy(Path(args.archive), archive, args.alter)
-    result["reingest_altered"] = _phase(args.python, archive, store)
+    result["reingest_altered"] = _phase(args.python, archive, store, index)
     result["store_mb"] = round(store.stat().st_size / 1048576, 1)
     ref = result["ingest"]["wall_s"]
     for phase in ("reload_unchanged", "reingest_altered"):
@@ -110,7 +136,8 @@ def main(argv: list[str] | None = None) -> int:
         extra = f", {r['fraction_of_ingest']:.1%} of the ingest" if "fraction_of_ingest" in r else " (reference)"
         print(f"{phase:17s} {r['wall_s']:8.2f} s{extra}: {r['trials']} trials, {r['parsed']} member(s) read and parsed, "
               f"{r['stored']} from the store, {r['removed']} removed, {r['errors']} error(s); spaCy loaded: "
-              f"{r['spacy_loaded']}; peak RSS {r['peak_rss_mib']:.0f} MiB")
+              f"{r['spacy_loaded']}; peak RSS {r['peak_rss_mib']:.0f} MiB"
+              + (f"; {r['newly_embedded']} chunk text(s) embedded" if "newly_embedded" in r else ""))
     print(f"altered members: {result['altered_members']}")
     return 0
 
