@@ -204,3 +204,10 @@ def test_stored_vectors_are_read_without_mapping_the_file(trials, tmp_path):
     for ids in ([0], [n - 1], list(range(3, 40)), [5, 1, 2, 3, 9, 9, 0], np.arange(0, n, 7).tolist()):
         assert np.array_equal(loaded.rows(ids), np.asarray(built.vectors)[ids])
     assert np.array_equal(built.rows([2, 4]), np.asarray(built.vectors)[[2, 4]])  # in memory: plain indexing
+
+
+def test_rows_out_of_range_are_an_error_not_other_bytes(trials, tmp_path):
+    _, _, loaded = _built(trials, tmp_path)
+    for bad in ([-1], [len(loaded.chunks)], [0, len(loaded.chunks) + 5]):
+        with pytest.raises(IndexError):
+            loaded.rows(bad)

@@ -193,18 +193,27 @@ class ChunkIndex:
         of resident memory (measured), where reading them costs 1.2 MB."""
         v = self.vectors
         ids = np.asarray(ids, dtype=np.int64)
-        if not isinstance(v, np.memmap) or not getattr(v, "filename", None) or not len(ids):
-            return np.asarray(v[ids], dtype=np.float32)
+        if len(ids) and (ids.min() < 0 or ids.max() >= len(v)):
+            raise IndexError(f"vector rows {ids.min()}..{ids.max()} outside 0..{len(v) - 1}")
+        width = v.shape[1] * v.dtype.itemsize
         fd = self.__dict__.get("_fd")
-        if fd is None:
+        if fd is None and isinstance(v, np.memmap) and getattr(v, "filename", None) and len(ids) \
+                and os.path.getsize(v.filename) == v.offset + len(v) * width:  # np.load's map of a whole file
             fd = self.__dict__["_fd"] = os.open(v.filename, os.O_RDONLY)
             weakref.finalize(self, os.close, fd)
-        width = v.shape[1] * v.dtype.itemsize
+        if fd is None or not len(ids):
+            return np.asarray(v[ids], dtype=np.float32)
         out = np.empty((len(ids), v.shape[1]), dtype=v.dtype)
         breaks = np.flatnonzero(np.diff(ids) != 1) + 1
         for a, b in zip(np.concatenate(([0], breaks)), np.concatenate((breaks, [len(ids)]))):
-            data = os.pread(fd, width * int(b - a), v.offset + int(ids[a]) * width)
-            out[a:b] = np.frombuffer(data, dtype=v.dtype).reshape(int(b - a), -1)
+            want, at, parts = width * int(b - a), v.offset + int(ids[a]) * width, []
+            while want:  # a read may return less than asked (Linux caps one at ~2 GiB)
+                part = os.pread(fd, want, at)
+                if not part:
+                    raise IndexError_(f"index {self.path} is corrupt: vectors.npy ends before row {int(ids[b - 1])}")
+                parts.append(part)
+                want, at = want - len(part), at + len(part)
+            out[a:b] = np.frombuffer(b"".join(parts), dtype=v.dtype).reshape(int(b - a), -1)
         return out.astype(np.float32, copy=False)
 
     def rows_in_sections(self, sections, rows: list[int] | None = None) -> list[int]:

@@ -197,3 +197,13 @@ def test_references_to_a_drug_are_not_requirements_of_it():
     assert status(t, on, 0, stated_only=True)[0] != "not_met"
     steroid = t.criteria[3].requirement.atoms[0]
     assert steroid.name == "corticosteroids" and steroid.negated  # required stopped
+
+
+def test_readings_that_both_pass_agree_and_a_permission_does_not_hide_an_open_exclusion():
+    t = trial(("Creatinine < 1.5 mg/dL for patients with diabetes", "inclusion"),
+              ("Pregnancy or breastfeeding. Patients with HIV infection are eligible.", "exclusion"))
+    # diabetes not stated: the limit either applies (1.0 passes it) or does not; both pass
+    assert status(t, {"labs": ["creatinine 1.0 mg/dL"]})[0] == "met"
+    assert status(t, {"labs": ["creatinine 2.0 mg/dL"]})[0] == "unknown"
+    # the HIV permission says nothing about the pregnancy this exclusion names
+    assert status(t, {"conditions": ["HIV infection"]}, 1)[0] == "unknown"

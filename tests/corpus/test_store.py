@@ -295,3 +295,39 @@ def test_answering_about_one_trial_reads_only_that_trials_body(tmp_path):
     one = qa.trials[1]
     qa.ask("What is the minimum age?", trial=one.id)
     assert [t.id for t in qa.trials if t.loaded()] == [one.id]
+
+
+def test_a_stored_trial_loads_once_under_threads_and_retries_after_a_failed_read(tmp_path):
+    import threading
+
+    from trialqa.corpus.stored import StoredTrial
+
+    d = _corpus(tmp_path)
+    db = tmp_path / "s.sqlite"
+    first = load_corpus(d, store=db)
+    t = load_corpus(d, store=db)[0]
+    real = t.__dict__["_load_body"]
+    calls = []
+
+    def slow():
+        calls.append(1)
+        time.sleep(0.2)
+        return real()
+
+    t.__dict__["_load_body"] = slow
+    errors = []
+    threads = [threading.Thread(target=lambda: errors.append(None) if t.criteria else None) for _ in range(4)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert calls == [1] and t.loaded() and t == first[0] and first[0] == t  # equal to the parsed trial
+
+    u = load_corpus(d, store=db)[1]
+    good = u.__dict__["_load_body"]
+    u.__dict__["_load_body"] = lambda: (_ for _ in ()).throw(OSError("database is locked"))
+    with pytest.raises(OSError):
+        u.criteria
+    assert not u.loaded()
+    u.__dict__["_load_body"] = good
+    assert u.criteria == first[1].criteria and isinstance(u, StoredTrial)

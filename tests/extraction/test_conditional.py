@@ -81,3 +81,13 @@ def test_a_condition_selecting_a_limit_the_extractor_did_not_read_is_still_no_re
             "upper limit of normal (ULN) (no greater than 5 times ULN for liver metastases)")
     assert [a.kind for a in r.atoms] == ["measurement"] * 3
     assert all(a.given is None for a in r.atoms)
+
+
+def test_after_a_bare_with_or_without_a_condition_selects_a_limit_only_when_the_limit_has_an_alternative():
+    # a required condition stays required, whatever the word order
+    for text in ("HbA1c between 7% and 10% with type 2 diabetes", "Hemoglobin >= 9 g/dL without transfusion"):
+        r = req(text)
+        assert any(a.kind in ("condition", "procedure", "treatment") for a in r.atoms), text
+        assert all(a.given is None for a in r.atoms), text
+    r = req("ALT <= 2.5 x ULN, or <= 5 x ULN with liver metastases")  # NCT00002777-style alternative
+    assert [g[2:] for g in givens(r)] == [("liver metastases", False), ("liver metastases", True)]

@@ -170,3 +170,17 @@ def test_a_new_clause_ends_a_negations_reach():
     f = read_note("No known drug allergies, with a history of asthma.")
     assert "asthma" in f.conditions
     assert set(read_note("No history of diabetes, hypertension or stroke.").absent) >= {"diabetes", "hypertension", "stroke"}
+
+
+@pytest.mark.parametrize("note, has, absent", [
+    ("Denies diabetes, hypertension with retinopathy, or asthma.", set(), {"diabetes", "hypertension", "asthma"}),
+    ("No history of stroke, heart failure with reduced ejection fraction, or epilepsy.", set(),
+     {"stroke", "heart failure", "epilepsy"}),
+    ("Stopped metformin last year, hypertension, hyperlipidemia.", {"hypertension", "hyperlipidemia"}, set()),
+    ("Quit smoking, hypertension, asthma.", {"hypertension", "asthma"}, {"smoking"}),
+    ("Non-smoker with asthma.", {"asthma"}, {"smoking"}),
+])
+def test_what_a_negation_reaches_in_a_list(note, has, absent):
+    f = read_note(note)
+    assert has <= set(f.conditions) and not has & set(f.absent), f.to_dict()
+    assert absent <= set(f.absent) and not absent & set(f.conditions), f.to_dict()

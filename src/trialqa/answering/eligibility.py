@@ -94,7 +94,7 @@ def judge(t: Trial, c: Criterion, facts: Facts, stated_only: bool = False) -> tu
     truths = [_atom_truth(t, c, req, a, facts) for a in req.atoms]
     consulted = any(x.consulted for x in truths)
     allowed = [x.name for x in req.exceptions if x.name and (x.name in facts.has or any(x.name in ancestors(h) for h in facts.has))]
-    if allowed and not consulted:
+    if allowed and not consulted and (not req.atoms or stated_only):
         # "Subjects with asymptomatic brain metastases are eligible", "However, 1 or 2 cycles of chemotherapy ... will be allowed"
         return CriterionResult(c.text, c.section, "met", f"the patient's {', '.join(dict.fromkeys(allowed))}: this criterion "
                                "allows it", cite(t, c)), True
@@ -104,9 +104,11 @@ def judge(t: Trial, c: Criterion, facts: Facts, stated_only: bool = False) -> tu
     open_names = [n for n, v in status.items() if v is None]
     outcomes = [_combine(req.expression, truths, favour, _not_given(req, {**status, **dict.fromkeys(open_names, b)}))
                 for b in ((False, True) if open_names else (False,))]
-    value = outcomes[0] if len(set(outcomes)) == 1 else None
-    na = _not_given(req, status) if not open_names else frozenset()
     excl = req.polarity == "exclusion"
+    # The readings agree when they agree on the criterion (a limit that does not apply passes it too).
+    verdicts = {True if o is _NA else None if o is None else (not o if excl else o) for o in outcomes}
+    value = (next((o for o in outcomes if o is not _NA), _NA) if len(verdicts) == 1 else None)
+    na = _not_given(req, status) if not open_names else frozenset()
     decisive = [x for i, x in enumerate(truths) if x.value is not None and x.consulted and i not in na]
     because = "; ".join(dict.fromkeys(x.reason for x in decisive)) or "; ".join(dict.fromkeys(x.reason for x in truths if x.consulted))
     if applies is False:

@@ -113,7 +113,7 @@ def _without_trial_drugs(f: Facts, t: Trial) -> Facts:
     def names_the_trial(concept: str) -> bool:
         # "a single dose of Engerix-B" for a HEPLISAV trial: another product of the trial drug's class, the patient's own
         said = {group[-1].lower() for group in f.phrases.get(concept, ()) if group}
-        return not said or all(any(w in n for n in names) for w in said)
+        return not said or all(any(w in n or (n and n in w) for n in names) for w in said)  # "Heplisav-B", "HEPLISAV"
 
     gone = {d for d in drugs if d in f.has and d not in timed and d not in f.current and names_the_trial(d)}
     if gone:

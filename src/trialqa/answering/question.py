@@ -85,7 +85,8 @@ def _shared_value(e, entities, text: str) -> bool:
     if not any(o is not e and o.label == "LAB" and (o.start, o.end) == (e.start, e.end) for o in entities):
         return False
     named = rules().find_analyte(text, e.start, e.end)
-    return named is not None and named[0] != e.analyte
+    return named is not None and named[0] != e.analyte and \
+        not rules().related_analytes([named[0]]) & rules().related_analytes([e.analyte])  # AST and ALT share "transaminases"
 
 
 def _question_anchor(question: str) -> str | None:

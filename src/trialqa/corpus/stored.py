@@ -10,6 +10,7 @@ connection of its own (the loader's store may be closed by then).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sqlite3
 import threading
@@ -23,6 +24,7 @@ from .codec import decode_trial
 # The heavy fields of a trial, left in the store until used; "texts" is the decoded prose.
 BODY = ("criteria", "eligibility_text", "description", "locations", "contacts", "outcomes", "texts")
 _REQUIRED = ("id", "source", "format")  # what a Trial cannot be built without (kept in both parts)
+_LOADING = threading.RLock()
 
 
 def split(d: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -51,7 +53,8 @@ class _Body:
 
 
 class StoredTrial(Trial):
-    """A ``Trial`` whose body fields load from the store on first use (then it is a plain trial)."""
+    """A ``Trial`` whose body fields load from the store on first use; it compares equal to the same
+    trial parsed from its record."""
 
     criteria = _Body()
     eligibility_text = _Body()
@@ -62,15 +65,27 @@ class StoredTrial(Trial):
     texts = _Body()
 
     def load_body(self) -> None:
-        load = self.__dict__.pop("_load_body", None)
-        if load is None:
-            raise AttributeError(f"{self.id}: the trial's body is neither loaded nor in a store")
-        full = load()
-        for field in BODY:
-            self.__dict__.setdefault(field, full.__dict__[field])
+        # One load at a time (the web app answers from several threads); the loader is dropped only
+        # once the body is in, so a failed read (a locked store) can be tried again.
+        with _LOADING:
+            load = self.__dict__.get("_load_body")
+            if load is None:
+                return
+            full = load()
+            for field in BODY:
+                self.__dict__.setdefault(field, full.__dict__[field])
+            del self.__dict__["_load_body"]
 
     def loaded(self) -> bool:
         return "_load_body" not in self.__dict__
+
+    def __eq__(self, other):
+        # A stored trial equals the same trial parsed (dataclass equality would also compare classes).
+        if not isinstance(other, Trial):
+            return NotImplemented
+        return all(getattr(self, f.name) == getattr(other, f.name) for f in dataclasses.fields(Trial) if f.compare)
+
+    __hash__ = None  # as Trial's: a mutable record
 
     def __getstate__(self):
         if not self.loaded():
@@ -102,11 +117,16 @@ class BodyReader:
         return lambda: self.read(rowid, source, ord_, trial_id, shown)
 
     def read(self, rowid: int, source: str, ord_: int, trial_id: str, shown: str) -> Trial:
-        with self._lock:
-            if self._db is None:
-                self._db = sqlite3.connect(self.path, check_same_thread=False, timeout=60)
-            row = self._db.execute("SELECT body FROM trials WHERE rowid = ? AND source = ? AND ord = ? AND id = ?",
-                                   (rowid, source, ord_, trial_id)).fetchone()
+        try:
+            with self._lock:
+                if self._db is None:
+                    if not self.path.is_file():
+                        raise CorpusError(shown, f"the trial store {self.path} is gone; load the corpus again")
+                    self._db = sqlite3.connect(self.path, check_same_thread=False, timeout=60)
+                row = self._db.execute("SELECT body FROM trials WHERE rowid = ? AND source = ? AND ord = ? AND id = ?",
+                                       (rowid, source, ord_, trial_id)).fetchone()
+        except sqlite3.Error as exc:
+            raise CorpusError(shown, f"cannot read {trial_id} from the trial store {self.path}: {exc}") from None
         if row is None:
             raise CorpusError(shown, f"the trial store {self.path} changed after {trial_id} was loaded; load the corpus again")
         try:

@@ -28,6 +28,11 @@ _WITH = re.compile(r"\b(?:in\s+the\s+(?:presence|case|setting|event)\s+of|in\s+c
                    r"for|with|in)\s+" + _ADJ + r"$", re.I)
 _LEAD_IN = re.compile(r"\b(?:in\s+the\s+(?:presence|case|setting|event)\s+of|in\s+cases?\s+of|in\s+case\s+of|"
                       r"(?:in|for)\s+" + _SUBJECTS + r"\s+(?:with|who\s+have|having)|if)\s+" + _ADJ + r"$", re.I)
+# Lead-ins that make a condition a selector by themselves; after a bare "with", "for", "in", "without"
+# or "due to" it is one only when its limit has an alternative ("ALT < 2.5 x ULN, < 5 x ULN with liver
+# metastases"): "HbA1c between 7% and 10% with type 2 diabetes" requires the diabetes.
+_STRONG = re.compile(r"\b(?:in\s+the\s+(?:presence|absence|case|setting|event)\s+of|in\s+cases?\s+of|in\s+case\s+of|"
+                     r"absent|(?:in|for)\s+" + _SUBJECTS + r"\s+(?:with|without|who\s+have|having)|if|when)\b", re.I)
 _NEAR = re.compile(r"\(|,\s*or\b|\bor\b|,", re.I)
 # "5 times ULN", "3 x upper limit of normal" between a cut and the condition: a limit the extractor did
 # not read (a bare number would not do: "no more than 2 prior regimens for metastatic disease").
@@ -66,6 +71,10 @@ def mark_given(atoms: list, text: str, hedged: list = ()) -> list:
             prefix_only = lead.group(0)[:1].isupper()
             ruled = _governed(a, limits, atoms, text, strong=not present or bool(_LEAD_IN.search(before)),
                               prefix_only=prefix_only)
+            weak = not _STRONG.search(lead.group(0))
+            if weak and not (UNREAD in ruled or any(o.name == lim.name for lim in ruled if lim is not UNREAD
+                                                     for o in limits if o not in ruled)):
+                ruled = []  # no alternative limit: the condition is a requirement like any other
             if not ruled and a.name not in found:
                 continue
         # an unread limit ("(no greater than 5 times ULN for liver metastases)") governs no atom, but the

@@ -348,8 +348,8 @@ def _without_context(atoms: list[Atom], text: str, polarity: str, studied: froze
             if a.kind == "treatment" and a.op is None and not any(b.name in _REACTIONS for b in atoms) and (
                     _REACTION_TO.search(before) or _REACTION_AFTER.match(text[a.end:a.end + 25])):
                 continue  # "adverse reaction to a statin", "azathioprine intolerance": the reaction, not the drug
-            if a.kind == "condition" and a.op is None and _OBJECT_OF.search(before) or _COMPONENT_OF.search(before) \
-                    or a.kind == "treatment" and _AFFECTING.search(before):
+            if (a.kind == "condition" and a.op is None and _OBJECT_OF.search(before)) or \
+                    (a.op is None and _COMPONENT_OF.search(before)) or (a.kind == "treatment" and _AFFECTING.search(before)):
                 continue  # "... any combination without a PI": what a regimen contains, not the patient's state
             paren = re.match(r"\s*(?:[(\[]([^)\]]*)|,?\s*(?:defined|as defined|documented|confirmed)\s+(?:as|by)\b[^.;]*)", text[a.end:])
             if a.op is None and paren and any(a.end < t.start <= a.end + paren.end() for t in thresholds):
@@ -370,7 +370,9 @@ def _exclusion_statement() -> re.Pattern:
 
 
 # Only who may enter: "X are acceptable" inside an exclusion states an exception to it (see _ALLOWED).
-_INCLUSION_STATEMENT = re.compile(r"\b(?:will be|are|is|may be|shall be)\s+(?:eligible|included)\b", re.I)
+# Not "patients who are eligible for surgery" or "subjects who are included in another trial": a description.
+_INCLUSION_STATEMENT = re.compile(r"(?<!\bwho )(?<!\bthat )(?<!\bwhich )\b(?:will be|are|is|may be|shall be)\s+"
+                                  r"(?:eligible|included)\b(?!\s+(?:for|in|into|to|on)\b)", re.I)
 
 
 def criterion_polarity(c: Criterion) -> str:

@@ -42,6 +42,7 @@ class _Vocab:
         self.stops = _words(d["phrase_stops"])
         self.ongoing = _words(d["ongoing_cues"])
         self.affirming = _words(d["affirming_cues"])
+        self.list_negation = _words(d["list_negation_cues"])
         self.ago = lexicons.compile_pattern(d["ago_pattern"], f"{where}: ago_pattern")
         self.bp = lexicons.compile_pattern(d["blood_pressure"], f"{where}: blood_pressure")
         self.measurements = set(d["measurement_analytes"])
@@ -201,18 +202,18 @@ def _negated(s: str, start: int, end: int, v: _Vocab) -> bool:
     """ConText negation, or a negation of the notes' phrasing ("doesn't smoke") earlier in the clause."""
     if rules().context_flags(s, start, end)[0]:
         return True
-    clause = max(s.rfind(",", 0, start), s.rfind(";", 0, start), s.rfind(" but ", 0, start) + 4, start - NEGATION_REACH)
+    but = s.rfind(" but ", 0, start)
+    clause = max(s.rfind(",", 0, start), s.rfind(";", 0, start), but + 4 if but >= 0 else -1, start - NEGATION_REACH)
     cue = v.negation.search(s, max(clause, 0), start)
-    if cue and not (cue.group(0).lower() == "non" and s[cue.end():start].strip(" -")):
+    if cue and not (cue.group(0).lower().startswith("non") and s[cue.end():start].strip(" -")):
         return True  # "non" negates only the word it is joined to ("non-smoker", not "non-operable NSCLC")
     # "No heart disease, diabetes, thyroid, liver or gallbladder disease": a negated list reaches every item
-    but = s.rfind(" but ", 0, start)
     sentence = max(s.rfind(";", 0, start), s.rfind(". ", 0, start), but + 4 if but >= 0 else 0, start - LIST_REACH, 0)
     cue = None
     for cue in v.negation.finditer(s, sentence, start):
         pass
-    if cue is not None and cue.group(0).lower() == "non":
-        return False
+    if cue is not None and not v.list_negation.fullmatch(cue.group(0)):
+        return False  # "Stopped metformin last year, hypertension": only a list's own negator reaches its items
     if cue is None or "," not in s[cue.end():start]:
         return False
     between = s[cue.end():start]
@@ -228,9 +229,9 @@ def _affirmed(s: str, start: int, v: _Vocab) -> bool:
         pass
     if cue is None:
         return False
-    between = s[cue.end():start]
-    comma = between.find(",")
-    return comma >= 0 and bool(v.affirming.search(between, comma))
+    comma = s.rfind(",", cue.end(), start)
+    # the clause the mention is in starts with the verb: "..., has hypertension", not "..., hypertension with retinopathy"
+    return comma >= 0 and bool(v.affirming.match(s[comma + 1:start].lstrip()))
 
 
 def _condition(s: str, e, span, facts: PatientFacts, v: _Vocab) -> None:
@@ -279,7 +280,7 @@ def _value(s: str, e, span, facts: PatientFacts, v: _Vocab) -> None:
     named = rules().find_analyte(s, e.start, e.end)
     if named is None or (named[1] < e.start and re.search(r"\d|,", s[named[1]:e.start])):
         return
-    if named[0] != e.analyte:
+    if named[0] != e.analyte and not rules().related_analytes([named[0]]) & rules().related_analytes([e.analyte]):
         return  # "ASAT/ALAT and alkaline phosphatase, creatinine clearance 70 ml/min": the value is the nearest name's
     if e.analyte in v.scores:
         facts.add("scores", (v.scores[e.analyte], e.value), span)
