@@ -7,6 +7,7 @@ import hashlib
 import logging
 import math
 import os
+import sqlite3
 import threading
 from pathlib import Path
 from typing import Callable
@@ -67,15 +68,18 @@ class TrialQA:
         store = open_store(idir)
         try:
             trials = _load_with_uploads(cdir, udir, store)
+            for err in trials.errors:
+                log.warning("skipped %s", err)
+            enc = encoder or get_encoder(model)
+            name = index_name(cdir, enc.name)
+            index, status = cls._fresh_index(trials, enc, idir, name, rebuild, progress, trials.hashes)
+            qa = cls(trials, index, enc, corpus_dir=cdir, index_dir=idir, index_status=status, uploads_dir=udir)
+            if store is not None:
+                qa._name_index = _stored_name_index(store, qa.trials, _fingerprint(trials, trials.hashes))
         finally:
             if store is not None:
                 store.close()
-        for err in trials.errors:
-            log.warning("skipped %s", err)
-        enc = encoder or get_encoder(model)
-        name = index_name(cdir, enc.name)
-        index, status = cls._fresh_index(trials, enc, idir, name, rebuild, progress, trials.hashes)
-        return cls(trials, index, enc, corpus_dir=cdir, index_dir=idir, index_status=status, uploads_dir=udir)
+        return qa
 
     @staticmethod
     def _fresh_index(trials, enc: Encoder, idir: Path, name: str, rebuild: bool, progress,
@@ -219,6 +223,24 @@ class TrialQA:
 
 
 # --- helpers of load and add_trial ---------------------------------------------------------------
+
+def _stored_name_index(store, trials: list[Trial], fingerprint: str):
+    """Which words name which trial (``scope.NameIndex``): kept in the store, so that a question that
+    does not name its trial does not read every trial's criteria after each start; built from the
+    trials (reading every body once) and kept when the store has none for these trials."""
+    from .answering.scope import NameIndex
+
+    key = f"{fingerprint}:{store.key}"
+    found = store.derived("name_index", key)
+    index = NameIndex.from_dict(found, trials) if found else None
+    if index is None:
+        index = NameIndex.build(trials)
+        try:
+            store.put_derived("name_index", key, index.to_dict())
+        except sqlite3.Error as exc:  # a read-only or full disk: the index is only not kept
+            log.warning("cannot keep the name index in %s (%s)", store.path, exc)
+    return index
+
 
 def _fingerprint(trials, hashes: dict[str, str]) -> str:
     """``index.corpus_fingerprint`` from the hashes the load already made (the store keeps them),

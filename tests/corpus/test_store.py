@@ -331,3 +331,25 @@ def test_a_stored_trial_loads_once_under_threads_and_retries_after_a_failed_read
     assert not u.loaded()
     u.__dict__["_load_body"] = good
     assert u.criteria == first[1].criteria and isinstance(u, StoredTrial)
+
+
+def test_the_name_index_is_kept_in_the_store_and_a_question_naming_no_trial_reads_one_body(tmp_path, monkeypatch):
+    from trialqa.answering import scope
+
+    d = _corpus(tmp_path)
+    idx = tmp_path / "index"
+    first = TrialQA.load(d, idx, encoder=HashingEncoder())
+    built = first._name_index
+    calls = []
+    real = scope.NameIndex.build
+    monkeypatch.setattr(scope.NameIndex, "build", classmethod(lambda cls, trials: calls.append(1) or real.__func__(cls, trials)))
+    qa = TrialQA.load(d, idx, encoder=HashingEncoder())
+    assert calls == [] and qa._name_index.to_dict() == built.to_dict()  # read from the store, not built again
+    assert not any(t.loaded() for t in qa.trials)
+    target = next(t for t in qa.trials if t.id == "NCT02179567")
+    a = qa.ask(f"What is the minimum age in the {target.title} trial?")  # named by its title, not its id
+    assert a.trials == [target.id] and [t.id for t in qa.trials if t.loaded()] == [target.id]
+    # another corpus (a record removed) is another key: the index is built again for it
+    (next(d.rglob("NCT00002535.xml"))).unlink()
+    TrialQA.load(d, idx, encoder=HashingEncoder())
+    assert calls == [1]

@@ -16,10 +16,12 @@ that names one trial but every record uses ("year") does not name it.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import re
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from .. import lexicons
 from ..errors import QueryError
@@ -81,6 +83,9 @@ def initialisms(name: str) -> set[str]:
     return {full, full[:-1]} if parts[-1].lower() in _GENERIC_TAIL and len(parts) > 3 else {full}
 
 
+# The version of the name index a store keeps: a hash of this module, so a change to how names are
+# read makes the stored one stale (the lexicons it reads are in the store's own derivation key).
+VERSION = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]
 CONCEPT = "\u00a7"  # prefix of a concept among name words: "\u00a7zidovudine" is named by AZT, Retrovir, ...
 
 
@@ -156,6 +161,23 @@ class NameIndex:
                         loose.append(flex)
             self.patterns[tid] = (re.compile(rf"(?<!\w)(?:{'|'.join(exact)})(?!\w)") if exact else None,
                                   re.compile(rf"(?<![\w-])(?:{'|'.join(loose)})(?![\w-])", re.I) if loose else None)
+
+    def to_dict(self) -> dict:
+        """The index without its trials and patterns, JSON-ready: what the store keeps (``from_dict``)."""
+        sets = lambda d: {k: sorted(v) for k, v in d.items()}  # noqa: E731
+        return {"version": VERSION, "names": sets(self.names), "strong": sets(self.strong), "df": dict(self.df),
+                "name_df": dict(self.name_df), "codes": sets(self.codes), "code_words": sorted(self.code_words)}
+
+    @classmethod
+    def from_dict(cls, d: dict, trials: list[Trial]) -> "NameIndex | None":
+        """The index ``to_dict`` wrote, for ``trials``; None when it was made by other code or for other trials."""
+        if d.get("version") != VERSION or set(d.get("names", ())) != {t.id for t in trials}:
+            return None
+        index = cls(trials, {k: set(v) for k, v in d["names"].items()}, {k: set(v) for k, v in d["strong"].items()},
+                    Counter(d["df"]), Counter(d["name_df"]), {}, {k: set(v) for k, v in d["codes"].items()},
+                    set(d["code_words"]))
+        index._compile()
+        return index
 
     def weight(self, word: str) -> float:
         """How much a word names a trial: rare among names and rare in the records' text (the

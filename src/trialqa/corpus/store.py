@@ -28,7 +28,7 @@ import os
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+from typing import Any, Iterable
 
 from .. import config
 from ..errors import CorpusError
@@ -38,7 +38,7 @@ from .stored import BodyReader, StoredTrial, split
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 2  # 2: each trial as head and body (stored.py), the body read when first used
+SCHEMA_VERSION = 3  # 2: each trial as head and body (stored.py); 3: derived, what is built from all trials
 STORE_FILE = "store.sqlite"
 PACKAGE = Path(__file__).resolve().parent.parent
 # What turns a record file into stored trials; a change to any of them re-derives every record.
@@ -60,6 +60,11 @@ CREATE TABLE IF NOT EXISTS trials (
     head TEXT NOT NULL,         -- codec.encode_trial as JSON without the body fields (stored.BODY)
     body TEXT NOT NULL,         -- those fields: criteria with entities and requirements, texts, ...
     PRIMARY KEY (source, ord)
+);
+CREATE TABLE IF NOT EXISTS derived (
+    kind TEXT PRIMARY KEY,      -- e.g. "name_index": built from every trial, kept for the next load
+    key TEXT NOT NULL,          -- the fingerprint of what it was built from
+    data TEXT NOT NULL          -- JSON
 );
 """
 
@@ -155,7 +160,7 @@ class Store:
 
     def _reset(self) -> None:
         with self.transaction():
-            for table in ("trials", "sources", "meta"):
+            for table in ("derived", "trials", "sources", "meta"):
                 self.db.execute(f"DROP TABLE IF EXISTS {table}")
         self._create()
 
@@ -224,7 +229,22 @@ class Store:
         old = row[1]
         return [CorpusError(shown + p[len(old):] if p.startswith(old) else p, reason, line) for p, reason, line in items]
 
+    def derived(self, kind: str, key: str) -> Any | None:
+        """What was built from every trial and kept (``put_derived``), when built from what ``key`` names."""
+        row = self.db.execute("SELECT data FROM derived WHERE kind = ? AND key = ?", (kind, key)).fetchone()
+        if row is None:
+            return None
+        try:
+            return json.loads(row[0])
+        except ValueError:
+            return None  # rebuilt by the caller and written again
+
     # --- writing -----------------------------------------------------------------------------------
+
+    def put_derived(self, kind: str, key: str, data: Any) -> None:
+        """Keep one built thing of a kind (replacing the older one), in its own transaction."""
+        with self.transaction():
+            self.db.execute("INSERT OR REPLACE INTO derived VALUES (?, ?, ?)", (kind, key, json.dumps(data, ensure_ascii=False)))
 
     def put(self, key: str, *, seq: int, size: int, mtime_ns: int, sha256: str | None, shown: str,
             trials: Iterable[Trial] = (), errors: Iterable[CorpusError] = ()) -> None:
