@@ -16,7 +16,7 @@ from . import config
 from .chunking import CHUNKING_VERSION
 from .archives import ARCHIVE_SUFFIXES, is_archive, read_member, split_member
 from .corpus import Corpus, load_corpus
-from .corpus.store import Store, open_store
+from .corpus.store import Store, open_store, read_derived
 from .embedding import Encoder, get_encoder
 from .errors import CorpusError, IndexError_, QueryError
 from .index import ChunkIndex, build_index, index_name, load_index, read_manifest
@@ -75,7 +75,7 @@ class TrialQA:
             index, status = cls._fresh_index(trials, enc, idir, name, rebuild, progress, trials.hashes)
             qa = cls(trials, index, enc, corpus_dir=cdir, index_dir=idir, index_status=status, uploads_dir=udir)
             if store is not None:
-                qa._name_index = _stored_name_index(store, qa.trials, _fingerprint(trials, trials.hashes))
+                _keep_name_index(qa, store, _fingerprint(trials, trials.hashes))
         finally:
             if store is not None:
                 store.close()
@@ -224,22 +224,27 @@ class TrialQA:
 
 # --- helpers of load and add_trial ---------------------------------------------------------------
 
-def _stored_name_index(store, trials: list[Trial], fingerprint: str):
-    """Which words name which trial (``scope.NameIndex``): kept in the store, so that a question that
-    does not name its trial does not read every trial's criteria after each start; built from the
-    trials (reading every body once) and kept when the store has none for these trials."""
-    from .answering.scope import NameIndex
+def _keep_name_index(qa: "TrialQA", store: Store, fingerprint: str) -> None:
+    """Which words name which trial (``scope.NameIndex``) is kept in the store, so that a question that
+    does not name its trial by id does not read every trial's criteria after each start. Kept: read
+    when first needed. Not kept (the corpus changed): built now, from the trials just read, and kept."""
+    from .answering.scope import VERSION, NameIndex
 
-    key = f"{fingerprint}:{store.key}"
-    found = store.derived("name_index", key)
-    index = NameIndex.from_dict(found, trials) if found else None
-    if index is None:
-        index = NameIndex.build(trials)
-        try:
-            store.put_derived("name_index", key, index.to_dict())
-        except sqlite3.Error as exc:  # a read-only or full disk: the index is only not kept
-            log.warning("cannot keep the name index in %s (%s)", store.path, exc)
-    return index
+    key = f"{VERSION}:{fingerprint}:{store.key}"  # another scope module, corpus or derivation: built again
+    if store.has_derived("name_index", key):
+        path, trials = store.path, qa.trials
+
+        def read() -> NameIndex | None:
+            found = read_derived(path, "name_index", key)
+            return NameIndex.from_dict(found, trials) if found else None
+
+        qa._name_index_loader = read
+        return
+    qa._name_index = NameIndex.build(qa.trials)
+    try:
+        store.put_derived("name_index", key, qa._name_index.to_dict())
+    except sqlite3.Error as exc:  # a read-only or full disk: the index is only not kept
+        log.warning("cannot keep the name index in %s (%s)", store.path, exc)
 
 
 def _fingerprint(trials, hashes: dict[str, str]) -> str:

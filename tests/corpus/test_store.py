@@ -344,7 +344,8 @@ def test_the_name_index_is_kept_in_the_store_and_a_question_naming_no_trial_read
     real = scope.NameIndex.build
     monkeypatch.setattr(scope.NameIndex, "build", classmethod(lambda cls, trials: calls.append(1) or real.__func__(cls, trials)))
     qa = TrialQA.load(d, idx, encoder=HashingEncoder())
-    assert calls == [] and qa._name_index.to_dict() == built.to_dict()  # read from the store, not built again
+    assert getattr(qa, "_name_index", None) is None  # kept: read when a question first needs it
+    assert scope.name_index(qa).to_dict() == built.to_dict() and calls == []  # read from the store, not built
     assert not any(t.loaded() for t in qa.trials)
     target = next(t for t in qa.trials if t.id == "NCT02179567")
     a = qa.ask(f"What is the minimum age in the {target.title} trial?")  # named by its title, not its id
@@ -353,3 +354,16 @@ def test_the_name_index_is_kept_in_the_store_and_a_question_naming_no_trial_read
     (next(d.rglob("NCT00002535.xml"))).unlink()
     TrialQA.load(d, idx, encoder=HashingEncoder())
     assert calls == [1]
+
+
+def test_a_kept_name_index_of_other_code_is_built_again_at_load(tmp_path, monkeypatch):
+    from trialqa.answering import scope
+
+    d = _corpus(tmp_path)
+    idx = tmp_path / "index"
+    TrialQA.load(d, idx, encoder=HashingEncoder())
+    monkeypatch.setattr(scope, "VERSION", "another")
+    qa = TrialQA.load(d, idx, encoder=HashingEncoder())
+    assert qa._name_index is not None and qa._name_index.to_dict()["version"] == "another"  # built at load and kept
+    again = TrialQA.load(d, idx, encoder=HashingEncoder())
+    assert getattr(again, "_name_index", None) is None and scope.name_index(again).to_dict()["version"] == "another"

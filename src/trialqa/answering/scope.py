@@ -216,14 +216,19 @@ class NameIndex:
 
 def name_index(qa: TrialStore) -> NameIndex:
     """The store's name index, built once for its current trials (again when the list is replaced
-    or changes length; a store that takes no attributes builds it for every question)."""
+    or changes length; a store that takes no attributes builds it for every question). A kept one
+    (``qa._name_index_loader``, the trial store's) is read instead of building it."""
     index = getattr(qa, "_name_index", None)
+    load = getattr(qa, "_name_index_loader", None)
+    if index is None and load is not None:
+        qa._name_index_loader = None  # one try: a stale or missing one is built below
+        index = load()
     if index is None or index.trials is not qa.trials or len(index.trials) != len(qa.trials):
         index = NameIndex.build(qa.trials)
-        try:
-            qa._name_index = index
-        except AttributeError:
-            pass  # a store that takes no attributes builds it per question
+    try:
+        qa._name_index = index
+    except AttributeError:
+        pass  # a store that takes no attributes builds it per question
     return index
 
 

@@ -229,15 +229,9 @@ class Store:
         old = row[1]
         return [CorpusError(shown + p[len(old):] if p.startswith(old) else p, reason, line) for p, reason, line in items]
 
-    def derived(self, kind: str, key: str) -> Any | None:
-        """What was built from every trial and kept (``put_derived``), when built from what ``key`` names."""
-        row = self.db.execute("SELECT data FROM derived WHERE kind = ? AND key = ?", (kind, key)).fetchone()
-        if row is None:
-            return None
-        try:
-            return json.loads(row[0])
-        except ValueError:
-            return None  # rebuilt by the caller and written again
+    def has_derived(self, kind: str, key: str) -> bool:
+        """Whether what was built from every trial is kept (``put_derived``) for what ``key`` names."""
+        return self.db.execute("SELECT 1 FROM derived WHERE kind = ? AND key = ?", (kind, key)).fetchone() is not None
 
     # --- writing -----------------------------------------------------------------------------------
 
@@ -268,6 +262,20 @@ class Store:
             self.db.execute("DELETE FROM sources WHERE key = ?", (key,))
             lo = f"{key}::"
             self.db.execute("DELETE FROM sources WHERE key >= ? AND key < ?", (lo, lo + "\U0010ffff"))
+
+
+def read_derived(path: Path, kind: str, key: str) -> Any | None:
+    """A kept derived thing read from a store file on a connection of its own (later than the load, which
+    closed its store); None when it is gone, stale or does not decode."""
+    try:
+        db = sqlite3.connect(path, timeout=60)
+        try:
+            row = db.execute("SELECT data FROM derived WHERE kind = ? AND key = ?", (kind, key)).fetchone()
+        finally:
+            db.close()
+        return json.loads(row[0]) if row else None
+    except (sqlite3.Error, ValueError):
+        return None
 
 
 class _Transaction:
