@@ -151,3 +151,18 @@ def test_each_criterion_shows_its_compiled_requirement(tmp_path):
     out = render_criteria(t, "exclusion")
     assert out.count("class='tq-req'") == len(t.exclusion)
     assert "EXCLUDE IF measurement:neutrophils &lt; 1500 /mm3" in out  # "PMNs < 1,500 /mm3", escaped
+
+
+def test_the_record_text_of_an_archive_member_is_read_from_its_archive(tmp_path):
+    import tarfile
+
+    from tests.conftest import FIXTURES
+    from trialqa import load_corpus
+    from trialqa.ui import record_text
+
+    src = FIXTURES / "trials" / "NCT00001683.xml"
+    arc = tmp_path / "records.tar.gz"
+    with tarfile.open(arc, "w:gz") as tf:
+        tf.add(src, arcname="xml/NCT00001683.xml")
+    t = load_corpus(arc, extract=False)[0]
+    assert "::" in t.source and record_text(t) == src.read_text("utf-8")

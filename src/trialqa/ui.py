@@ -183,9 +183,12 @@ def _read_source(path: str, stamp: tuple[int, int]) -> str:
 
 
 def record_text(trial: Trial) -> str | None:
-    """``trial.source_text()``, cached while the file is unchanged; None when it cannot be read."""
+    """``trial.source_text()``, cached while the file (or the archive it is a member of) is unchanged;
+    None when it cannot be read."""
+    from .archives import split_member
+
     try:
-        st = os.stat(trial.source)
+        st = os.stat((split_member(trial.source) or (trial.source,))[0])
         return _read_source(trial.source, (st.st_mtime_ns, st.st_size))
     except (OSError, TrialQAError):
         return None
