@@ -54,8 +54,8 @@ IVF_NPROBE = 128
 # Above this many chunks the IVF codes are product-quantized (one 8-bit code per PQ_DIMS dimensions:
 # 48 bytes a 384-dimensional vector against SQ8's 384), and at least PQ_CANDIDATES candidates are
 # re-ranked by their exact cosines. 100,000 whole XML records under new ids (3,652,989 chunks), at
-# nprobe 128: PQ with 1,280 candidates, recall@10 (ties counted) 0.975, serving peak RSS 1.0 GB;
-# SQ8 0.970 and 2.6 GB; PQ with 80 candidates 0.82 (benchmarks/README.md).
+# nprobe 128: PQ with 1,280 candidates, recall@10 (ties counted) 0.985, serving peak RSS 1.0 GB;
+# SQ8 0.970 and 2.6 GB; PQ with 80 candidates 0.81 (benchmarks/README.md).
 # TRIALQA_IVF_CODEC (sq8 / pq) overrides the size rule.
 PQ_THRESHOLD = 1_000_000
 PQ_DIMS = 8

@@ -72,10 +72,11 @@ class TrialQA:
                 log.warning("skipped %s", err)
             enc = encoder or get_encoder(model)
             name = index_name(cdir, enc.name)
-            index, status = cls._fresh_index(trials, enc, idir, name, rebuild, progress, trials.hashes)
+            fingerprint = _fingerprint(trials, trials.hashes)
+            index, status = cls._fresh_index(trials, enc, idir, name, rebuild, progress, fingerprint)
             qa = cls(trials, index, enc, corpus_dir=cdir, index_dir=idir, index_status=status, uploads_dir=udir)
             if store is not None:
-                _keep_name_index(qa, store, _fingerprint(trials, trials.hashes))
+                _keep_name_index(qa, store, fingerprint)
         finally:
             if store is not None:
                 store.close()
@@ -83,8 +84,7 @@ class TrialQA:
 
     @staticmethod
     def _fresh_index(trials, enc: Encoder, idir: Path, name: str, rebuild: bool, progress,
-                     hashes: dict[str, str]) -> tuple[ChunkIndex, str]:
-        fingerprint = _fingerprint(trials, hashes)
+                     fingerprint: str) -> tuple[ChunkIndex, str]:
         reason = "rebuild requested" if rebuild else None
         if not rebuild:
             try:
@@ -155,7 +155,8 @@ class TrialQA:
                 hashes = {**self._hashes, **{moved(k): v for k, v in new.hashes.items()}}
                 trials = Corpus(self.trials + list(new), self.corpus_errors + new.errors)
                 index, status = self._fresh_index(trials, self.encoder, self.index_dir,
-                                                  index_name(self.corpus_dir, self.encoder.name), False, progress, hashes)
+                                                  index_name(self.corpus_dir, self.encoder.name), False, progress,
+                                                  _fingerprint(trials, hashes))
             except BaseException:
                 tmp.unlink(missing_ok=True)
                 if dest is not None:

@@ -93,7 +93,7 @@ def judge(t: Trial, c: Criterion, facts: Facts, stated_only: bool = False) -> tu
     req = requirement_of(c, t)
     truths = [_atom_truth(t, c, req, a, facts) for a in req.atoms]
     consulted = any(x.consulted for x in truths)
-    allowed = [x.name for x in req.exceptions if x.name and (x.name in facts.has or any(x.name in ancestors(h) for h in facts.has))]
+    allowed = [x.name for x in req.exceptions if x.name and _has(x.name, facts)]
     if allowed and not consulted and (not req.atoms or stated_only):
         # "Subjects with asymptomatic brain metastases are eligible", "However, 1 or 2 cycles of chemotherapy ... will be allowed"
         return CriterionResult(c.text, c.section, "met", f"the patient's {', '.join(dict.fromkeys(allowed))}: this criterion "
@@ -186,9 +186,9 @@ def _given_status(req: Requirement, facts: Facts, stated_only: bool) -> dict[str
     """Whether the patient has each condition a limit depends on; on the stated facts, unstated is absent."""
     out: dict[str, bool | None] = {}
     for name in dict.fromkeys(a.given["name"] for a in req.atoms if a.given):
-        if name in facts.has or any(name in ancestors(h) for h in facts.has):
+        if _has(name, facts):
             out[name] = True
-        elif name in facts.lacks or ancestors(name) & facts.lacks or stated_only:
+        elif _denied(name, facts) or stated_only:
             out[name] = False
         else:
             out[name] = None
@@ -362,11 +362,11 @@ def _condition(t, c, req, a: Atom, facts: Facts) -> _Truth:
     name = a.name
     if "outcome" in a.qualifiers and a.kind in ("treatment", "procedure"):
         return _outcome(a, facts)
-    if (name in facts.lacks or ancestors(name) & facts.lacks) and a.window and a.window.get("op") in (">", ">=") \
+    if _denied(name, facts) and a.window and a.window.get("op") in (">", ">=") \
             and not a.window.get("duration"):
         return _Truth(True, f"the patient never had {name}", True)  # "at least 4 weeks since prior X"
-    stated = name in facts.has or any(name in f["concepts"] for f in facts.times)
-    denied = name if name in facts.lacks else next((x for x in ancestors(name) if x in facts.lacks), None)
+    stated = _stated(name, facts)
+    denied = _denied(name, facts)
     if denied and not stated:  # "never vaccinated" denies every kind of vaccination; a stated one wins
         return _Truth(False, f"the patient does not have {denied}", True)
     timed = [f["days"] for f in facts.times if name in f["concepts"] and not _is_duration(f["text"])]
@@ -408,12 +408,27 @@ def _condition(t, c, req, a: Atom, facts: Facts) -> _Truth:
     return _Truth(True, f"the patient has {name}", True)
 
 
+def _has(name: str, facts: Facts) -> bool:
+    """Whether the patient has ``name`` or a kind of it (liver metastases are metastases)."""
+    return name in facts.has or any(name in ancestors(h) for h in facts.has)
+
+
+def _stated(name: str, facts: Facts) -> bool:
+    """Whether the patient's facts name ``name``: as a condition or treatment, or with a time."""
+    return name in facts.has or any(name in f["concepts"] for f in facts.times)
+
+
+def _denied(name: str, facts: Facts) -> str | None:
+    """What the patient is said not to have that covers ``name`` (itself, or a class it belongs to)."""
+    return name if name in facts.lacks else next((x for x in ancestors(name) if x in facts.lacks), None)
+
+
 def _outcome(a: Atom, facts: Facts) -> _Truth:
     """"Non-responders to clozapine", "anti-HIV treatment withdrawal": how a treatment went. A patient
     who never had it cannot have had that outcome; one who had it has not said how it went."""
     name = a.name
-    stated = name in facts.has or any(name in f["concepts"] for f in facts.times) or name in facts.current
-    denied = name if name in facts.lacks else next((x for x in ancestors(name) if x in facts.lacks), None)
+    stated = _stated(name, facts) or name in facts.current
+    denied = _denied(name, facts)
     if denied and not stated:
         return _Truth(False, f"the patient never had {denied}, so not \u201c{a.text}\u201d as this criterion says", True)
     if stated:

@@ -102,12 +102,9 @@ def evaluate(t: Trial, facts: dict[str, Any] | Facts, text: str = "") -> list[Cr
 def _without_trial_drugs(f: Facts, t: Trial) -> Facts:
     """A question's facts without the trial's own drugs: "the Darzalex TEN trial" names the trial,
     not a treatment the patient had (unless the question says when, or that it is taken now)."""
-    drugs = set()
-    names = []
-    for i in t.interventions:
-        for name in (i.name, *(i.other_names or ())):
-            names.append((name or "").lower())
-            drugs |= {e.concept for e in rules().extract(name or "") if e.label == "CONDITION" and e.concept_type == "drug"}
+    given = tuple(name or "" for i in t.interventions for name in (i.name, *(i.other_names or ())))
+    drugs = _drug_concepts(given)
+    names = [n.lower() for n in given]
     timed = {c for x in f.times for c in x["concepts"]}
 
     def names_the_trial(concept: str) -> bool:
@@ -122,6 +119,14 @@ def _without_trial_drugs(f: Facts, t: Trial) -> Facts:
         f.has = {c: q for c, q in f.has.items() if c not in gone}
     f.treatments = [x for x in f.treatments if not x["concepts"] & drugs or x["concepts"] & timed]
     return f
+
+
+@lru_cache(maxsize=4096)
+def _drug_concepts(names: tuple[str, ...]) -> frozenset[str]:
+    """The drug concepts a trial's intervention names stand for; read once per trial, not once per question
+    (a cross-trial patient question judges every trial)."""
+    return frozenset(e.concept for name in names for e in rules().extract(name)
+                     if e.label == "CONDITION" and e.concept_type == "drug")
 
 
 def facts_from_question(facts: dict[str, Any], text: str = "") -> Facts:

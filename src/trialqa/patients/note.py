@@ -209,9 +209,7 @@ def _negated(s: str, start: int, end: int, v: _Vocab) -> bool:
         return True  # "non" negates only the word it is joined to ("non-smoker", not "non-operable NSCLC")
     # "No heart disease, diabetes, thyroid, liver or gallbladder disease": a negated list reaches every item
     sentence = max(s.rfind(";", 0, start), s.rfind(". ", 0, start), but + 4 if but >= 0 else 0, start - LIST_REACH, 0)
-    cue = None
-    for cue in v.negation.finditer(s, sentence, start):
-        pass
+    cue = _last_negation(s, sentence, start, v)
     if cue is not None and not v.list_negation.fullmatch(cue.group(0)):
         return False  # "Stopped metformin last year, hypertension": only a list's own negator reaches its items
     if cue is None or "," not in s[cue.end():start]:
@@ -221,12 +219,18 @@ def _negated(s: str, start: int, end: int, v: _Vocab) -> bool:
         m.group(0).lower() not in ("and", "or") for m in v.stops.finditer(between))
 
 
+def _last_negation(s: str, a: int, b: int, v: _Vocab) -> re.Match | None:
+    """The last negation cue between ``a`` and ``b``: the one whose reach a mention at ``b`` is in."""
+    cue = None
+    for cue in v.negation.finditer(s, a, b):
+        pass
+    return cue
+
+
 def _affirmed(s: str, start: int, v: _Vocab) -> bool:
     """A negation whose reach a new clause ends: "No prior chemotherapy, ECOG 1, has hypertension"
     (ConText reads to the end of the sentence; a note's comma and verb start a statement of its own)."""
-    cue = None
-    for cue in v.negation.finditer(s, max(0, start - LIST_REACH), start):
-        pass
+    cue = _last_negation(s, max(0, start - LIST_REACH), start, v)
     if cue is None:
         return False
     comma = s.rfind(",", cue.end(), start)
