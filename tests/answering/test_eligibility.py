@@ -207,3 +207,10 @@ def test_readings_that_both_pass_agree_and_a_permission_does_not_hide_an_open_ex
     assert status(t, {"labs": ["creatinine 2.0 mg/dL"]})[0] == "unknown"
     # the HIV permission says nothing about the pregnancy this exclusion names
     assert status(t, {"conditions": ["HIV infection"]}, 1)[0] == "unknown"
+
+
+def test_a_permission_for_liver_metastases_does_not_lift_the_limit_for_others():
+    t = trial(("Alanine aminotransferase/aspartate aminotransferase ≤2.5x ULN NOTE: ≤5x ULN is acceptable if liver "
+               "metastases are present.", "inclusion"))  # an API v2 NSCLC record (NCT04318938)
+    assert status(t, {"labs": ["AST 3.5 x ULN", "ALT 2.0 x ULN"], "absent": ["metastasis"]})[0] == "not_met"
+    assert status(t, {"labs": ["AST 3.5 x ULN", "ALT 2.0 x ULN"], "conditions": ["liver metastases"]})[0] == "met"

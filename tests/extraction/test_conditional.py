@@ -91,3 +91,13 @@ def test_after_a_bare_with_or_without_a_condition_selects_a_limit_only_when_the_
         assert all(a.given is None for a in r.atoms), text
     r = req("ALT <= 2.5 x ULN, or <= 5 x ULN with liver metastases")  # NCT00002777-style alternative
     assert [g[2:] for g in givens(r)] == [("liver metastases", False), ("liver metastases", True)]
+
+
+def test_a_note_after_the_limits_is_a_clause_of_its_own():
+    # an API v2 NSCLC record (NCT04318938): the 2.5 x ULN limits are not for liver metastases only
+    r = req("Alanine aminotransferase/aspartate aminotransferase ≤2.5x ULN NOTE: ≤5x ULN is acceptable if liver "
+            "metastases are present.")
+    assert not any(a.kind == "condition" for a in r.atoms)
+    got = {(a.name, a.value): a.given and a.given["present"] for a in r.atoms}
+    # the 5x limit is for liver metastases; the 2.5x ones are not only for them (ALT's 5x was not read: it keeps 2.5x)
+    assert got[("AST", 5.0)] is True and got[("AST", 2.5)] is False and got[("ALT", 2.5)] is None

@@ -33,7 +33,7 @@ _LEAD_IN = re.compile(r"\b(?:in\s+the\s+(?:presence|case|setting|event)\s+of|in\
 # metastases"): "HbA1c between 7% and 10% with type 2 diabetes" requires the diabetes.
 _STRONG = re.compile(r"\b(?:in\s+the\s+(?:presence|absence|case|setting|event)\s+of|in\s+cases?\s+of|in\s+case\s+of|"
                      r"absent|(?:in|for)\s+" + _SUBJECTS + r"\s+(?:with|without|who\s+have|having)|if|when)\b", re.I)
-_NEAR = re.compile(r"\(|,\s*or\b|\bor\b|,", re.I)
+_NEAR = re.compile(r"\(|,\s*or\b|\bor\b|,|:", re.I)  # ":": "ALT <= 2.5x ULN NOTE: <= 5x ULN ... if liver metastases"
 # "5 times ULN", "3 x upper limit of normal" between a cut and the condition: a limit the extractor did
 # not read (a bare number would not do: "no more than 2 prior regimens for metastatic disease").
 _UNREAD_LIMIT = re.compile(r"\d+(?:\.\d+)?\s*(?:x|times)\s*(?:the\s+)?(?:ULN|UNL|upper|normal|institutional)", re.I)

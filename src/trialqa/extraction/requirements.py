@@ -217,8 +217,10 @@ def compile_criterion(c: Criterion, trial_id: str = "", studied: frozenset[str] 
                 a.negated = True
     allowed = [m.span() for m in _ALLOWED.finditer(text)]
     if allowed:
-        exceptions += [a for a in atoms if any(x <= a.start < y for x, y in allowed)]
-        atoms = [a for a in atoms if not any(x <= a.start < y for x, y in allowed)]
+        # a limit allowed for some patients ("<= 5x ULN is acceptable if liver metastases") stays their limit
+        permitted = [a for a in atoms if any(x <= a.start < y for x, y in allowed) and not a.given]
+        exceptions += permitted
+        atoms = [a for a in atoms if a not in permitted]
     inside_lead = [a for a in atoms if lead and a.kind in _NAMED and a.end <= lead.end()]
     if inside_lead and len(inside_lead) < len(atoms):
         # "For patients with CNS tumors: ..." / "If operated: ...": whom the criterion concerns
