@@ -13,6 +13,7 @@ from functools import lru_cache
 from typing import Any
 
 from ..errors import QueryError
+from ..patients import FACT_KEYS
 from ..extraction import CriterionEntity, enrollment_age, rules
 from ..extraction.requirements import requirement_of, vocabulary
 from ..records import Trial
@@ -269,7 +270,11 @@ def _sex_result(t: Trial, f: Facts) -> list[CriterionResult]:
 
 
 def facts_from_patient(patient: dict) -> Facts:
-    """``Facts`` from a ``check()`` dict (docs/patient_facts.md); a fact that cannot be read is a ``QueryError``."""
+    """``Facts`` from a ``check()`` dict (docs/patient_facts.md); a fact that cannot be read, or a key
+    that is not a fact (a misspelt "lactation" would otherwise be ignored), is a ``QueryError``."""
+    unknown = sorted(set(patient) - set(FACT_KEYS) - {"sources"})
+    if unknown:
+        raise QueryError(f"unknown patient fact {unknown[0]!r}; known: {', '.join(FACT_KEYS)}")
     r = rules()
     f = Facts()
     if patient.get("age") is not None:

@@ -22,6 +22,7 @@ from .conditional import mark_given
 from .entity import CriterionEntity
 from .hierarchy import ancestors
 from .scales import class_points, score_op
+from .wording import NAMED, criterion_polarity, read_negation, without_heading
 
 ATOM_KINDS = ("condition", "treatment", "procedure", "measurement", "score", "age", "sex", "pregnancy", "consent")
 
@@ -147,15 +148,15 @@ results positive negative treatment therapy treated receiving received use used 
 """.split())
 
 
-_NO_LEAD = re.compile(r"\s*(?:no|not|without|never|absence\s+of|free\s+of)\b(?!\s+(?:more|greater|fewer|less|longer|"
-                      r"later|earlier|sooner)\b)", re.I)
+# "At least 4 weeks since prior chemotherapy": how long ago the patient had it, the requirement itself
+_WASHOUT = re.compile(r"\b(?:weeks?|days?|months?|years?|hours?|wks?|mos?|hrs?)\s+since\s+(?:(?:the|an?|any|all|prior|previous|last|other)\s+)*$", re.I)
 _FOR_SEX = re.compile(r"\s*[(,]?\s*(?:in|for)?\s*(women|females?|men|males?)\b", re.I)
 _LEAD = re.compile(r"(?:note\s*:\s*)?(?:(?:for|in|among|when)\b[^:;.]{3,90}:|if\b[^,:;.]{3,90}[,:])", re.I)
 # "However, 1 or 2 cycles of chemotherapy ... are allowed": what follows states exceptions, not requirements
 _ALLOWED = re.compile(r"(?:^|(?<=[.;]))\s*(?:however|but|nevertheless)\b[^.;]*|[^.;]*\b(?:is|are|will be|would be|would|will|may be|can be)\s+"
                       r"(?:allowed|permitted|acceptable|not excluded|not be excluded|an exception|exceptions|eligible|"
                       r"not considered)\b[^.;]*|[^.;]*\b(?:is|are)\s+not\s+considered\b[^.;]*|"
-                      r"[^.;]*\b(?:allowed|permitted|not specified|no restrictions?|not required)\s*(?:[.;]|$)|"
+                      r"[^.;]*\b(?<!not )(?<!n't )(?:allowed|permitted|not specified|no restrictions?|not required)\s*(?:[.;]|$)|"
                       r"\((?:[^()]|\([^()]*\))*?\b(?:will|would|is|are|does|do)\s+not\s+(?:be\s+)?(?:a\s+)?(?:reasons?\s+to\s+)?"
                       r"exclude(?:[^()]|\([^()]*\))*\)|"
                       r"[^.;()]*\b(?:will|would|is|are|does|do)\s+not\s+(?:be\s+)?(?:a\s+)?(?:reasons?\s+to\s+)?exclude\b[^.;()]*", re.I)
@@ -201,20 +202,12 @@ def compile_criterion(c: Criterion, trial_id: str = "", studied: frozenset[str] 
     for a in atoms:
         if a.kind in _NAMED:
             a.window = _window_for(a, windows, text)
+    atoms, body = without_heading(text, atoms, lead_end)
     atoms = _drop_inner(atoms)
     atoms = _without_context(atoms, text, polarity, studied)
     atoms = mark_given(atoms, text, [a for e in c.entities if e.hedged and not e.excepted and e.label == "CONDITION"
                                      and (a := _atom(e, text, v)) is not None])
-    for a in atoms:
-        if a.op is not None and a.kind in ("measurement", "score", "age"):
-            a.negated = False  # a threshold states its own direction ("not less than" is read as ">=")
-    head = _NO_LEAD.match(text)
-    if head and polarity == "inclusion":
-        # "No other malignancy ...", "No active tuberculosis" under inclusion: each named thing must be absent
-        first = re.search(r"[.;]", text)
-        for a in atoms:
-            if a.kind in _NAMED and a.op is None and (first is None or a.start < first.start()):
-                a.negated = True
+    read_negation(text, atoms, polarity, body)
     allowed = [m.span() for m in _ALLOWED.finditer(text)]
     if allowed:
         # a limit allowed for some patients ("<= 5x ULN is acceptable if liver metastases") stays their limit
@@ -240,7 +233,8 @@ def compile_criterion(c: Criterion, trial_id: str = "", studied: frozenset[str] 
             applies.remove(ap)
     for a in list(atoms):
         before = text[max(0, a.start - 40):a.start]
-        if a.kind in _NAMED and (windows and v.anchor_lead.search(before) or v.event_lead.search(before)):
+        if a.kind in _NAMED and (windows and v.anchor_lead.search(before) and not _WASHOUT.search(before)
+                                 or v.event_lead.search(before)):
             atoms.remove(a)  # "within 48 hours prior to DARATUMUMAB treatment": the event the window counts from
         elif a.kind in _NAMED and (a.name in v.administrative or v.consent.search(" ".join(before.split()[-4:]))):
             a.kind = "consent"  # "agreement to use effective contraception", "written consent": asked at screening
@@ -313,9 +307,10 @@ def studied_concepts(trial) -> frozenset[str]:
 
 # Words before a mention that make it the object of something else ("medications for psoriasis",
 # "designed to treat depression", "during this episode of depression"): not the patient's state.
-_OBJECT_OF = re.compile(r"\b(?:(?:medications?|medicines?|drugs?|therap(?:y|ies)|treatments?|agents?|regimens?|psychotherap(?:y|ies))"
+_OBJECT_OF = re.compile(r"\b(?:(?:medications?|medicines?|drugs?|\w*therap(?:y|ies)|treat(?:ed|ments?)|agents?|regimens?|surgery|resection)"
                         r"\s+(?:for|of|against)|(?:designed|used|given)?\s*to\s+treat|treating|episode\s+of|than\s+the(?:\s+underlying)?)"
                         r"\s+(?:the\s+|their\s+|this\s+|his\s+|her\s+)?(?:[\w+-]+\s+){0,3}$", re.I)
+_PURPOSE = re.compile(r"\b(?:to\s+(?:avoid|prevent)|avoid(?:s|ing)?|prevent(?:s|ing|ion\s+of)?)\s+(?:an?\s+|any\s+|the\s+)?(?:[\w-]+\s+){0,1}$", re.I)
 _COMPONENT_OF = re.compile(r"\b(?:combinations?|regimens?|cocktails?)\s+(?:that\s+(?:does|do)\s+not\s+(?:contain|include)|"
                            r"without|not\s+containing|lacking)\s+(?:an?\s+|the\s+|any\s+)?(?:[\w-]+\s+){0,2}$", re.I)
 # "any drug interfering with tacrolimus metabolism", "may affect the absorption of tacrolimus": the drug is what is affected
@@ -339,8 +334,13 @@ def _without_context(atoms: list[Atom], text: str, polarity: str, studied: froze
     out = []
     thresholds = [a for a in atoms if a.op is not None]
     for a in atoms:
-        if a.kind in ("condition", "treatment", "procedure"):
+        if a.kind in ("condition", "treatment", "procedure", "pregnancy"):
             before = text[max(0, a.start - 40):a.start]
+            if a.kind == "pregnancy":
+                if _PURPOSE.search(before):
+                    continue  # "birth control to avoid pregnancy": what a measure is for, not the patient's state
+                out.append(a)
+                continue
             if _NAMES_A_STUDY.match(text[a.end:a.end + 25]) or _MODIFIER.match(text[a.end:a.end + 15]):
                 continue  # "an apixaban clinical study", "steroid-sensitive rejection"
             if a.name in _CONTEXT_EVENTS and re.match(r"\s*(?:with|for|because of|due to)\b", text[a.end:a.end + 15], re.I):
@@ -350,6 +350,8 @@ def _without_context(atoms: list[Atom], text: str, polarity: str, studied: froze
             if a.kind == "treatment" and a.op is None and not any(b.name in _REACTIONS for b in atoms) and (
                     _REACTION_TO.search(before) or _REACTION_AFTER.match(text[a.end:a.end + 25])):
                 continue  # "adverse reaction to a statin", "azathioprine intolerance": the reaction, not the drug
+            if a.kind == "condition" and a.op is None and _PURPOSE.search(before):
+                continue
             if (a.kind == "condition" and a.op is None and _OBJECT_OF.search(before)) or \
                     (a.op is None and _COMPONENT_OF.search(before)) or (a.kind == "treatment" and _AFFECTING.search(before)):
                 continue  # "... any combination without a PI": what a regimen contains, not the patient's state
@@ -362,29 +364,6 @@ def _without_context(atoms: list[Atom], text: str, polarity: str, studied: froze
                 continue  # ("Lyell syndrome induced by immunotherapy" names the cause with the condition: kept)
         out.append(a)
     return out
-
-
-@lru_cache(maxsize=1)
-def _exclusion_statement() -> re.Pattern:
-    """"... will be excluded", "not eligible": the question vocabulary's pattern, so both read criteria alike."""
-    return lexicons.compile_pattern(lexicons.load("questions")["patterns"]["exclusion_statement"],
-                                    "data/questions.json: patterns.exclusion_statement")
-
-
-# Only who may enter: "X are acceptable" inside an exclusion states an exception to it (see _ALLOWED).
-# Not "patients who are eligible for surgery" or "subjects who are included in another trial": a description.
-_INCLUSION_STATEMENT = re.compile(r"(?<!\bwho )(?<!\bthat )(?<!\bwhich )\b(?:will be|are|is|may be|shall be)\s+"
-                                  r"(?:eligible|included)\b(?!\s+(?:for|in|into|to|on)\b)", re.I)
-
-
-def criterion_polarity(c: Criterion) -> str:
-    """What a criterion is: an exclusion when in the exclusion section or when it says so itself
-    ("... will be excluded" under an inclusion heading), an inclusion otherwise, and also for a
-    statement of who may enter listed among the exclusions."""
-    if c.section == "exclusion":
-        # "Patients with ... will be eligible if ...", listed among the exclusions, states who may enter.
-        return "inclusion" if _INCLUSION_STATEMENT.search(c.text) and not _exclusion_statement().search(c.text) else "exclusion"
-    return "exclusion" if _exclusion_statement().search(c.text) else "inclusion"
 
 
 def _applicability(c: Criterion, v: _Vocabulary) -> list[dict[str, Any]]:
@@ -527,7 +506,7 @@ def _overlap(a: Atom, b: Atom) -> bool:
     return a.start < b.end and b.start < a.end
 
 
-_NAMED = ("condition", "treatment", "procedure", "pregnancy")
+_NAMED = NAMED
 
 
 
@@ -651,6 +630,8 @@ def _expression(atoms: list[Atom], text: str, polarity: str, v: _Vocabulary) -> 
         same_family = _named(prev) == _named(cur)
         if _CAUSE.search(between):
             groups.append([i])  # "Lyell syndrome induced by immunotherapy": both must hold
+        elif polarity == "inclusion" and prev.negated and cur.negated and joins[i - 1] == "or":
+            groups.append([i])  # "must not be pregnant or nursing": neither
         elif joins[i - 1] == "or" or (polarity == "exclusion" and same_family and _named(cur)
                                       and not v.and_words.search(between)) or (
                 polarity == "exclusion" and re.search(r"[,;]", between) and joins[i - 1] != "and"):

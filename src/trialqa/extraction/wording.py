@@ -1,0 +1,151 @@
+"""What a criterion's wording says about its atoms, beyond the atoms themselves: whether it is an
+exclusion or a requirement wherever it is listed (``criterion_polarity``), the heading that only names
+its topic (``without_heading``), and what its negations reach (``read_negation``): a leading "No" or
+"must not" negates a threshold on its subject and each named thing after it, and "X are excluded" is
+a statement of exclusion, not the absence the same words are in a note.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+from .. import lexicons
+from ..records import Criterion
+
+if TYPE_CHECKING:
+    from .requirements import Atom
+
+NAMED = ("condition", "treatment", "procedure", "pregnancy")  # atoms naming something the patient has or had
+
+_NO_LEAD = re.compile(r"\s*(?:no|not|without|never|absence\s+of|free\s+of)\b(?!\s+(?:more|greater|fewer|less|longer|"
+                      r"later|earlier|sooner)\b)", re.I)
+_NEGATION_THEN = (r"\s*(?:[A-Za-z][\w/-]*\s+){0,5}?(?:(?:must|should|may|can|will|shall|do|does)\s+not|cannot|no|not|never|"
+                  r"without|absence\s+of|free\s+of)(?:\s+(?!(?:no|not|or|and|if|than|more|less|greater|fewer|over|under|"
+                  r"above|below|exceed\w*|be|been|is|are|was|were)\b)[A-Za-z][\w-]*)")
+_THRESHOLD_NEGATION = re.compile(_NEGATION_THEN + r"{1,8}\s*", re.I)
+_THRESHOLD_NEGATION_BARE = re.compile(_NEGATION_THEN + r"{0,8}\s*", re.I)
+_COMPARATOR_FIRST = re.compile(r"\s*(?:[<>≤≥=]|less|more|greater|fewer|over|under|above|below|at|not|no|exceed\w*|up|"
+                               r"between|within|from|higher|lower|older|younger|\d)", re.I)
+_EXCLUSION_WORD = re.compile(r"\b(?:excluded|prohibited|ineligible|not\s+(?:be\s+)?(?:allowed|permitted|eligible))\b", re.I)
+_MUST_NOT_LEAD = re.compile(r"\s*(?:(?!(?:or|and|if|who|that|which|while|when|unless|but)\b)[A-Za-z][\w/-]*\s+){0,6}?"
+                            r"(?:(?:must|should|may|can|shall)\s+(?:not|never|have\s+no|be\s+free\s+of|"
+                            r"be\s+negative\s+(?:for|by|on|in))|cannot)\b", re.I)
+# what ends the reach of a leading negation: a sentence, or a requirement of its own ("..., and must be using")
+_NEGATION_REACH_END = re.compile(r"[.;]|(?:\b(?:and|but)|,)\s*(?:must|should|will|may)\b(?!\s+not\b)", re.I)
+_ITEM_BREAK = re.compile(r"\b([a-z0-9%]+[)\]]?)\s+(?=[A-Z][a-z]{2,}\s+[a-z(])")
+_JOINING_WORDS = {"of", "or", "and", "nor", "with", "to", "for", "the", "a", "an", "in", "than", "by", "on", "from", "at",
+                  "as", "including", "especially", "such", "like", "e.g", "i.e", "active", "known", "severe", "prior", "any"}
+# A heading of a few words before a colon ("Chemotherapy:", "Cardiovascular:", "Other:")
+_HEADING = re.compile(r"\s*(?!(?:no|not|without|never|any|all|patients?|subjects?)\b)[A-Za-z][A-Za-z/&-]*"
+                      r"(?:\s+(?!(?:no|not|except|excluding|without|never|including|of|with|for|than|or|and)\b)[A-Za-z/&-]+){0,3}\s*:\s+", re.I)
+
+
+@lru_cache(maxsize=1)
+def _exclusion_statement() -> re.Pattern:
+    """"... will be excluded", "not eligible": the question vocabulary's pattern, so both read criteria alike."""
+    return lexicons.compile_pattern(lexicons.load("questions")["patterns"]["exclusion_statement"],
+                                    "data/questions.json: patterns.exclusion_statement")
+
+
+# Only who may enter: "X are acceptable" inside an exclusion states an exception to it (see _ALLOWED).
+# Not "patients who are eligible for surgery" or "subjects who are included in another trial": a description.
+_INCLUSION_STATEMENT = re.compile(r"(?<!\bwho )(?<!\bthat )(?<!\bwhich )\b(?:will be|are|is|may be|shall be)\s+"
+                                  r"(?:eligible|included)\b(?!\s+(?:for|in|into|to|on)\b)", re.I)
+
+
+# A criterion that opens with its subject and "must" states a requirement ("Fertile women must have a
+# negative pregnancy test"), wherever it is listed; not "Pregnant or if capable ... must": a list before it.
+_REQUIREMENT_LEAD = re.compile(r"\s*(?:(?!(?:or|and|if|who|that|which|while|when|unless|but|because|since)\b)[A-Za-z][\w/-]*\s+){0,6}?"
+                               r"(?:must|need\s+to|(?:is|are|will\s+be)\s+required\s+to)\b", re.I)
+
+
+def criterion_polarity(c: Criterion) -> str:
+    """What a criterion is: an exclusion when in the exclusion section or when it says so itself
+    ("... will be excluded" under an inclusion heading), an inclusion otherwise, and also for a
+    statement of who may enter listed among the exclusions."""
+    if c.section == "exclusion":
+        # "Patients with ... will be eligible if ...", listed among the exclusions, states who may enter.
+        # So does "Creatinine clearance must be greater than 50 cc/min." or "Informed consent must be obtained."
+        states_entry = _INCLUSION_STATEMENT.search(c.text) or _REQUIREMENT_LEAD.match(c.text)
+        return "inclusion" if states_entry and not _exclusion_statement().search(c.text) else "exclusion"
+    return "exclusion" if _exclusion_statement().search(c.text) else "inclusion"
+
+
+def without_heading(text: str, atoms: list[Atom], lead_end: int) -> tuple[list[Atom], int]:
+    """The atoms without those of a topic heading ("Cardiovascular: No MI", "Chemotherapy: See ... No
+    prior chemotherapy"), and where the criterion's body starts. A heading's atoms are dropped when what
+    follows negates; over "At least 4 weeks since biologic therapy" the heading keeps the window's atom."""
+    heading = _HEADING.match(text) if not lead_end else None
+    if not heading:
+        return atoms, 0
+    body = heading.end()
+    negating = bool(_NO_LEAD.match(text, body) or _MUST_NOT_LEAD.match(text, body))
+    negated_names = {a.name for a in atoms if a.start >= body and a.negated}
+    return [a for a in atoms if a.start >= body or not (negating or a.name in negated_names)], body
+
+
+def read_negation(text: str, atoms: list[Atom], polarity: str, body: int = 0) -> None:
+    """Set each atom's ``negated`` from the criterion's wording (see the module doc); ``body`` is where
+    the text after a heading starts."""
+    if polarity == "exclusion" and any(a.negated for a in atoms):
+        _without_exclusion_negation(text, atoms)
+    head = _NO_LEAD.match(text, body) or _MUST_NOT_LEAD.match(text, body)
+    for a in atoms:
+        if a.op is not None and a.kind in ("measurement", "score", "age"):
+            # A threshold states its own direction ("not less than" is read as ">="); only a leading "No"
+            # or "must not" with nothing but its subject between negates it.
+            a.negated = polarity == "inclusion" and _threshold_negated(text[body:a.start], a.text)
+    if head and polarity == "inclusion":
+        # "No other malignancy ...", "Patients must not have received ...": each named thing after the lead
+        end = _negation_reach(text, head.end(), {a.start for a in atoms})
+        for a in atoms:
+            if a.kind in NAMED and a.op is None and head.end() <= a.start < end:
+                a.negated = True
+
+
+def _negation_reach(text: str, start: int, mention_starts: set[int]) -> int:
+    """Where a leading negation stops: the end of its sentence, a requirement of its own ("..., and must
+    be using"), or the next item of a run-on list whose line breaks were lost ("Not pregnant or nursing
+    Effective contraception required"): a capitalised word after a content word, unless a mention starts
+    there ("No severe Alzheimer disease")."""
+    stop = _NEGATION_REACH_END.search(text, start)
+    end = stop.start() if stop else len(text)
+    for m in _ITEM_BREAK.finditer(text, start, end):
+        if m.group(1).lower() not in _JOINING_WORDS and m.end() not in mention_starts:
+            return m.end()
+    return end
+
+
+def _without_exclusion_negation(text: str, atoms: list[Atom]) -> None:
+    """In an exclusion, "X are excluded" and "X is not allowed" state what excludes: the negation these
+    words are in a note ("PE was excluded") is dropped, other negations kept ("patients unable to
+    consent are excluded")."""
+    from .rules import rules  # the ConText triggers; spaCy is not needed
+
+    ctx = rules().context
+    triggers = ctx.find_triggers(text)
+    post = triggers.get("negation_post", [])
+    kept = [(x, y) for x, y in post if not _EXCLUSION_WORD.search(text[x:y])]
+    if len(kept) == len(post):
+        return
+    triggers = {**triggers, "negation_post": kept}
+    for a in atoms:
+        if a.negated and a.op is None:
+            a.negated = ctx.flags(text, a.start, a.end, triggers)[0]
+
+
+def _threshold_negated(head: str, atom_text: str) -> bool:
+    """Whether the clause of ``head`` (the text before a threshold) negates it: a negation with only the
+    threshold's subject between ("No resting heart rate" + "less than 60 bpm"); a clause starts after
+    [.;:,()] or at a capitalised "No"/"Not" of a run-on list ("... within 1 year No NYHA class II-IV")."""
+    cut = 0
+    for m in re.finditer(r"[.;:,()]|\b(?:No|Not)\b", head):
+        cut = m.end() if m.group(0) in ".;:,()" else m.start()
+    clause = head[cut:]
+    if not clause.strip():
+        return False
+    # "Not less than 18": the comparator is the atom's own; a scale named in the atom needs no subject
+    rx = _THRESHOLD_NEGATION if _COMPARATOR_FIRST.match(atom_text) else _THRESHOLD_NEGATION_BARE
+    return bool(rx.fullmatch(clause))
