@@ -184,3 +184,30 @@ def test_what_a_negation_reaches_in_a_list(note, has, absent):
     f = read_note(note)
     assert has <= set(f.conditions) and not has & set(f.absent), f.to_dict()
     assert absent <= set(f.absent) and not absent & set(f.conditions), f.to_dict()
+
+
+@pytest.mark.parametrize("note, expected", [
+    ("Blood pressure is 120/80 mm Hg and pulse is 70/min.", ["heart rate 70 bpm"]),  # trec-20223
+    ("His blood pressure is 130/75 and pulse rate is 88/min.", ["heart rate 88 bpm"]),  # trec-202211
+    ("Temperature is 38.9 C and she looks unwell.", ["body temperature 38.9 °C"]),
+    ("T 101.2F, SpO2 91%.", ["oxygen saturation 91 %", "body temperature 101.2 °F"]),
+    ("She has a pulse of 60 beats per minute.", ["heart rate 60 bpm"]),
+])
+def test_vital_signs_as_notes_write_them(note, expected):
+    assert read_note(note).measurements == expected
+
+
+def test_a_blood_pressure_without_its_unit_after_its_name_is_read_but_not_a_relatives():
+    f = read_note("His blood pressure is 130/75 and pulse rate is 88/min.")  # trec-202211
+    assert f.blood_pressure == "130/75" and span_texts(f, "blood_pressure") == ["blood pressure is 130/75"]
+    assert read_note("Her mother's blood pressure is 180/100.").blood_pressure is None
+    assert read_note("Ratio 3/4 of the dose.").blood_pressure is None
+
+
+@pytest.mark.parametrize("note, condition", [
+    ("The medical record confirms the trisomy of chromosome 21 (Down syndrome).", "Down syndrome"),  # trec-202245
+    ("He is diagnosed as a case of hemochromatosis.", "hemochromatosis"),  # trec-20223
+    ("Chromosomal analysis reveals a 45, XO karyotype.", "Turner syndrome"),  # trec-202242
+])
+def test_genetic_conditions_are_named(note, condition):
+    assert condition in read_note(note).conditions

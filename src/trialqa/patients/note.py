@@ -44,7 +44,9 @@ class _Vocab:
         self.affirming = _words(d["affirming_cues"])
         self.list_negation = _words(d["list_negation_cues"])
         self.ago = lexicons.compile_pattern(d["ago_pattern"], f"{where}: ago_pattern")
-        self.bp = lexicons.compile_pattern(d["blood_pressure"], f"{where}: blood_pressure")
+        self.bp = [lexicons.compile_pattern(p, f"{where}: blood_pressure") for p in d["blood_pressure"]]
+        self.vitals = {name: lexicons.compile_pattern(p, f"{where}: vital_patterns.{name}")
+                       for name, p in d["vital_patterns"].items()}
         self.measurements = set(d["measurement_analytes"])
         self.scores = dict(d["score_analytes"])
 
@@ -82,13 +84,34 @@ def read_note(text: str) -> PatientFacts:
     _age_and_sex(text, facts, v)
     for a, b in sentences(text):
         _sentence(text, a, b, facts, v)
-    for m in v.bp.finditer(text):
-        facts.add("blood_pressure", f"{m.group('sys')}/{m.group('dia')}", m.span())
+    for rx in v.bp:
+        for m in rx.finditer(text):
+            if not _in_family(text, m.start(), v) and \
+                    not any(a <= m.start("sys") < b for a, b in facts.sources.get("blood_pressure", [])):
+                facts.add("blood_pressure", f"{m.group('sys')}/{m.group('dia')}", m.span())
+    _vitals(text, facts, v)
     if facts.sex == "male":  # "born after an uncomplicated pregnancy": his mother's
         for key in ("pregnant", "lactating"):
             setattr(facts, key, None)
             facts.sources.pop(key, None)
     return facts
+
+
+def _vitals(text: str, facts: PatientFacts, v: _Vocab) -> None:
+    """Vital signs the way notes write them ("pulse is 105/min", "temperature 38.9 C"), unless the
+    general reading already has that analyte."""
+    have = {item.rsplit(" ", 2)[0] for item in facts.measurements}
+    for name, rx in v.vitals.items():
+        if name in have:
+            continue
+        for m in rx.finditer(text):
+            if _in_family(text, m.start(), v):
+                continue
+            unit = {"C": "°C", "F": "°F"}.get((m.groupdict().get("unit") or "").upper(), "bpm" if name == "heart rate" else "")
+            item = f"{name} {m.group('value')} {unit}".strip()
+            if _rereads(item):
+                facts.add("measurements", item, m.span())
+                break
 
 
 def own_text(facts: PatientFacts) -> str:
