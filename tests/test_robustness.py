@@ -128,3 +128,28 @@ def test_concurrent_askers_get_the_same_answers(qa):
         results = list(ex.map(worker, range(8)))
     for i, res in enumerate(results):
         assert res == single[i:] + single[:i]
+
+
+
+class _SlowEncoder(HashingEncoder):
+    """Embeds slowly, so that loads started together overlap while the index is built."""
+
+    def encode(self, texts, progress=None):
+        import time
+
+        time.sleep(0.5)
+        return super().encode(texts, progress)
+
+
+def test_loads_starting_together_build_the_index_once(tmp_path):
+    # Without the build lock each found no index and built one, and a later builder pruned the
+    # version another was reading ("chunks.jsonl is missing; rebuilding"). The lock is a file lock,
+    # so processes wait for each other as these threads do.
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    shutil.copy(MSC_SEED, corpus)
+    shutil.copy(DARA_SEED, corpus)
+    with cf.ThreadPoolExecutor(3) as pool:
+        loads = list(pool.map(lambda _: TrialQA.load(corpus, tmp_path / "idx", encoder=_SlowEncoder()), range(3)))
+    assert all(len(qa.trials) == 2 for qa in loads)
+    assert sum(qa.index_status.startswith("built") for qa in loads) == 1, [qa.index_status for qa in loads]

@@ -23,7 +23,7 @@ from .index import ChunkIndex, build_index, index_name, load_index, read_manifes
 from .records import Trial
 from .retrieval import HybridRetriever, Hit
 from .spans import LONE_SURROGATE
-from .storage import file_sha256
+from .storage import exclusive, file_sha256
 
 log = logging.getLogger(__name__)
 
@@ -85,32 +85,46 @@ class TrialQA:
     @staticmethod
     def _fresh_index(trials, enc: Encoder, idir: Path, name: str, rebuild: bool, progress,
                      fingerprint: str) -> tuple[ChunkIndex, str]:
-        reason = "rebuild requested" if rebuild else None
         if not rebuild:
-            try:
-                found = read_manifest(idir, name)
-                if found is None:
-                    reason = "no index yet"
-                else:
-                    path, manifest = found
-                    if manifest.get("model") != enc.name:
-                        reason = f"index was built with model {manifest.get('model')!r}, not {enc.name!r}"
-                    elif manifest.get("dim") != enc.dim:
-                        reason = (f"index holds {manifest.get('dim')}-dimensional vectors, model {enc.name!r} "
-                                  f"makes {enc.dim}-dimensional ones")
-                    elif manifest.get("corpus_fingerprint") != fingerprint:
-                        reason = "the corpus changed since the index was built"
-                    elif manifest.get("chunking_version") != CHUNKING_VERSION:
-                        reason = "the chunking changed since the index was built"
-                    else:
-                        return load_index(path, manifest), f"loaded {path}"
-            except IndexError_ as exc:
-                reason = str(exc)
-                log.warning("%s; rebuilding", exc)
-        index, stats = build_index(trials, enc, idir, name, cache_dir=config.cache_dir(idir), progress=progress,
-                                   fingerprint=fingerprint)
+            index, reason = TrialQA._current_index(enc, idir, name, fingerprint, warn=False)
+            if index is not None:
+                return index, reason
+        # One process builds; another that found the index missing at the same time waits, then
+        # loads what the first built (it would otherwise prune the version the first is reading).
+        with exclusive(idir / name / ".build.lock"):
+            if rebuild:
+                reason = "rebuild requested"
+            else:
+                index, reason = TrialQA._current_index(enc, idir, name, fingerprint, warn=True)
+                if index is not None:
+                    return index, reason
+            index, stats = build_index(trials, enc, idir, name, cache_dir=config.cache_dir(idir), progress=progress,
+                                       fingerprint=fingerprint)
         return index, (f"built ({reason}): {stats.chunks} chunks, {stats.encoded} newly embedded "
                        f"of {stats.unique_texts} distinct texts")
+
+    @staticmethod
+    def _current_index(enc: Encoder, idir: Path, name: str, fingerprint: str, warn: bool) -> tuple[ChunkIndex | None, str]:
+        """The live index when it is fresh for this corpus and model, else None and why not."""
+        try:
+            found = read_manifest(idir, name)
+            if found is None:
+                return None, "no index yet"
+            path, manifest = found
+            if manifest.get("model") != enc.name:
+                return None, f"index was built with model {manifest.get('model')!r}, not {enc.name!r}"
+            if manifest.get("dim") != enc.dim:
+                return None, (f"index holds {manifest.get('dim')}-dimensional vectors, model {enc.name!r} "
+                              f"makes {enc.dim}-dimensional ones")
+            if manifest.get("corpus_fingerprint") != fingerprint:
+                return None, "the corpus changed since the index was built"
+            if manifest.get("chunking_version") != CHUNKING_VERSION:
+                return None, "the chunking changed since the index was built"
+            return load_index(path, manifest), f"loaded {path}"
+        except IndexError_ as exc:
+            if warn:  # checked again under the build lock: not a version another process was replacing
+                log.warning("%s; rebuilding", exc)
+            return None, str(exc)
 
     # --- corpus changes ---------------------------------------------------------------------------
 
