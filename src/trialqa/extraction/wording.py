@@ -113,9 +113,21 @@ def _negation_reach(text: str, start: int, mention_starts: set[int]) -> int:
     stop = _NEGATION_REACH_END.search(text, start)
     end = stop.start() if stop else len(text)
     for m in _ITEM_BREAK.finditer(text, start, end):
-        if m.group(1).lower() not in _JOINING_WORDS and m.end() not in mention_starts:
+        word = re.match(r"[A-Za-z]+", text[m.end():]).group(0)
+        if m.group(1).lower() not in _JOINING_WORDS and not (m.end() in mention_starts and word in _proper_words()):
             return m.end()
     return end
+
+
+@lru_cache(maxsize=1)
+def _proper_words() -> frozenset[str]:
+    """Capitalised words of the concept lexicon's names ("Crohn", "Alzheimer"): a mention starting with
+    one is not a new item of a run-on list ("No uncontrolled Graves disease")."""
+    words = set()
+    for c in lexicons.load("concepts")["concepts"]:
+        for name in [c["name"], *c["synonyms"]]:
+            words.update(w for w in re.findall(r"[A-Za-z]+", name) if w[0].isupper() and not w.isupper())
+    return frozenset(words)
 
 
 def _without_exclusion_negation(text: str, atoms: list[Atom]) -> None:
