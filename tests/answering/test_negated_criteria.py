@@ -1,4 +1,4 @@
-"""Patients against criteria whose negation used to be misread (see tests/extraction/test_negation_statements.py):
+"""Patients against criteria whose wording used to be misread (see tests/extraction/test_negation_statements.py):
 the verdicts, not only the structure."""
 
 from __future__ import annotations
@@ -42,3 +42,11 @@ def test_no_prior_chemotherapy_for_the_trials_cancer_does_not_fail_its_patients(
     t = trial(("No prior chemotherapy for breast cancer", "inclusion"), conditions=["Breast Cancer"])  # NCT00002528
     assert status(t, {"conditions": ["breast cancer"], "absent": ["chemotherapy"]})[0] == "met"
     assert status(t, {"conditions": ["breast cancer"], "treatments": ["chemotherapy"]})[0] == "not_met"
+
+
+def test_an_age_without_a_comparator_decides_nothing():
+    # NCT00001724 "16 years of age of older." (the "or" lost); NCT00002619 "Age: 6 to under 60"
+    t = trial(("16 years of age of older.", "inclusion"), ("Age 18 to 65 years", "inclusion"))
+    s, why = status(t, {"age": 23})
+    assert s == "unknown" and "without saying above or below" in why
+    assert status(t, {"age": 23}, 1)[0] == "met" and status(t, {"age": 70}, 1)[0] == "not_met"

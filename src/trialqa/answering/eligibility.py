@@ -240,6 +240,10 @@ def _age(t, c, req, a: Atom, facts: Facts) -> _Truth:
         return _Truth(None, "", False, "age")
     if not enrollment_age(c.text, a) or a.norm_value is None:
         return _Truth(None, "", False)
+    if a.op == "=":
+        # "16 years of age of older", "aged 6 months+", "6 to under 60": an age with no comparator is
+        # almost always a limit whose comparator was lost, not a single admitted age
+        return _Truth(None, f"\u201c{a.text}\u201d states an age without saying above or below it", True, open=True)
     lo, lo_inc, hi, hi_inc = _entity(a).bounds()
     # "over 18 years old" with a structured minimum of 18 Years: the field says whether 18 itself is allowed.
     if lo is not None and t.min_age and t.min_age.source == "structured" and abs(t.min_age.years - lo) < 1e-9:
