@@ -50,3 +50,13 @@ def test_an_age_without_a_comparator_decides_nothing():
     s, why = status(t, {"age": 23})
     assert s == "unknown" and "without saying above or below" in why
     assert status(t, {"age": 23}, 1)[0] == "met" and status(t, {"age": 70}, 1)[0] == "not_met"
+
+
+def test_an_age_opening_a_range_is_its_lower_bound():
+    # NCT00002619 "Age: 6 to under 60", NCT00004475 "Age 3 months up to 100 years", NCT00001159 "aged 6 months+"
+    t = trial(("Age: 6 to under 60", "inclusion"), ("Age 3 months up to 100 years", "inclusion"),
+              ("Male or female, aged 6 months+.", "inclusion"))
+    assert status(t, {"age": 30})[0] == "met" and status(t, {"age": 4})[0] == "not_met"
+    assert status(t, {"age": 60})[0] == "not_met"
+    assert status(t, {"age": 0.1}, 1)[0] == "not_met" and status(t, {"age": 50}, 1)[0] == "met"
+    assert status(t, {"age": 2}, 2)[0] == "met" and status(t, {"age": 0.2}, 2)[0] == "not_met"

@@ -199,6 +199,7 @@ def compile_criterion(c: Criterion, trial_id: str = "", studied: frozenset[str] 
         if a.kind == "measurement" and a.name == "HbA1c" and "mmol/mol" in a.text.lower():
             a.unit = a.norm_unit = "mmol/mol"  # the IFCC unit, not a concentration
     atoms = sorted(atoms, key=lambda a: (a.start, -a.end))
+    _age_lower_bounds(text, atoms)
     for a in atoms:
         if a.kind in _NAMED:
             a.window = _window_for(a, windows, text)
@@ -273,6 +274,19 @@ def compile_criterion(c: Criterion, trial_id: str = "", studied: frozenset[str] 
     return Requirement(trial_id, c.section, polarity, text, getattr(c, "start", 0), getattr(c, "end", len(text)), atoms,
                        expression, applies, exceptions,
                        _unparsed(text, [*atoms, *exceptions], windows, c.entities))
+
+
+def _age_lower_bounds(text: str, atoms: list[Atom]) -> None:
+    """An age read as exact that opens a range is its lower bound: "Age: 6 to under 60", "Age 3
+    months up to 100 years", "aged 6 months+"."""
+    ages = [a for a in atoms if a.kind == "age"]
+    for a, b in zip(ages, ages[1:] + [None]):
+        if a.op != "=":
+            continue
+        after = text[a.end:b.start] if b is not None else ""
+        if (b is not None and b.op in ("<", "<=") and re.fullmatch(r"\s*(?:to|up\s+to|until|through|-|\u2013)?\s*", after, re.I)) \
+                or re.match(r"\s*\+|\s+(?:and|or)\s+(?:older|over|above)\b", text[a.end:]):
+            a.op = ">="
 
 
 def compile_trial(trial) -> list[Requirement]:
