@@ -60,3 +60,14 @@ def test_an_age_opening_a_range_is_its_lower_bound():
     assert status(t, {"age": 60})[0] == "not_met"
     assert status(t, {"age": 0.1}, 1)[0] == "not_met" and status(t, {"age": 50}, 1)[0] == "met"
     assert status(t, {"age": 2}, 2)[0] == "met" and status(t, {"age": 0.2}, 2)[0] == "not_met"
+
+
+def test_a_run_on_ejection_fraction_limit_is_a_requirement_not_an_absence():
+    t = trial(("Cardiovascular: No active heart disease LVEF at least 50%", "inclusion"))  # NCT00002680
+    assert status(t, {"measurements": ["ejection fraction 60 %"], "absent": ["heart disease"]})[0] == "met"
+    assert status(t, {"measurements": ["ejection fraction 30 %"]})[0] == "not_met"
+
+
+def test_must_not_under_exclusions_excludes_who_has_it():
+    t = trial(("Patients must not have undergone splenectomy", "exclusion"))  # NCT00003761
+    assert status(t, {"procedures": ["splenectomy"]})[0] == "not_met"

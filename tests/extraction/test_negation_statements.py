@@ -9,6 +9,9 @@ import pytest
 
 from trialqa.extraction.describe import describe
 
+from trialqa.extraction import compile_criterion, rules
+from trialqa.records import Criterion
+
 from .test_requirements import req
 
 
@@ -74,12 +77,64 @@ def test_a_negation_inside_an_exclusion_statement_is_kept():
     ("Creatinine clearance must be greater than 50 cc/min.", "REQUIRE measurement:creatinine clearance > 50"),  # NCT00001457
     ("Informed consent must be obtained.", "REQUIRE consent:informed consent"),  # NCT00001379
     ("Subjects must be HIV negative.", "REQUIRE NOT condition:HIV infection"),  # NCT00001936
-    ("Patients must not have undergone splenectomy", "REQUIRE NOT procedure:splenectomy"),  # NCT00003761
-    ("Patient must not ever have had a total CD4 count of less than or equal to 150 cells/cubic millimeter during "
-     "the year prior to enrollment.", "REQUIRE NOT measurement:CD4 count <= 150"),  # NCT00001899
 ])
 def test_a_requirement_listed_among_the_exclusions_stays_a_requirement(text, expected):
     assert d(text, "exclusion").startswith(expected)
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Patients must not have undergone splenectomy", "EXCLUDE IF procedure:splenectomy"),  # NCT00003761
+    ("Patient must not ever have had a total CD4 count of less than or equal to 150 cells/cubic millimeter during "
+     "the year prior to enrollment.", "EXCLUDE IF measurement:CD4 count <= 150"),  # NCT00001899
+    # NCT00006173: the thresholds after the comma are excluded too
+    ("Healthy subjects must not have an abnormality on physical examination, or a systolic BP above 140 mmHg or a "
+     "diastolic BP above 90 mmHg", "EXCLUDE IF (measurement:blood pressure > 140 mmHg OR measurement:blood pressure > 90 mmHg)"),
+    ("Women of childbearing age must not be pregnant or lactating.",
+     "EXCLUDE IF (pregnancy:pregnancy OR pregnancy:breastfeeding)"),  # NCT00001251
+])
+def test_must_not_listed_among_the_exclusions_excludes_what_it_names(text, expected):
+    assert d(text, "exclusion").startswith(expected)
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Patients with diabetes mellitus must have good glycemic control", "EXCLUDE IF condition:diabetes"),  # NCT00495768
+    ("Patients in whom the scan must be performed quickly under anesthesia", "EXCLUDE IF procedure:anesthesia"),  # NCT00001219
+])
+def test_a_conditional_must_among_the_exclusions_is_not_turned_into_a_requirement(text, expected):
+    assert d(text, "exclusion").startswith(expected)
+
+
+def test_an_item_under_you_will_not_be_eligible_stays_an_exclusion():
+    # NCT00005010: the criterion's lead-in says what its items are
+    text = "Absolutely must take ACE inhibitors or HMG-CoA reductase inhibitors."
+    c = Criterion(text, "exclusion", 0, len(text), group="You will not be eligible for this study if you:")
+    c.entities = rules().extract(text, "exclusion")
+    assert compile_criterion(c).polarity == "exclusion"
+
+
+@pytest.mark.parametrize("text, expected", [
+    # NCT00002680: the "No" is the heart disease's, not the ejection fraction's
+    ("Cardiovascular: No active heart disease LVEF at least 50%", "measurement:ejection fraction >= 50 %"),
+    # NCT00002588: a washout inside a run-on "No" list is how long ago, not whether
+    ("Biologic therapy: No prior bone marrow transplantation At least 3 days since prior hematopoietic growth factors",
+     "AND treatment:history hematopoietic growth factors [At least 3 days]"),
+    # NCT00001714-like: an abbreviation's dot does not end the negation
+    ("No other malignancy (i.e. breast cancer or melanoma) within 5 years.", "NOT condition:melanoma"),
+    # NCT00004163: "excepting" makes an exception
+    ("No prior malignancy excepting curatively treated cervical cancer", "except cervical cancer"),
+    ("No prior hormone therapy for locoregionally recurrent or metastatic colorectal cancer",
+     "REQUIRE NOT treatment:history endocrine therapy"),  # NCT00003287: what it was for is not required absent
+    ("Chemotherapy: No prior therapy", "REQUIRE NOT treatment:chemotherapy"),  # NCT00002496: the heading is the content
+    ("Surgery: Not within the past 4 weeks", "REQUIRE NOT procedure:surgery [within the past 4 weeks]"),
+])
+def test_what_a_negation_reaches_in_run_on_criteria(text, expected):
+    got = d(text)
+    assert expected in got and "colorectal" not in got and "REQUIRE NOT measurement:ejection" not in got, got
+
+
+def test_must_not_more_than_is_a_count_not_an_absence():
+    # NCT00004163: one prior regimen is allowed, so chemotherapy is not required absent
+    assert "NOT treatment" not in d("Patients must not have received more than two regimens of cytotoxic chemotherapy")
 
 
 def test_a_list_before_must_keeps_the_exclusion():

@@ -211,3 +211,9 @@ def test_a_blood_pressure_without_its_unit_after_its_name_is_read_but_not_a_rela
 ])
 def test_genetic_conditions_are_named(note, condition):
     assert condition in read_note(note).conditions
+
+
+def test_hours_and_a_lone_t_are_not_vitals():
+    # "HR" and "T" are the vitals' abbreviations only as capitals: "24 hr 100 beats" is not a heart rate
+    assert read_note("Holter: 24 hr 100 beats of ectopy.").measurements == []
+    assert read_note("HR 110 bpm, T 38.2 C").measurements == ["heart rate 110 bpm", "body temperature 38.2 °C"]

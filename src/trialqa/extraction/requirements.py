@@ -22,7 +22,7 @@ from .conditional import mark_given
 from .entity import CriterionEntity
 from .hierarchy import ancestors
 from .scales import class_points, score_op
-from .wording import NAMED, criterion_polarity, read_negation, without_heading
+from .wording import NAMED, criterion_polarity, negation_lead, read_negation, without_heading
 
 ATOM_KINDS = ("condition", "treatment", "procedure", "measurement", "score", "age", "sex", "pregnancy", "consent")
 
@@ -203,9 +203,9 @@ def compile_criterion(c: Criterion, trial_id: str = "", studied: frozenset[str] 
     for a in atoms:
         if a.kind in _NAMED:
             a.window = _window_for(a, windows, text)
-    atoms, body = without_heading(text, atoms, lead_end)
+    atoms, body = without_heading(text, atoms, lead_end, polarity)
     atoms = _drop_inner(atoms)
-    atoms = _without_context(atoms, text, polarity, studied)
+    atoms = _without_context(atoms, text, polarity, studied, negation_lead(text, body) is not None)
     atoms = mark_given(atoms, text, [a for e in c.entities if e.hedged and not e.excepted and e.label == "CONDITION"
                                      and (a := _atom(e, text, v)) is not None])
     read_negation(text, atoms, polarity, body)
@@ -321,9 +321,14 @@ def studied_concepts(trial) -> frozenset[str]:
 
 # Words before a mention that make it the object of something else ("medications for psoriasis",
 # "designed to treat depression", "during this episode of depression"): not the patient's state.
-_OBJECT_OF = re.compile(r"\b(?:(?:medications?|medicines?|drugs?|\w*therap(?:y|ies)|treat(?:ed|ments?)|agents?|regimens?|surgery|resection)"
+_OBJECT_OF = re.compile(r"\b(?:(?:medications?|medicines?|drugs?|therap(?:y|ies)|treatments?|agents?|regimens?|psychotherap(?:y|ies))"
                         r"\s+(?:for|of|against)|(?:designed|used|given)?\s*to\s+treat|treating|episode\s+of|than\s+the(?:\s+underlying)?)"
                         r"\s+(?:the\s+|their\s+|this\s+|his\s+|her\s+)?(?:[\w+-]+\s+){0,3}$", re.I)
+# Under a negation ("No prior chemotherapy for locoregionally recurrent colorectal cancer") what a
+# treatment was for is its object; elsewhere ("Prior chemotherapy for Hodgkin's disease" excluded) it
+# says which treatment, so it stays.
+_TREATED_FOR = re.compile(r"\b(?:\w*therap(?:y|ies)|treat(?:ed|ments?)|surgery|resection|transplant(?:ation)?)\s+for\s+"
+                          r"(?:the\s+|their\s+|this\s+|his\s+|her\s+)?(?:[\w+-]+\s+){0,5}$", re.I)
 _PURPOSE = re.compile(r"\b(?:to\s+(?:avoid|prevent)|avoid(?:s|ing)?|prevent(?:s|ing|ion\s+of)?)\s+(?:an?\s+|any\s+|the\s+)?(?:[\w-]+\s+){0,1}$", re.I)
 _COMPONENT_OF = re.compile(r"\b(?:combinations?|regimens?|cocktails?)\s+(?:that\s+(?:does|do)\s+not\s+(?:contain|include)|"
                            r"without|not\s+containing|lacking)\s+(?:an?\s+|the\s+|any\s+)?(?:[\w-]+\s+){0,2}$", re.I)
@@ -339,7 +344,7 @@ _CONTEXT_EVENTS = {"hospitalization", "intensive care"}
 _NAMES_A_STUDY = re.compile(r"^\s*(?:clinical\s+)?(?:study|studies|trial|trials|protocol)\b", re.I)
 
 
-def _without_context(atoms: list[Atom], text: str, polarity: str, studied: frozenset[str]) -> list[Atom]:
+def _without_context(atoms: list[Atom], text: str, polarity: str, studied: frozenset[str], negating: bool = False) -> list[Atom]:
     """The atoms that state a requirement, without the mentions that are context: the object of a
     treatment ("medications for psoriasis"), a drug naming a study ("an apixaban clinical study"), a
     condition defined by the thresholds in the parenthesis after it ("hematologic disease (Hb < 9.0
@@ -365,6 +370,8 @@ def _without_context(atoms: list[Atom], text: str, polarity: str, studied: froze
                     _REACTION_TO.search(before) or _REACTION_AFTER.match(text[a.end:a.end + 25])):
                 continue  # "adverse reaction to a statin", "azathioprine intolerance": the reaction, not the drug
             if a.kind == "condition" and a.op is None and _PURPOSE.search(before):
+                continue
+            if a.kind == "condition" and a.op is None and negating and _TREATED_FOR.search(text[max(0, a.start - 90):a.start]):
                 continue
             if (a.kind == "condition" and a.op is None and _OBJECT_OF.search(before)) or \
                     (a.op is None and _COMPONENT_OF.search(before)) or (a.kind == "treatment" and _AFFECTING.search(before)):

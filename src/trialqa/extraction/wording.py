@@ -31,9 +31,13 @@ _COMPARATOR_FIRST = re.compile(r"\s*(?:[<>≤≥=]|less|more|greater|fewer|over|
 _EXCLUSION_WORD = re.compile(r"\b(?:excluded|prohibited|ineligible|not\s+(?:be\s+)?(?:allowed|permitted|eligible))\b", re.I)
 _MUST_NOT_LEAD = re.compile(r"\s*(?:(?!(?:or|and|if|who|that|which|while|when|unless|but)\b)[A-Za-z][\w/-]*\s+){0,6}?"
                             r"(?:(?:must|should|may|can|shall)\s+(?:not|never|have\s+no|be\s+free\s+of|"
-                            r"be\s+negative\s+(?:for|by|on|in))|cannot)\b", re.I)
+                            r"be\s+negative\s+(?:for|by|on|in))|cannot)\b"
+                            r"(?!(?:\s+[\w-]+){0,2}\s+(?:more|greater|fewer|less|longer|over|exceed\w*)\b)", re.I)
 # what ends the reach of a leading negation: a sentence, or a requirement of its own ("..., and must be using")
-_NEGATION_REACH_END = re.compile(r"[.;]|(?:\b(?:and|but)|,)\s*(?:must|should|will|may)\b(?!\s+not\b)", re.I)
+_NEGATION_REACH_END = re.compile(
+    r";|\.(?=\s|$)(?<!i\.e\.)(?<!e\.g\.)(?<!etc\.)(?<!\bvs\.)|(?:\b(?:and|but)|[,(])\s*(?:must|should|will|may)\b(?!\s+not\b)|"
+    r"\b(?:except(?:ing)?|with\s+the\s+exception\s+of|other\s+than|unless|excluding)\b|"
+    r"(?-i:\bAt\s+least\b)|(?<=\s)(?-i:[A-Z][a-z]+)(?:\s+[A-Za-z]+){0,2}\s*:", re.I)
 _ITEM_BREAK = re.compile(r"\b([a-z0-9%]+[)\]]?)\s+(?=[A-Z][a-z]{2,}\s+[a-z(])")
 _JOINING_WORDS = {"of", "or", "and", "nor", "with", "to", "for", "the", "a", "an", "in", "than", "by", "on", "from", "at",
                   "as", "including", "especially", "such", "like", "e.g", "i.e", "active", "known", "severe", "prior", "any"}
@@ -57,7 +61,8 @@ _INCLUSION_STATEMENT = re.compile(r"(?<!\bwho )(?<!\bthat )(?<!\bwhich )\b(?:wil
 
 # A criterion that opens with its subject and "must" states a requirement ("Fertile women must have a
 # negative pregnancy test"), wherever it is listed; not "Pregnant or if capable ... must": a list before it.
-_REQUIREMENT_LEAD = re.compile(r"\s*(?:(?!(?:or|and|if|who|that|which|while|when|unless|but|because|since)\b)[A-Za-z][\w/-]*\s+){0,6}?"
+_REQUIREMENT_LEAD = re.compile(r"\s*(?:(?!(?:or|and|if|who|whom|that|which|while|when|unless|but|because|since|with|on|"
+                               r"receiving|taking)\b)[A-Za-z][\w/-]*\s+){0,6}?"
                                r"(?:must|need\s+to|(?:is|are|will\s+be)\s+required\s+to)\b", re.I)
 
 
@@ -68,12 +73,16 @@ def criterion_polarity(c: Criterion) -> str:
     if c.section == "exclusion":
         # "Patients with ... will be eligible if ...", listed among the exclusions, states who may enter.
         # So does "Creatinine clearance must be greater than 50 cc/min." or "Informed consent must be obtained."
-        states_entry = _INCLUSION_STATEMENT.search(c.text) or _REQUIREMENT_LEAD.match(c.text)
+        # Not "must not ..." (an exclusion said twice over: read_negation undoes the double negative), nor an
+        # item under "You will not be eligible if you:".
+        states_entry = _INCLUSION_STATEMENT.search(c.text) or (
+            _REQUIREMENT_LEAD.match(c.text) and not _MUST_NOT_LEAD.match(c.text)
+            and not (c.group and _exclusion_statement().search(c.group)))
         return "inclusion" if states_entry and not _exclusion_statement().search(c.text) else "exclusion"
     return "exclusion" if _exclusion_statement().search(c.text) else "inclusion"
 
 
-def without_heading(text: str, atoms: list[Atom], lead_end: int) -> tuple[list[Atom], int]:
+def without_heading(text: str, atoms: list[Atom], lead_end: int, polarity: str = "inclusion") -> tuple[list[Atom], int]:
     """The atoms without those of a topic heading ("Cardiovascular: No MI", "Chemotherapy: See ... No
     prior chemotherapy"), and where the criterion's body starts. A heading's atoms are dropped when what
     follows negates; over "At least 4 weeks since biologic therapy" the heading keeps the window's atom."""
@@ -81,9 +90,22 @@ def without_heading(text: str, atoms: list[Atom], lead_end: int) -> tuple[list[A
     if not heading:
         return atoms, 0
     body = heading.end()
-    negating = bool(_NO_LEAD.match(text, body) or _MUST_NOT_LEAD.match(text, body))
+    negating = negation_lead(text, body) is not None
     negated_names = {a.name for a in atoms if a.start >= body and a.negated}
+    if not any(a.start >= body for a in atoms):
+        # "Pregnant women: not eligible", "Chemotherapy: No prior therapy": the heading is the content,
+        # negated by what follows ("Surgery: Not within the past 4 weeks"; "Not specified" is a permission)
+        if negating and polarity == "inclusion":
+            for a in atoms:
+                if a.kind in NAMED and a.op is None:
+                    a.negated = True
+        return atoms, body
     return [a for a in atoms if a.start >= body or not (negating or a.name in negated_names)], body
+
+
+def negation_lead(text: str, body: int = 0) -> re.Match | None:
+    """A leading "No ..." or "... must not ..." of the criterion's body, if it has one."""
+    return _NO_LEAD.match(text, body) or _MUST_NOT_LEAD.match(text, body)
 
 
 def read_negation(text: str, atoms: list[Atom], polarity: str, body: int = 0) -> None:
@@ -91,18 +113,42 @@ def read_negation(text: str, atoms: list[Atom], polarity: str, body: int = 0) ->
     the text after a heading starts."""
     if polarity == "exclusion" and any(a.negated for a in atoms):
         _without_exclusion_negation(text, atoms)
-    head = _NO_LEAD.match(text, body) or _MUST_NOT_LEAD.match(text, body)
+    head = negation_lead(text, body)
+    named = [(a.start, a.end) for a in atoms if a.kind in NAMED]
     for a in atoms:
         if a.op is not None and a.kind in ("measurement", "score", "age"):
             # A threshold states its own direction ("not less than" is read as ">="); only a leading "No"
             # or "must not" with nothing but its subject between negates it.
-            a.negated = polarity == "inclusion" and _threshold_negated(text[body:a.start], a.text)
+            a.negated = polarity == "inclusion" and _threshold_negated(text, body, a, named)
+    if head and polarity == "exclusion" and _MUST_NOT_LEAD.match(text, body):
+        # "Patients must not have undergone splenectomy" listed among exclusions: excluded if they have
+        _without_lead_negation(text, atoms, head)
+        return
     if head and polarity == "inclusion":
-        # "No other malignancy ...", "Patients must not have received ...": each named thing after the lead
+        # "No other malignancy ...", "Patients must not have received ...": each named thing after the lead,
+        # but not a washout ("At least 6 months since prior MI": how long ago, not whether)
         end = _negation_reach(text, head.end(), {a.start for a in atoms})
         for a in atoms:
-            if a.kind in NAMED and a.op is None and head.end() <= a.start < end:
+            if a.kind in NAMED and a.op is None and head.end() <= a.start < end and not _washout(a):
                 a.negated = True
+
+
+def _washout(a: Atom) -> bool:
+    return bool(a.window and a.window.get("op") in (">", ">="))
+
+
+def _without_lead_negation(text: str, atoms: list[Atom], head: re.Match) -> None:
+    """Undo the negation a "must not" lead put on what follows it (up to its reach); thresholds, which
+    state their own direction, are left as read."""
+    from .rules import rules  # the ConText triggers; spaCy is not needed
+
+    pre = rules().context.find_triggers(text).get("negation_pre", [])
+    end = _negation_reach(text, head.end(), {a.start for a in atoms})
+    for a in atoms:
+        if a.negated and a.kind in NAMED and a.op is None and head.end() <= a.start < end:
+            nearest = max((x for x, y in pre if y <= a.start), default=-1)
+            if nearest < head.end():  # no negation of its own after the lead
+                a.negated = False
 
 
 def _negation_reach(text: str, start: int, mention_starts: set[int]) -> int:
@@ -148,16 +194,19 @@ def _without_exclusion_negation(text: str, atoms: list[Atom]) -> None:
             a.negated = ctx.flags(text, a.start, a.end, triggers)[0]
 
 
-def _threshold_negated(head: str, atom_text: str) -> bool:
-    """Whether the clause of ``head`` (the text before a threshold) negates it: a negation with only the
-    threshold's subject between ("No resting heart rate" + "less than 60 bpm"); a clause starts after
-    [.;:,()] or at a capitalised "No"/"Not" of a run-on list ("... within 1 year No NYHA class II-IV")."""
+def _threshold_negated(text: str, body: int, a: Atom, named: list[tuple[int, int]]) -> bool:
+    """Whether the clause before threshold ``a`` negates it: a negation with only the threshold's
+    subject between ("No resting heart rate" + "less than 60 bpm"), no named thing ("No active heart
+    disease LVEF at least 50%": the "No" is the disease's); a clause starts after [.;:,()] or at a
+    capitalised "No"/"Not" of a run-on list ("... within 1 year No NYHA class II-IV")."""
+    head = text[body:a.start]
     cut = 0
     for m in re.finditer(r"[.;:,()]|\b(?:No|Not)\b", head):
         cut = m.end() if m.group(0) in ".;:,()" else m.start()
     clause = head[cut:]
-    if not clause.strip():
+    if not clause.strip() or any(body + cut <= x and y <= a.start for x, y in named):
         return False
+    atom_text = a.text
     # "Not less than 18": the comparator is the atom's own; a scale named in the atom needs no subject
     rx = _THRESHOLD_NEGATION if _COMPARATOR_FIRST.match(atom_text) else _THRESHOLD_NEGATION_BARE
     return bool(rx.fullmatch(clause))
