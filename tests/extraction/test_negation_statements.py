@@ -188,3 +188,11 @@ def test_what_contraception_is_for_is_not_a_requirement():
     got = d("All subjects will be required to use non-hormonal forms of birth control (e.g., barrier methods) "
             "to avoid pregnancy during this study.", "exclusion")
     assert got.startswith("REQUIRE condition:contraception") and "pregnancy" not in got
+
+
+@pytest.mark.parametrize("text", [
+    "No unintentional weight loss of greater than 10 lbs in the past 3 months",  # NCT00000733
+    "Weight loss of more than 10% within the past 6 months",  # NCT00009789
+])
+def test_a_change_of_a_value_is_not_a_limit_on_the_value(text):
+    assert "body weight" not in d(text)

@@ -217,3 +217,9 @@ def test_hours_and_a_lone_t_are_not_vitals():
     # "HR" and "T" are the vitals' abbreviations only as capitals: "24 hr 100 beats" is not a heart rate
     assert read_note("Holter: 24 hr 100 beats of ectopy.").measurements == []
     assert read_note("HR 110 bpm, T 38.2 C").measurements == ["heart rate 110 bpm", "body temperature 38.2 °C"]
+
+
+def test_a_change_of_a_value_is_not_the_value():
+    # "weight loss of 10 kg" had been read as a body weight of 10 kg, failing "body weight >= 40 kg"
+    assert read_note("He reports a weight loss of 10 kg over 3 months.").measurements == []
+    assert read_note("Weight 70 kg; weight loss of 5 kg.").measurements == ["body weight 70 kg"]

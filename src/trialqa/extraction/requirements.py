@@ -439,6 +439,8 @@ def _atom(e: CriterionEntity, text: str, v: _Vocabulary) -> Atom | None:
             return None  # "two years post-menopausal" is a time, not an age limit
         return Atom("age", name="age", **base)
     if e.label in _MEASURE_LABELS and e.analyte:
+        if CHANGE_OF_VALUE.search(text[max(0, e.start - 40):e.start]):
+            return None  # "weight loss of more than 10 lbs": a change of the analyte, not its level
         scale = v.analyte_scale.get(e.analyte)
         if scale:
             return Atom("score", name=scale, **base)
@@ -458,6 +460,9 @@ def _atom(e: CriterionEntity, text: str, v: _Vocabulary) -> Atom | None:
     return None
 
 
+# The words between an analyte and a value that make the value a change ("weight loss of 10 kg",
+# "creatinine increase of 0.3 mg/dL"); the note reader reads notes alike.
+CHANGE_OF_VALUE = re.compile(r"\b(?:loss|gain|change|reduction|decrease|increase|drop|decline|rise|fall)\s+(?:of\s+|by\s+)?$", re.I)
 _GESTATION = re.compile(r"\b(?:term|weeks?|gestation(?:al)?|born|birth|preterm)\b(?:\s+\w+){0,2}\s*$", re.I)
 
 

@@ -14,6 +14,7 @@ from functools import lru_cache
 
 from .. import lexicons
 from ..extraction import rules
+from ..extraction.requirements import CHANGE_OF_VALUE
 from ..units import time_unit, to_days
 from .facts import PatientFacts
 
@@ -307,6 +308,8 @@ def _value(s: str, e, span, facts: PatientFacts, v: _Vocab) -> None:
     named = rules().find_analyte(s, e.start, e.end)
     if named is None or (named[1] < e.start and re.search(r"\d|,", s[named[1]:e.start])):
         return
+    if CHANGE_OF_VALUE.search(s[max(0, e.start - 40):e.start]):
+        return  # "a weight loss of 10 kg" is not a weight of 10 kg
     if named[0] != e.analyte and not rules().related_analytes([named[0]]) & rules().related_analytes([e.analyte]):
         return  # "ASAT/ALAT and alkaline phosphatase, creatinine clearance 70 ml/min": the value is the nearest name's
     if e.analyte in v.scores:
