@@ -22,7 +22,7 @@ from .conditional import mark_given
 from .entity import CriterionEntity
 from .hierarchy import ancestors
 from .scales import class_points, score_op
-from .wording import NAMED, criterion_polarity, negation_lead, read_negation, without_heading
+from .wording import NAMED as _NAMED, criterion_polarity, negation_lead, read_negation, without_heading
 
 ATOM_KINDS = ("condition", "treatment", "procedure", "measurement", "score", "age", "sex", "pregnancy", "consent")
 
@@ -355,9 +355,9 @@ def _without_context(atoms: list[Atom], text: str, polarity: str, studied: froze
     for a in atoms:
         if a.kind in ("condition", "treatment", "procedure", "pregnancy"):
             before = text[max(0, a.start - 40):a.start]
+            if a.kind in ("condition", "pregnancy") and a.op is None and _PURPOSE.search(before):
+                continue  # "birth control to avoid pregnancy": what a measure is for, not the patient's state
             if a.kind == "pregnancy":
-                if _PURPOSE.search(before):
-                    continue  # "birth control to avoid pregnancy": what a measure is for, not the patient's state
                 out.append(a)
                 continue
             if _NAMES_A_STUDY.match(text[a.end:a.end + 25]) or _MODIFIER.match(text[a.end:a.end + 15]):
@@ -369,8 +369,6 @@ def _without_context(atoms: list[Atom], text: str, polarity: str, studied: froze
             if a.kind == "treatment" and a.op is None and not any(b.name in _REACTIONS for b in atoms) and (
                     _REACTION_TO.search(before) or _REACTION_AFTER.match(text[a.end:a.end + 25])):
                 continue  # "adverse reaction to a statin", "azathioprine intolerance": the reaction, not the drug
-            if a.kind == "condition" and a.op is None and _PURPOSE.search(before):
-                continue
             if a.kind == "condition" and a.op is None and negating and _TREATED_FOR.search(text[max(0, a.start - 90):a.start]):
                 continue
             if (a.kind == "condition" and a.op is None and _OBJECT_OF.search(before)) or \
@@ -530,9 +528,6 @@ def _clause_around(text: str, a: Atom) -> str:
 
 def _overlap(a: Atom, b: Atom) -> bool:
     return a.start < b.end and b.start < a.end
-
-
-_NAMED = NAMED
 
 
 

@@ -33,7 +33,8 @@ _MUST_NOT_LEAD = re.compile(r"\s*(?:(?!(?:or|and|if|who|that|which|while|when|un
                             r"(?:(?:must|should|may|can|shall)\s+(?:not|never|have\s+no|be\s+free\s+of|"
                             r"be\s+negative\s+(?:for|by|on|in))|cannot)\b"
                             r"(?!(?:\s+[\w-]+){0,2}\s+(?:more|greater|fewer|less|longer|over|exceed\w*)\b)", re.I)
-# what ends the reach of a leading negation: a sentence, or a requirement of its own ("..., and must be using")
+# What ends the reach of a leading negation: a sentence (not an abbreviation's dot), a requirement of its
+# own ("..., and must be using"), an exception, a washout ("At least 4 weeks since"), a heading ("Endocrine therapy:")
 _NEGATION_REACH_END = re.compile(
     r";|\.(?=\s|$)(?<!i\.e\.)(?<!e\.g\.)(?<!etc\.)(?<!\bvs\.)|(?:\b(?:and|but)|[,(])\s*(?:must|should|will|may)\b(?!\s+not\b)|"
     r"\b(?:except(?:ing)?|with\s+the\s+exception\s+of|other\s+than|unless|excluding)\b|"
@@ -113,14 +114,15 @@ def read_negation(text: str, atoms: list[Atom], polarity: str, body: int = 0) ->
     the text after a heading starts."""
     if polarity == "exclusion" and any(a.negated for a in atoms):
         _without_exclusion_negation(text, atoms)
-    head = negation_lead(text, body)
+    must_not = _MUST_NOT_LEAD.match(text, body)
+    head = _NO_LEAD.match(text, body) or must_not
     named = [(a.start, a.end) for a in atoms if a.kind in NAMED]
     for a in atoms:
         if a.op is not None and a.kind in ("measurement", "score", "age"):
             # A threshold states its own direction ("not less than" is read as ">="); only a leading "No"
             # or "must not" with nothing but its subject between negates it.
             a.negated = polarity == "inclusion" and _threshold_negated(text, body, a, named)
-    if head and polarity == "exclusion" and _MUST_NOT_LEAD.match(text, body):
+    if head and must_not and polarity == "exclusion":
         # "Patients must not have undergone splenectomy" listed among exclusions: excluded if they have
         _without_lead_negation(text, atoms, head)
         return
@@ -206,7 +208,6 @@ def _threshold_negated(text: str, body: int, a: Atom, named: list[tuple[int, int
     clause = head[cut:]
     if not clause.strip() or any(body + cut <= x and y <= a.start for x, y in named):
         return False
-    atom_text = a.text
     # "Not less than 18": the comparator is the atom's own; a scale named in the atom needs no subject
-    rx = _THRESHOLD_NEGATION if _COMPARATOR_FIRST.match(atom_text) else _THRESHOLD_NEGATION_BARE
+    rx = _THRESHOLD_NEGATION if _COMPARATOR_FIRST.match(a.text) else _THRESHOLD_NEGATION_BARE
     return bool(rx.fullmatch(clause))
