@@ -196,3 +196,20 @@ def test_what_contraception_is_for_is_not_a_requirement():
 ])
 def test_a_change_of_a_value_is_not_a_limit_on_the_value(text):
     assert "body weight" not in d(text)
+
+
+def test_the_words_before_a_mention_that_name_a_kind_of_it():
+    from trialqa.extraction.wording import kind_words
+
+    def kind(text, word):
+        return kind_words(text, text.index(word))
+
+    assert kind("No renovascular hypertension or other etiologies", "hypertension") == "renovascular"  # NCT00001622
+    assert kind("crystal-induced arthritis", "arthritis") == "crystal-induced"  # NCT00000403
+    assert kind("Known CNS involvement", "involvement") == "CNS"
+    for text, word in (("Known hypertension", "hypertension"), ("History of severe asthma", "asthma"),
+                       ("with the intention to control hypertensive disease", "hypertensive"),
+                       ("Patients undergoing surgery", "surgery"), ("under psychiatric care", "psychiatric"),
+                       ("Stage 3 hypertension", "hypertension")):
+        assert kind(text, word) is None, text
+    assert kind_words("but reports diabetes", 12, also=frozenset({"reports"})) is None

@@ -47,6 +47,7 @@ class Facts:
     current: set[str] = field(default_factory=set)  # treatments taken now ("takes warfarin", "is on Neoral")
     lacks: set[str] = field(default_factory=set)
     phrases: dict[str, list[list[str]]] = field(default_factory=dict)
+    said: dict[str, list[str]] = field(default_factory=dict)  # concept -> the patient's words for it ("renovascular hypertension")
     labs: list[CriterionEntity] = field(default_factory=list)  # LAB and PERCENT values
     blood_pressure: tuple[float, float] | None = None
     scores: dict[str, tuple[float, float]] = field(default_factory=dict)  # scale -> points (a class is a range)
@@ -401,6 +402,12 @@ def _condition(t, c, req, a: Atom, facts: Facts) -> _Truth:
                     if i in facts.has[name] and crit_q.search(c.text[max(0, a.start - 40):a.end + 20])]
     if contradicted:
         return _Truth(False, f"the patient's {name} is not of the kind this criterion names", True)
+    # An inclusion's kind of the trial's own disease ("drug-induced SJS/TEN") describes whom it
+    # studies: a patient who has that disease is taken to be of it; elsewhere the kind must be said.
+    if a.subtype and not (req.polarity == "inclusion" and name in _studied(t)) and not _of_kind(a.subtype, name, facts):
+        kind = " ".join(w.lower() if w[1:].islower() else w for w in a.subtype.split())  # "Renovascular", "CNS"
+        return _Truth(None, f"this criterion names {kind} {a.text}; the patient's {name} is not said to be of that kind",
+                      True, f"whether the patient's {name} is {kind}", open=True)
     if "active" in a.qualifiers and name in facts.history and "history" not in a.qualifiers:
         return _Truth(False, f"the patient's {name} is past, and this criterion names a current one", True)
     if _excepted(req, name, facts):
@@ -410,6 +417,12 @@ def _condition(t, c, req, a: Atom, facts: Facts) -> _Truth:
     if a.window:
         return _timed(t, a, facts)
     return _Truth(True, f"the patient has {name}", True)
+
+
+def _of_kind(kind: str, name: str, facts: Facts) -> bool:
+    """Whether the patient's own words for ``name`` (or a kind of it) name ``kind`` too ("renovascular")."""
+    words = [re.compile(r"(?<![\w-])" + re.escape(w) + r"(?![\w-])", re.I) for w in kind.split()]
+    return any(all(w.search(said) for w in words) for said in facts.said.get(name, ()))
 
 
 def _has(name: str, facts: Facts) -> bool:

@@ -16,6 +16,7 @@ from ..errors import QueryError
 from ..patients import FACT_KEYS
 from ..extraction import CriterionEntity, enrollment_age, rules
 from ..extraction.requirements import requirement_of, vocabulary
+from ..extraction.wording import kind_words
 from ..records import Trial
 from .concepts import ancestors
 from .criteria import analyte_mentions
@@ -136,6 +137,7 @@ def facts_from_question(facts: dict[str, Any], text: str = "") -> Facts:
     f.has = {k: set(v) for k, v in (facts.get("has") or {}).items()}
     f.lacks = set(facts.get("lacks") or ())
     f.phrases = dict(facts.get("phrases") or {})
+    f.said = {c: [group[0] for group in groups if group] for c, groups in f.phrases.items()}
     f.labs = [*facts.get("labs", []), *facts.get("percents", [])]
     f.doses = list(facts.get("doses", []))
     f.times = list(facts.get("times", []))
@@ -213,6 +215,7 @@ def _add_note_facts(f: Facts, text: str) -> None:
     for c, quals in note.has.items():
         if c not in f.lacks:
             f.has.setdefault(c, quals)
+            f.said.setdefault(c, []).extend(note.said.get(c, ()))
     f.history |= note.history
     f.lacks |= {c for c in note.lacks if c not in f.has}
     known = {e.analyte for e in f.labs}
@@ -327,6 +330,7 @@ def facts_from_patient(patient: dict) -> Facts:
                 continue
             for c in (concept, *ancestors(concept)):
                 f.has.setdefault(c, set())
+                f.said.setdefault(c, []).append(x)
             if target == "history":
                 f.history.add(concept)
     for key in ("treatments", "procedures"):
@@ -334,6 +338,7 @@ def facts_from_patient(patient: dict) -> Facts:
             f.treatments.append(_treatment(item, key))
             for c in f.treatments[-1]["concepts"]:
                 f.has.setdefault(c, set())
+                f.said.setdefault(c, []).append(f.treatments[-1]["text"])
                 if f.treatments[-1]["ongoing"]:
                     f.current.add(c)
     if f.pregnant is None and "pregnancy" in f.has:
@@ -350,7 +355,15 @@ def _concept(name: str) -> str:
     "liver failure" it is also a synonym of), else what the lexicon reads it as."""
     key = name.strip().lower()
     exact = next((c for c in rules().concepts if c.lower() == key), None)
-    return exact or rules().concept_lookup(name) or key
+    return exact or rules().concept_lookup(name) or _kind_of_concept(name.strip()) or key
+
+
+def _kind_of_concept(phrase: str) -> str | None:
+    """The concept of a phrase that names a kind of it ("renovascular hypertension", "abdominal surgery")."""
+    for start, end, concept in rules().concept_gaz.find(phrase):
+        if end == len(phrase) and start > 0 and kind_words(phrase, start) == phrase[:start].strip():
+            return concept
+    return None
 
 
 def _number(patient: dict, key: str) -> float:

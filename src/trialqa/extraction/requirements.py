@@ -22,7 +22,7 @@ from .conditional import mark_given
 from .entity import CriterionEntity
 from .hierarchy import ancestors
 from .scales import class_points, score_op
-from .wording import NAMED as _NAMED, criterion_polarity, negation_lead, read_negation, without_heading
+from .wording import FILLER as _FILLER, NAMED as _NAMED, criterion_polarity, kind_words, negation_lead, read_negation, without_heading
 
 ATOM_KINDS = ("condition", "treatment", "procedure", "measurement", "score", "age", "sex", "pregnancy", "consent")
 
@@ -50,6 +50,7 @@ class Atom:
     qualifiers: list[str] = field(default_factory=list)
     window: dict[str, Any] | None = None  # {"op", "days", "days2", "anchor", "text", "start", "end"}
     given: dict[str, Any] | None = None  # a limit for patients with (or without) a condition: {"name", "present", "text"}
+    subtype: str | None = None  # the words naming a kind of the concept that no concept names ("renovascular")
 
     def to_dict(self) -> dict[str, Any]:
         # Unset fields are left out; 0 and 0.0 are values (ECOG 0), so the test is by identity.
@@ -133,19 +134,6 @@ def vocabulary() -> _Vocabulary:
 
 _MEASURE_LABELS = {"LAB": "measurement", "PERCENT": "measurement"}
 _CONTENT = re.compile(r"[A-Za-z][A-Za-z-]{3,}")
-# Words that carry no requirement of their own: structure, hedges, the subject of the sentence.
-_FILLER = set("""patients patient subjects subject participants participant people persons women woman men man
-children child adults adult those with without have having had has been being must should will would could
-shall able known history evidence documented confirmed diagnosis diagnosed defined following include
-including included exclude excluded excluding other than than more less least most within prior previous
-current currently presence present any either from after before during since until upon into their there
-these this that which who whom whose also only such well each both other clinical clinically significant
-study trial protocol criteria criterion eligible eligibility enrollment entry inclusion exclusion randomization
-randomisation screening baseline visit time period days weeks months years hours required requirement
-investigator opinion judgment judgement considered per based according level levels value values count
-normal limit limits upper lower range institutional ratio type stage grade class score status test result
-results positive negative treatment therapy treated receiving received use used taking given dose doses
-""".split())
 
 
 # "At least 4 weeks since prior chemotherapy": how long ago the patient had it, the requirement itself
@@ -205,6 +193,10 @@ def compile_criterion(c: Criterion, trial_id: str = "", studied: frozenset[str] 
             a.window = _window_for(a, windows, text)
     atoms, body = without_heading(text, atoms, lead_end, polarity)
     atoms = _drop_inner(atoms)
+    taken = [(e.start, e.end) for e in c.entities]
+    for a in atoms:
+        if a.kind in ("condition", "procedure"):  # a drug class's words ("cytotoxic") are the class's, not a kind
+            a.subtype = kind_words(text, a.start, taken)
     atoms = _without_context(atoms, text, polarity, studied, negation_lead(text, body) is not None)
     atoms = mark_given(atoms, text, [a for e in c.entities if e.hedged and not e.excepted and e.label == "CONDITION"
                                      and (a := _atom(e, text, v)) is not None])

@@ -19,6 +19,56 @@ if TYPE_CHECKING:
 
 NAMED = ("condition", "treatment", "procedure", "pregnancy")  # atoms naming something the patient has or had
 
+# Words that carry no requirement of their own: structure, hedges, the subject of the sentence.
+FILLER = set("""patients patient subjects subject participants participant people persons women woman men man
+children child adults adult those with without have having had has been being must should will would could
+shall able known history evidence documented confirmed diagnosis diagnosed defined following include
+including included exclude excluded excluding other than than more less least most within prior previous
+current currently presence present any either from after before during since until upon into their there
+these this that which who whom whose also only such well each both other clinical clinically significant
+study trial protocol criteria criterion eligible eligibility enrollment entry inclusion exclusion randomization
+randomisation screening baseline visit time period days weeks months years hours required requirement
+investigator opinion judgment judgement considered per based according level levels value values count
+normal limit limits upper lower range institutional ratio type stage grade class score status test result
+results positive negative treatment therapy treated receiving received use used taking given dose doses
+""".split())
+
+# A word right before a mention that names a kind of the concept ("renovascular hypertension",
+# "abdominal surgery", "CNS metastases"): one word of letters, digits or hyphens, a space from the next.
+_WORD_BEFORE = re.compile(r"(?<![\w'-])([A-Za-z][\w'-]*)\s+$")
+
+
+def kind_words(text: str, start: int, taken: list[tuple[int, int]] = (), also: frozenset[str] = frozenset()) -> str | None:
+    """The one or two words right before the mention at ``start`` that name a kind of what it names
+    and no concept of the lexicon does ("renovascular" hypertension, "crystal-induced" arthritis): a
+    patient with plain hypertension may not have that kind. Words of structure, time, certainty or
+    severity (``not_kinds``; "known", "prior", "severe"), verb forms and words of other mentions
+    (``taken``) name no kind, nor the words in ``also`` (a note's own cue words); None when there is none."""
+    words: list[str] = []
+    end = start
+    while len(words) < 2:
+        m = _WORD_BEFORE.search(text, max(0, end - 40), end)
+        if not m:
+            break
+        w, at = m.group(1), m.start(1)
+        low = w.lower()
+        if (low in _not_kinds() or low.rstrip("s") in _not_kinds() or low in also or len(low) < 3
+                or ("-" not in low and low.endswith(("ing", "ed", "'s")))
+                or any(a < at + len(w) and at < b for a, b in taken)
+                or re.search(r"\bto\s+$", text[max(0, at - 4):at], re.I)):  # "to control hypertension": a verb
+            break
+        words.insert(0, w)
+        end = at
+    return " ".join(words) or None
+
+
+@lru_cache(maxsize=1)
+def _not_kinds() -> frozenset[str]:
+    req = lexicons.load("requirements")
+    qualifier_words = {w for words in req["qualifiers"].values() for phrase in words for w in phrase.lower().split()}
+    return frozenset(FILLER | set(lexicons.load("stopwords")["function_words"]) | qualifier_words
+                     | {w.lower() for w in req["not_kinds"]})
+
 _NO_LEAD = re.compile(r"\s*(?:no|not|without|never|absence\s+of|free\s+of)\b(?!\s+(?:more|greater|fewer|less|longer|"
                       r"later|earlier|sooner)\b)", re.I)
 _NEGATION_THEN = (r"\s*(?:[A-Za-z][\w/-]*\s+){0,5}?(?:(?:must|should|may|can|will|shall|do|does)\s+not|cannot|no|not|never|"

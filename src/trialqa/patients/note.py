@@ -15,6 +15,7 @@ from functools import lru_cache
 from .. import lexicons
 from ..extraction import rules
 from ..extraction.requirements import CHANGE_OF_VALUE
+from ..extraction.wording import kind_words
 from ..units import time_unit, to_days
 from .facts import PatientFacts
 
@@ -50,6 +51,10 @@ class _Vocab:
                        for name, p in d["vital_patterns"].items()}
         self.measurements = set(d["measurement_analytes"])
         self.scores = dict(d["score_analytes"])
+        # the words of the note's cues ("reports", "denies", "status post") are never a kind of a condition
+        self.cue_words = frozenset(w.lower() for key in ("affirming_cues", "history_cues", "negation_cues", "diagnosis_cues",
+                                                         "procedure_cues", "phrase_stops", "ongoing_cues", "family_cues")
+                                   for phrase in d[key] for w in phrase.split())
 
 
 def _words(phrases: list[str]) -> re.Pattern:
@@ -184,7 +189,7 @@ def _sentence(text: str, a: int, b: int, facts: PatientFacts, v: _Vocab) -> None
             continue  # "infection" inside "HIV infection"
         if e.label == "CONDITION":
             named.append((e.start, e.end))
-            _condition(s, e, span, facts, v)
+            _condition(s, e, span, facts, v, [(o.start, o.end) for o in ents if o is not e])
         elif e.label in ("LAB", "PERCENT") and e.analyte and e.value is not None:
             _value(s, e, span, facts, v)
     _diagnoses(s, a, named, facts, v)
@@ -262,8 +267,11 @@ def _affirmed(s: str, start: int, v: _Vocab) -> bool:
     return comma >= 0 and bool(v.affirming.match(s[comma + 1:start].lstrip()))
 
 
-def _condition(s: str, e, span, facts: PatientFacts, v: _Vocab) -> None:
+def _condition(s: str, e, span, facts: PatientFacts, v: _Vocab, taken: list[tuple[int, int]] = ()) -> None:
     kind, name = e.concept_type, e.concept
+    # The kind the note names ("renovascular hypertension"), shown and kept so that a criterion
+    # naming that kind can be decided; the criteria reader maps it to its concept again.
+    of_kind = kind_words(s, e.start, taken, v.cue_words) if kind not in ("drug", "situation") else None
     if kind == "population" or not name:
         return
     if not e.negated and _negated(s, e.start, e.end, v):
@@ -284,7 +292,7 @@ def _condition(s: str, e, span, facts: PatientFacts, v: _Vocab) -> None:
             return  # "takes no medications": nothing taken, and no name to exclude
         # The drug as written ("methotrexate"), not the lexicon's class ("antimetabolites"): the
         # criteria reader maps it to its classes again, and people see what the note said.
-        item = {"name": e.text.strip() if kind == "drug" else name}
+        item = {"name": e.text.strip() if kind == "drug" else f"{of_kind} {name}" if of_kind else name}
         ago = _ago(s)
         if ago is not None:
             item["days_ago"] = ago
@@ -293,11 +301,13 @@ def _condition(s: str, e, span, facts: PatientFacts, v: _Vocab) -> None:
         facts.add("treatments" if kind == "drug" else "procedures", item, span)
         return
     if e.negated:
-        facts.add("absent", name, span)
+        if not of_kind:  # "no renovascular hypertension" denies that kind, not hypertension
+            facts.add("absent", name, span)
     else:
-        facts.add("conditions", name, span)
+        shown = f"{of_kind} {name}" if of_kind else name
+        facts.add("conditions", shown, span)
         if _history_cue(s, e.start, v):
-            facts.add("history", name, span)
+            facts.add("history", shown, span)
 
 
 def _value(s: str, e, span, facts: PatientFacts, v: _Vocab) -> None:
