@@ -54,6 +54,9 @@ def test_blood_pressure_components_and_alternatives():
     assert [(a.name, a.component, a.value) for a in r.atoms] == [("blood pressure", "systolic", 160),
                                                                    ("blood pressure", "diastolic", 100)]
     assert r.expression == {"op": "or", "args": [0, 1]}
+    # the component named after each value (NCT04318938), not the last one named before it
+    r = req("Uncontrolled hypertension, defined as blood pressure ≥ 160 mmHg (systolic) or ≥ 100 mmHg (diastolic)", "exclusion")
+    assert [(a.component, a.value) for a in r.atoms if a.kind == "measurement"] == [("systolic", 160), ("diastolic", 100)]
 
 
 def test_an_exclusion_list_of_conditions_is_alternatives_but_a_cause_is_a_conjunct():

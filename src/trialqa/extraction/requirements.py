@@ -465,7 +465,13 @@ def _sex_atom(e: CriterionEntity, base: dict) -> Atom | None:
     return None
 
 
+_COMPONENT_AFTER = re.compile(r"\s*\(?\s*(systolic|diastolic|sbp|dbp)\b", re.I)
+
+
 def _bp_component(text: str, e: CriterionEntity) -> str | None:
+    after = _COMPONENT_AFTER.match(text, e.end)  # "≥ 160 mmHg (systolic) or ≥ 100 mmHg (diastolic)"
+    if after:
+        return "systolic" if after.group(1).lower() in ("systolic", "sbp") else "diastolic"
     before = text[max(0, e.start - 40):e.start].lower()
     hits = [(before.rfind(w), comp) for w, comp in (("systolic", "systolic"), ("sbp", "systolic"), ("diastolic", "diastolic"),
                                                      ("dbp", "diastolic"))]
