@@ -223,3 +223,13 @@ def test_a_change_of_a_value_is_not_the_value():
     # "weight loss of 10 kg" had been read as a body weight of 10 kg, failing "body weight >= 40 kg"
     assert read_note("He reports a weight loss of 10 kg over 3 months.").measurements == []
     assert read_note("Weight 70 kg; weight loss of 5 kg.").measurements == ["body weight 70 kg"]
+
+
+def test_a_negation_reaches_over_any_kind_of():
+    # TREC 2022 topic 32; the criteria wording "valvular heart disease or any form of cardiomyopathy" is alike
+    f = read_note("The patient has no history of other medical conditions including allergies or any kind of surgery.")
+    assert not f.procedures and "hypersensitivity" in f.absent
+    from trialqa.extraction import rules
+
+    ents = rules().extract("No valvular heart disease or any form of cardiomyopathy", "exclusion")
+    assert {e.concept: e.negated for e in ents if e.label == "CONDITION"}["cardiomyopathy"] is True

@@ -16,6 +16,7 @@ Triggers = dict[str, list[tuple[int, int]]]
 
 # "X or Y", "X, Y and Z", "neither X nor Y": a conjunct shares the negation of the one before it.
 _COORDINATION = re.compile(r"\s*(?:,\s*(?:and\s+|or\s+)?|\s(?:or|and|nor|and/or)\s+|/)\s*"
+                           r"(?:(?:any|all)\s+(?:kinds?|types?|forms?|sorts?)\s+of\s+)?"  # "or any kind of surgery"
                            r"(?:(?!(?:with|has|have|had|is|are|was|were|must|should|will|be|but|who|that|which|requires?|required|to|use|using|take|taking|become)\b)\w+\s+){0,2}?", re.I)
 
 
