@@ -233,3 +233,17 @@ def test_a_negation_reaches_over_any_kind_of():
 
     ents = rules().extract("No valvular heart disease or any form of cardiomyopathy", "exclusion")
     assert {e.concept: e.negated for e in ents if e.label == "CONDITION"}["cardiomyopathy"] is True
+
+
+def test_a_wish_to_become_pregnant_is_not_a_pregnancy():
+    # SIGIR 2014 topic 28
+    assert read_note("She takes no medications and would like to become pregnant soon.").pregnant is None
+    assert read_note("They have been trying to get pregnant for a year.").pregnant is None
+    assert read_note("She is 10 weeks pregnant.").pregnant is True
+
+
+def test_a_verb_before_a_condition_is_not_a_kind_of_it():
+    # SIGIR 2014 topic 19: "describes" is what he does, "progressive" how it goes
+    f = read_note("A 52-year-old man with a history of heavy smoking, describes progressive dysphagia.")
+    assert "dysphagia" in f.conditions and not any("describes" in c for c in f.conditions)
+    assert read_note("Left hand and arm paresthesias.").conditions == ["arm paresthesias"]  # the kind as written

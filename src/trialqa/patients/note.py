@@ -267,6 +267,9 @@ def _affirmed(s: str, start: int, v: _Vocab) -> bool:
     return comma >= 0 and bool(v.affirming.match(s[comma + 1:start].lstrip()))
 
 
+_BECOME = re.compile(r"\b(?:become|becoming|get|getting)\s+$", re.I)
+
+
 def _condition(s: str, e, span, facts: PatientFacts, v: _Vocab, taken: list[tuple[int, int]] = ()) -> None:
     kind, name = e.concept_type, e.concept
     # The kind the note names ("renovascular hypertension"), shown and kept so that a criterion
@@ -280,6 +283,8 @@ def _condition(s: str, e, span, facts: PatientFacts, v: _Vocab, taken: list[tupl
         e.negated = False
     if kind == "situation":
         low = e.text.lower()
+        if name == "pregnancy" and _BECOME.search(s, max(0, e.start - 30), e.start):
+            return  # "would like to become pregnant": a wish, not a state
         if name == "pregnancy" and re.search(r"pregnan|gravid|gestation", low):
             facts.add("pregnant", not e.negated, span)
         elif name == "breastfeeding":
@@ -304,7 +309,7 @@ def _condition(s: str, e, span, facts: PatientFacts, v: _Vocab, taken: list[tupl
         if not of_kind:  # "no renovascular hypertension" denies that kind, not hypertension
             facts.add("absent", name, span)
     else:
-        shown = f"{of_kind} {name}" if of_kind else name
+        shown = f"{of_kind} {e.text.strip()}" if of_kind else name  # as written: "arm paresthesias", not "arm peripheral neuropathy"
         facts.add("conditions", shown, span)
         if _history_cue(s, e.start, v):
             facts.add("history", shown, span)
