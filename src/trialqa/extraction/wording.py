@@ -53,7 +53,7 @@ def kind_words(text: str, start: int, taken: list[tuple[int, int]] = (), also: f
         w, at = m.group(1), m.start(1)
         low = w.lower()
         if (low in _not_kinds() or low.rstrip("s") in _not_kinds() or low in also or len(low) < 3
-                or ("-" not in low and low.endswith(("ing", "ed", "'s")))
+                or ("-" not in low and low.endswith(("ing", "ed", "'s", "ly")))  # verb forms, possessives, adverbs
                 or any(a < at + len(w) and at < b for a, b in taken)
                 or re.search(r"\bto\s+$", text[max(0, at - 4):at], re.I)):  # "to control hypertension": a verb
             break
