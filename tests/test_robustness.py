@@ -143,8 +143,9 @@ class _SlowEncoder(HashingEncoder):
 
 def test_loads_starting_together_build_the_index_once(tmp_path):
     # Without the build lock each found no index and built one, and a later builder pruned the
-    # version another was reading ("chunks.jsonl is missing; rebuilding"). The lock is a file lock,
-    # so processes wait for each other as these threads do.
+    # version another was reading ("chunks.jsonl is missing; rebuilding"); without the store lock a
+    # later writer replaced the rows an earlier load's trials read their bodies from ("the trial
+    # store changed after ... was loaded"). The locks are file locks, so processes wait as threads do.
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     shutil.copy(MSC_SEED, corpus)

@@ -9,6 +9,7 @@ import math
 import os
 import sqlite3
 import threading
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Callable
 
@@ -16,7 +17,7 @@ from . import config
 from .chunking import CHUNKING_VERSION
 from .archives import ARCHIVE_SUFFIXES, is_archive, read_member, split_member
 from .corpus import Corpus, load_corpus
-from .corpus.store import Store, open_store, read_derived
+from .corpus.store import Store, open_store, read_derived, store_path
 from .embedding import Encoder, get_encoder
 from .errors import CorpusError, IndexError_, QueryError
 from .index import ChunkIndex, build_index, index_name, load_index, read_manifest
@@ -65,9 +66,18 @@ class TrialQA:
         cdir = config.corpus_dir(corpus_dir)
         idir = config.index_dir(index_dir)
         udir = config.uploads_dir(cdir)
-        store = open_store(idir)
+        spath = store_path(idir)
+        # Loads starting together read and write the store one at a time: a second writer of the
+        # same records would replace the rows the first one's trials read their bodies from.
+        with exclusive(spath.with_name(spath.name + ".lock"), optional=True) if spath else nullcontext():
+            store = open_store(idir)
+            try:
+                trials = _load_with_uploads(cdir, udir, store)
+            except BaseException:
+                if store is not None:
+                    store.close()
+                raise
         try:
-            trials = _load_with_uploads(cdir, udir, store)
             for err in trials.errors:
                 log.warning("skipped %s", err)
             enc = encoder or get_encoder(model)

@@ -37,13 +37,21 @@ def file_sha256(path: Path) -> str:
 
 
 @contextmanager
-def exclusive(lock_path: Path):
+def exclusive(lock_path: Path, optional: bool = False):
     """Hold an exclusive lock on ``lock_path`` (created if missing) across processes, waiting for it:
-    two processes that both find an index missing build it once, not twice over each other."""
+    two processes that both find an index missing build it once, not twice over each other. With
+    ``optional``, a lock file that cannot be made (a read-only folder) leaves the work unlocked."""
     import fcntl
 
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock_path, "a+b") as f:
+    try:
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        f = open(lock_path, "a+b")
+    except OSError:
+        if not optional:
+            raise
+        yield
+        return
+    with f:
         fcntl.flock(f, fcntl.LOCK_EX)
         try:
             yield
