@@ -151,3 +151,15 @@ def derm_trials():
     from ..conftest import DATA, need
 
     return load_corpus(need(DATA / "ctgov" / "xml_derm_subset"))
+
+
+def test_a_dose_belongs_to_the_drug_it_follows_not_to_one_with_its_own_dose():
+    r = req("Treated with fluticasone 1000 mcg + salmeterol 100 mcg daily for at least 4 weeks")  # NCT00497237
+    doses = [(a.name, a.value) for a in r.atoms if a.kind == "treatment" and a.op is not None]
+    assert doses == [("corticosteroids", 1000), (None, 100)]  # salmeterol is no concept: its dose is nobody's
+
+
+def test_a_non_prefixed_word_before_a_noun_names_which_one():
+    r = req("Psychiatric conditions including schizophrenia or any non-bipolar psychiatric disorder", "exclusion")
+    assert "bipolar disorder" not in {a.name for a in r.atoms}  # NCT00006204: not "without bipolar disorder"
+    assert [(a.name, a.negated) for a in req("Non-pregnant women").atoms] == [("pregnancy", True)]

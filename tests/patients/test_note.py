@@ -250,3 +250,14 @@ def test_a_verb_before_a_condition_is_not_a_kind_of_it():
     # TREC 2022 topic 39: an adverb and the verb before it are no kind of low bone density
     f = read_note("Absorptiometry studies demonstrate abnormally low bone density, which confirms the diagnosis of osteoporosis.")
     assert not any("abnormally" in c for c in f.conditions)
+
+
+def test_a_result_stated_after_a_list_is_every_items():
+    f = read_note("HIV, hepatitis C antibody and HBsAg all negative.")
+    assert {"HIV infection", "hepatitis C", "hepatitis B"} <= set(f.absent) and not f.conditions
+    assert set(read_note("HIV and hepatitis B positive.").conditions) == {"HIV infection", "hepatitis B"}
+
+
+def test_never_had_reaches_every_item_of_its_list():
+    f = read_note("Never had botulinum toxin, phenol/ethanol blocks, surgery or casting of the arm.")
+    assert "surgery" in f.absent and not f.procedures

@@ -217,6 +217,11 @@ def _add_note_facts(f: Facts, text: str) -> None:
             f.has.setdefault(c, quals)
             f.said.setdefault(c, []).extend(note.said.get(c, ()))
     f.history |= note.history
+    # What the note reader reads as denied and never as had ("Never had botulinum toxin, phenol
+    # blocks, surgery or casting") the question's own reading, which counts a "had" before it, does not keep.
+    for c in note.lacks - set(note.has):
+        if c in f.has and c not in f.current and not any(c in x["concepts"] for x in f.times):
+            del f.has[c]
     f.lacks |= {c for c in note.lacks if c not in f.has}
     known = {e.analyte for e in f.labs}
     f.labs.extend(e for e in note.labs if e.analyte not in known)

@@ -106,26 +106,35 @@ def _patient_facts(q: Question) -> dict[str, Any]:
     m = V.patient_age.search(text)
     if m:
         facts["age"] = float(next(g for g in m.groups() if g))
+    else:
+        # "34 yo M w/ HIV ...", "63 y/o M, poor balance": a patient described as notes describe one,
+        # with an age and a sex, in the description before the asking sentence
+        from ..patients import read_age_and_sex
+
+        note = read_age_and_sex(split_description(text)[0])
+        if note.age is not None and note.sex is not None:
+            facts["age"] = note.age
     # "The trial lists hemoglobin as 90 g/L. What's that in g/dL?" states the record's value, not a patient's.
-    converting = bool(V.conversion.search(text)) and not V.patient.search(text)
+    # a patient the note reader found is read by it (``patient._add_note_facts``), not by the question's own cues
+    framed = bool(V.patient.search(text))
+    converting = bool(V.conversion.search(text)) and not framed
     for e in q.entities:
         if converting:
             break
         # A stated value ("at most 8%") is the patient's value: compare it as such.
-        if e.label == "LAB" and e.analyte and e.value is not None and (e.op in ("=", None) or V.patient.search(text)):
+        if e.label == "LAB" and e.analyte and e.value is not None and (e.op in ("=", None) or framed):
             if _shared_value(e, q.entities, text):
                 continue  # "ASAT/ALAT and alkaline phosphatase, creatinine clearance 70 ml/min" is the clearance
             facts.setdefault("labs", []).append(e)
-        elif e.label == "PERCENT" and e.value is not None and (e.op in ("=", None) or V.patient.search(text)):
+        elif e.label == "PERCENT" and e.value is not None and (e.op in ("=", None) or framed):
             facts.setdefault("percents", []).append(e)
-        elif e.label == "DOSE" and e.value is not None and e.op in ("=", None) and V.patient.search(text):
+        elif e.label == "DOSE" and e.value is not None and e.op in ("=", None) and framed:
             # A dose is a dose of a drug: "simvastatin 40 mg" is compared only with limits on simvastatin.
             a, b = clause_span(text, e.start, e.end)
             drugs = [x for x in q.entities if x.label == "CONDITION" and x.concept_type == "drug" and a <= x.start < b]
             if drugs:
                 near = min(drugs, key=lambda x: abs(x.start - e.start))
                 facts.setdefault("doses", []).append(replace(e, concept=near.concept))
-    framed = bool(V.patient.search(text))
     for m in V.ago.finditer(text):
         amount, unit = (m.group(1), m.group(2)) if m.group(1) else (m.group(3), m.group(4))
         n = rules().number(amount) if amount.lower() not in ("a", "an") else 1.0

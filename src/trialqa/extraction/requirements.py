@@ -136,6 +136,7 @@ _MEASURE_LABELS = {"LAB": "measurement", "PERCENT": "measurement"}
 _CONTENT = re.compile(r"[A-Za-z][A-Za-z-]{3,}")
 
 
+_NON_MODIFIER = re.compile(r"\bnon-$", re.I)
 # "At least 4 weeks since prior chemotherapy": how long ago the patient had it, the requirement itself
 _WASHOUT = re.compile(r"\b(?:weeks?|days?|months?|years?|hours?|wks?|mos?|hrs?)\s+since\s+(?:(?:the|an?|any|all|prior|previous|last|other)\s+)*$", re.I)
 _FOR_SEX = re.compile(r"\s*[(,]?\s*(?:in|for)?\s*(women|females?|men|males?)\b", re.I)
@@ -193,6 +194,9 @@ def compile_criterion(c: Criterion, trial_id: str = "", studied: frozenset[str] 
             a.window = _window_for(a, windows, text)
     atoms, body = without_heading(text, atoms, lead_end, polarity)
     atoms = _drop_inner(atoms)
+    # "any non-bipolar psychiatric disorder": the prefixed word says which disorder, it is no atom of its own
+    atoms = [a for a in atoms if not (_NON_MODIFIER.search(text, 0, a.start) and (m := re.match(r"\s+([A-Za-z]+)", text[a.end:]))
+                                      and m.group(1).lower() not in _FILLER and not m.group(1).lower().rstrip("s") in _FILLER)]
     taken = [(e.start, e.end) for e in c.entities]
     for a in atoms:
         if a.kind in ("condition", "procedure"):  # a drug class's words ("cytotoxic") are the class's, not a kind
@@ -234,7 +238,10 @@ def compile_criterion(c: Criterion, trial_id: str = "", studied: frozenset[str] 
     for a in atoms:
         if a.kind == "treatment" and a.op is not None and a.name is None:
             # "Aspirin > 325 mg/day": a dose is a dose of the nearest drug named in its clause
-            drugs = [d for d in atoms if d.kind == "treatment" and d.op is None and not re.search(r"[;.]", text[min(d.end, a.end):max(d.start, a.start)])]
+            # ... and owns it: "fluticasone 1000 mcg + salmeterol 100 mcg" gives fluticasone no second dose
+            drugs = [d for d in atoms if d.kind == "treatment" and d.op is None and not re.search(r"[;.]", text[min(d.end, a.end):max(d.start, a.start)])
+                     and not any(o is not a and o.kind == "treatment" and o.op is not None
+                                 and min(d.end, a.end) <= o.start < max(d.start, a.start) for o in atoms)]
             if drugs:
                 # the drug just before the dose ("aspirin (> 325 mg/d)") before any other nearby
                 before = [d for d in drugs if d.end <= a.start and a.start - d.end <= 30]

@@ -103,6 +103,14 @@ def read_note(text: str) -> PatientFacts:
     return facts
 
 
+def read_age_and_sex(text: str) -> PatientFacts:
+    """Only the age and sex a note states ("34 yo M", "a 58-year-old woman"), without reading the
+    rest: whether a question describes a patient the way notes do."""
+    facts = PatientFacts(text=text)
+    _age_and_sex(text, facts, vocab())
+    return facts
+
+
 def _vitals(text: str, facts: PatientFacts, v: _Vocab) -> None:
     """Vital signs the way notes write them ("pulse is 105/min", "temperature 38.9 C"), unless the
     general reading already has that analyte."""
@@ -243,7 +251,8 @@ def _negated(s: str, start: int, end: int, v: _Vocab) -> bool:
         return False  # "Stopped metformin last year, hypertension": only a list's own negator reaches its items
     if cue is None or "," not in s[cue.end():start]:
         return False
-    between = s[cue.end():start]
+    # the verb of the negation itself ("Never had X, Y, surgery", "denies having") is not a new clause
+    between = _NEGATED_VERB.sub("", s[cue.end():start], count=1)
     return not re.search(r"[:()\d]", between) and not any(
         m.group(0).lower() not in ("and", "or") for m in v.stops.finditer(between))
 
@@ -267,6 +276,7 @@ def _affirmed(s: str, start: int, v: _Vocab) -> bool:
     return comma >= 0 and bool(v.affirming.match(s[comma + 1:start].lstrip()))
 
 
+_NEGATED_VERB = re.compile(r"^\s*(?:ever\s+)?(?:had|has|have|having|been|taken|took|received|used|undergone|underwent|got)\b", re.I)
 _BECOME = re.compile(r"\b(?:become|becoming|get|getting)\s+$", re.I)
 
 
@@ -294,6 +304,8 @@ def _condition(s: str, e, span, facts: PatientFacts, v: _Vocab, taken: list[tupl
         return
     if kind in ("drug", "procedure"):
         if e.negated:
+            if kind == "procedure" and not of_kind:
+                facts.add("absent", name, span)  # "never had surgery": none of it (a drug's "no medications" names none)
             return  # "takes no medications": nothing taken, and no name to exclude
         # The drug as written ("methotrexate"), not the lexicon's class ("antimetabolites"): the
         # criteria reader maps it to its classes again, and people see what the note said.
