@@ -163,3 +163,21 @@ def test_a_non_prefixed_word_before_a_noun_names_which_one():
     r = req("Psychiatric conditions including schizophrenia or any non-bipolar psychiatric disorder", "exclusion")
     assert "bipolar disorder" not in {a.name for a in r.atoms}  # NCT00006204: not "without bipolar disorder"
     assert [(a.name, a.negated) for a in req("Non-pregnant women").atoms] == [("pregnancy", True)]
+
+
+def test_a_bare_time_after_a_limit_is_a_limit_of_the_same_kind():
+    # NCI wording (135 records of the 6,786 give nitrosoureas their own window in brackets)
+    r = req("Chemotherapy within 4 weeks prior to entering the study (6 weeks for nitrosoureas or mitomycin C)", "exclusion")
+    nitro = next(a for a in r.atoms if a.name == "nitrosoureas")
+    assert (nitro.window["op"], nitro.window["days"]) == ("<=", 42)
+    r = req("Chemotherapy within 4 weeks prior to entering the study and 6 weeks from nitrosourea-containing chemotherapy",
+            "exclusion")  # NCT00007878
+    assert [a.subtype for a in r.atoms if a.name == "chemotherapy"] == [None, "nitrosourea-containing"]
+
+
+def test_what_a_patient_must_have_recovered_from_is_not_required():
+    assert not req("Patients must have recovered from major surgery").atoms
+    r = req("Chemotherapy within 4 weeks; all patients should have recovered from all toxicities of prior chemo and radiation",
+            "exclusion")  # NCT00007878: the prior chemo and radiation do not exclude
+    assert [a.name for a in r.atoms] == ["chemotherapy"] and r.atoms[0].window
+    assert [a.name for a in req("Recovered from major surgery and have no active infection").atoms] == ["infection"]

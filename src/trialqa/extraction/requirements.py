@@ -22,7 +22,7 @@ from .conditional import mark_given
 from .entity import CriterionEntity
 from .hierarchy import ancestors
 from .scales import class_points, score_op
-from .wording import FILLER as _FILLER, NAMED as _NAMED, criterion_polarity, kind_words, negation_lead, read_negation, without_heading
+from .wording import FILLER as _FILLER, NAMED as _NAMED, REGIMEN_KIND, criterion_polarity, kind_words, negation_lead, read_negation, without_heading
 
 ATOM_KINDS = ("condition", "treatment", "procedure", "measurement", "score", "age", "sex", "pregnancy", "consent")
 
@@ -136,6 +136,10 @@ _MEASURE_LABELS = {"LAB": "measurement", "PERCENT": "measurement"}
 _CONTENT = re.compile(r"[A-Za-z][A-Za-z-]{3,}")
 
 
+_LIMIT_OPS = ("<", "<=", ">", ">=")
+_RECOVERED_FROM = re.compile(r"\brecover(?:ed|y|ing)?\s+from\s+(?:(?:[\w-]+\s+){0,4}?(?:toxicit(?:y|ies)|toxic\s+effects?|side[\s-]+effects?|"
+                             r"adverse\s+(?:events?|effects?|reactions?)|effects?|complications?|sequelae)\s+(?:of|from|due\s+to|related\s+to|"
+                             r"associated\s+with)\b[^;.()]{0,60}|(?:(?:any|all|the|prior|previous|recent|major|minor)\s+)*)$", re.I)
 _NON_MODIFIER = re.compile(r"\bnon-$", re.I)
 # "At least 4 weeks since prior chemotherapy": how long ago the patient had it, the requirement itself
 _WASHOUT = re.compile(r"\b(?:weeks?|days?|months?|years?|hours?|wks?|mos?|hrs?)\s+since\s+(?:(?:the|an?|any|all|prior|previous|last|other)\s+)*$", re.I)
@@ -192,6 +196,13 @@ def compile_criterion(c: Criterion, trial_id: str = "", studied: frozenset[str] 
     for a in atoms:
         if a.kind in _NAMED:
             a.window = _window_for(a, windows, text)
+            w = a.window
+            if w and w.get("op") == "=" and not w.get("duration"):
+                # "within 4 weeks ... and 6 weeks from nitrosoureas", "(6 weeks for mitomycin C)": a bare
+                # time after a limit is a limit of the same kind, not an exact time
+                prior = [x for x in windows if x.op in _LIMIT_OPS and x.end <= w["start"]]
+                if prior:
+                    a.window = {**w, "op": prior[-1].op}
     atoms, body = without_heading(text, atoms, lead_end, polarity)
     atoms = _drop_inner(atoms)
     # "any non-bipolar psychiatric disorder": the prefixed word says which disorder, it is no atom of its own
@@ -199,8 +210,12 @@ def compile_criterion(c: Criterion, trial_id: str = "", studied: frozenset[str] 
                                       and m.group(1).lower() not in _FILLER and not m.group(1).lower().rstrip("s") in _FILLER)]
     taken = [(e.start, e.end) for e in c.entities]
     for a in atoms:
-        if a.kind in ("condition", "procedure"):  # a drug class's words ("cytotoxic") are the class's, not a kind
+        if a.kind in ("condition", "procedure"):
             a.subtype = kind_words(text, a.start, taken)
+        elif a.kind == "treatment" and a.op is None:
+            # a drug class's own words ("cytotoxic agents") are the class's; "platinum-based" names a kind of it
+            kind = kind_words(text, a.start, taken)
+            a.subtype = kind if kind and REGIMEN_KIND.search(kind) else None
     atoms = _without_context(atoms, text, polarity, studied, negation_lead(text, body) is not None)
     atoms = mark_given(atoms, text, [a for e in c.entities if e.hedged and not e.excepted and e.label == "CONDITION"
                                      and (a := _atom(e, text, v)) is not None])
@@ -233,6 +248,8 @@ def compile_criterion(c: Criterion, trial_id: str = "", studied: frozenset[str] 
         if a.kind in _NAMED and (windows and v.anchor_lead.search(before) and not _WASHOUT.search(before)
                                  or v.event_lead.search(before)):
             atoms.remove(a)  # "within 48 hours prior to DARATUMUMAB treatment": the event the window counts from
+        elif a.kind in _NAMED and _RECOVERED_FROM.search(text, max(0, a.start - 160), a.start):
+            atoms.remove(a)  # "recovered from the toxicities of prior chemo and radiation": what is recovered from, not had
         elif a.kind in _NAMED and (a.name in v.administrative or v.consent.search(" ".join(before.split()[-4:]))):
             a.kind = "consent"  # "agreement to use effective contraception", "written consent": asked at screening
     for a in atoms:

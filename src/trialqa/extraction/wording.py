@@ -33,6 +33,8 @@ normal limit limits upper lower range institutional ratio type stage grade class
 results positive negative treatment therapy treated receiving received use used taking given dose doses
 """.split())
 
+# "nitrosourea-containing", "platinum-based": a kind of a regimen, named by a drug that is a mention of its own
+REGIMEN_KIND = re.compile(r"\w-(?:containing|based|including)$", re.I)
 # A word right before a mention that names a kind of the concept ("renovascular hypertension",
 # "abdominal surgery", "CNS metastases"): one word of letters, digits or hyphens, a space from the next.
 _WORD_BEFORE = re.compile(r"(?<![\w'-])([A-Za-z][\w'-]*)\s+$")
@@ -54,7 +56,7 @@ def kind_words(text: str, start: int, taken: list[tuple[int, int]] = (), also: f
         low = w.lower()
         if (low in _not_kinds() or low.rstrip("s") in _not_kinds() or low in also or len(low) < 3
                 or ("-" not in low and low.endswith(("ing", "ed", "'s", "ly")))  # verb forms, possessives, adverbs
-                or any(a < at + len(w) and at < b for a, b in taken)
+                or (any(a < at + len(w) and at < b for a, b in taken) and not REGIMEN_KIND.search(w))
                 or re.search(r"\bto\s+$", text[max(0, at - 4):at], re.I)):  # "to control hypertension": a verb
             break
         words.insert(0, w)
