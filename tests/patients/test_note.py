@@ -261,3 +261,10 @@ def test_a_result_stated_after_a_list_is_every_items():
 def test_never_had_reaches_every_item_of_its_list():
     f = read_note("Never had botulinum toxin, phenol/ethanol blocks, surgery or casting of the arm.")
     assert "surgery" in f.absent and not f.procedures
+
+
+def test_a_planned_procedure_is_not_had():
+    # docs/eval/patient_vignettes: "no major medical problems or planned surgery"
+    f = read_note("No major medical problems or planned surgery. Scheduled for a lumpectomy next week.")
+    assert not f.procedures
+    assert read_note("He had surgery in 2010.").procedures == [{"name": "surgery"}]

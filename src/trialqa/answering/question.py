@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..extraction import CriterionEntity, rules
+from ..patients.note import PLANNED
 from ..units import to_days
 from .concepts import ancestors, qualifier_pairs
 from .vocabulary import V
@@ -169,6 +170,8 @@ def _patient_facts(q: Question) -> dict[str, Any]:
                 continue
             if any(a <= e.start and e.end <= b for a, b in trial_refs):
                 continue  # "the micellar paclitaxel psoriasis trial" names the trial, not the patient
+            if PLANNED.search(text, max(0, e.start - 30), e.start):
+                continue  # "no planned surgery", "a scheduled biopsy": not had
             if not V.have.search(text[max(0, e.start - 70):e.start]) and not re.match(r"\s*(?:positive|\+)", text[e.end:e.end + 12], re.I):
                 continue
             clause = clause_span(text, e.start, e.end)

@@ -22,6 +22,7 @@ from .conditional import mark_given
 from .entity import CriterionEntity
 from .hierarchy import ancestors
 from .scales import class_points, score_op
+from .windows import window_for
 from .wording import FILLER as _FILLER, NAMED as _NAMED, REGIMEN_KIND, criterion_polarity, kind_words, negation_lead, read_negation, without_heading
 
 ATOM_KINDS = ("condition", "treatment", "procedure", "measurement", "score", "age", "sex", "pregnancy", "consent")
@@ -136,7 +137,6 @@ _MEASURE_LABELS = {"LAB": "measurement", "PERCENT": "measurement"}
 _CONTENT = re.compile(r"[A-Za-z][A-Za-z-]{3,}")
 
 
-_LIMIT_OPS = ("<", "<=", ">", ">=")
 _RECOVERED_FROM = re.compile(r"\brecover(?:ed|y|ing)?\s+from\s+(?:(?:[\w-]+\s+){0,4}?(?:toxicit(?:y|ies)|toxic\s+effects?|side[\s-]+effects?|"
                              r"adverse\s+(?:events?|effects?|reactions?)|effects?|complications?|sequelae)\s+(?:of|from|due\s+to|related\s+to|"
                              r"associated\s+with)\b[^;.()]{0,60}|(?:(?:any|all|the|prior|previous|recent|major|minor)\s+)*)$", re.I)
@@ -195,14 +195,7 @@ def compile_criterion(c: Criterion, trial_id: str = "", studied: frozenset[str] 
     _age_lower_bounds(text, atoms)
     for a in atoms:
         if a.kind in _NAMED:
-            a.window = _window_for(a, windows, text)
-            w = a.window
-            if w and w.get("op") == "=" and not w.get("duration"):
-                # "within 4 weeks ... and 6 weeks from nitrosoureas", "(6 weeks for mitomycin C)": a bare
-                # time after a limit is a limit of the same kind, not an exact time
-                prior = [x for x in windows if x.op in _LIMIT_OPS and x.end <= w["start"]]
-                if prior:
-                    a.window = {**w, "op": prior[-1].op}
+            a.window = window_for(a, windows, text)
     atoms, body = without_heading(text, atoms, lead_end, polarity)
     atoms = _drop_inner(atoms)
     # "any non-bipolar psychiatric disorder": the prefixed word says which disorder, it is no atom of its own
@@ -574,48 +567,6 @@ def _drop_inner(atoms: list[Atom]) -> list[Atom]:
             continue  # the same concept named twice ("hepatitis B (HBs, anti-HBs and HBc)") is one atom
         out.append(a)
     return out
-
-
-def _window_for(a: Atom, windows: list[CriterionEntity], text: str) -> dict[str, Any] | None:
-    """The time window that governs a mention: the nearest in its sentence, preferring one after it."""
-    heads = [w for w in windows if text[w.end:w.end + 3].lstrip().startswith(":")]
-    if heads:
-        # "Within 2 weeks: topical steroids. Within 4 weeks: systemic steroids": a heading window
-        # covers what follows its colon up to the next window.
-        before = [w for w in heads if w.end <= a.start]
-        if before:
-            w = max(before, key=lambda x: x.end)
-            if not any(w.end <= x.start < a.start for x in windows):
-                return _window_dict(w, text)
-    best, dist = None, 10 ** 9
-    for w in windows:
-        between = text[min(a.end, w.end):max(a.start, w.start)]
-        if re.search(r"[.;]", between):
-            continue
-        if w.end <= a.start and re.search(r"\b(?:and|or)\b", between, re.I) and \
-                not re.match(r"\s*(?:since|after|from|following)\b", text[w.end:]):
-            continue  # "X within ten years and or presence of Y": the window is X's (not so "6 months since X and Y")
-        d = w.start - a.end if w.start >= a.end else (a.start - w.end) + 40
-        if w.end <= a.start and a.start - w.end <= 60 and re.match(r"\s*(?:since|after|from|following)\b", text[w.end:]):
-            d = -1  # "at least 8 weeks since nitrosoureas": the window names its event
-        if d < dist:
-            best, dist = w, d
-    if best is None or dist > 200:
-        return None
-    return _window_dict(best, text)
-
-
-def _window_dict(w: CriterionEntity, text: str) -> dict[str, Any]:
-    """A window as the atom keeps it; ``duration`` marks one that measures how long ("for 4 weeks",
-    "of at least 6 months duration", "evolving for less than 7 days"), not how long ago."""
-    before, after = text[max(0, w.start - 25):w.start].lower(), text[w.end:w.end + 15].lower()
-    duration = bool(re.match(r"(?:for|of)\b", w.text, re.I) or re.search(r"\b(?:for|of|lasting|duration of|evolving)\s*$", before)
-                    or re.match(r"\s*(?:duration|in duration|long)\b", after))
-    op = w.op
-    if op == "=" and re.match(r"(?:during|in|within|over)\b", w.text, re.I):
-        op = "<="  # "during the first 10 days" is a span from the anchor, not a point
-    return {"op": op, "duration": duration, "days": w.norm_value, "days2": w.norm_value2, "anchor": w.anchor, "direction": w.direction,
-            "text": w.text, "start": w.start, "end": w.end}
 
 
 def _last_connective(between: str, v: _Vocabulary) -> str | None:

@@ -277,6 +277,8 @@ def _affirmed(s: str, start: int, v: _Vocab) -> bool:
 
 
 _NEGATED_VERB = re.compile(r"^\s*(?:ever\s+)?(?:had|has|have|having|been|taken|took|received|used|undergone|underwent|got)\b", re.I)
+# A procedure or treatment still to come ("no planned surgery", "scheduled for a lumpectomy") is no fact of having had it.
+PLANNED = re.compile(r"\b(?:planned|planning|scheduled|upcoming|future|awaiting|pending)\s+(?:for\s+)?(?:an?\s+|the\s+)?(?:[\w-]+\s+)?$", re.I)
 _BECOME = re.compile(r"\b(?:become|becoming|get|getting)\s+$", re.I)
 
 
@@ -303,6 +305,8 @@ def _condition(s: str, e, span, facts: PatientFacts, v: _Vocab, taken: list[tupl
             facts.add("absent" if e.negated else "conditions", name, span)
         return
     if kind in ("drug", "procedure"):
+        if PLANNED.search(s, max(0, e.start - 30), e.start):
+            return  # "planned surgery", "scheduled for a biopsy": not had yet
         if e.negated:
             if kind == "procedure" and not of_kind:
                 facts.add("absent", name, span)  # "never had surgery": none of it (a drug's "no medications" names none)
