@@ -124,3 +124,11 @@ def test_the_terms_of_a_sum_are_no_limits(text):
 def test_a_plus_after_a_number_is_still_or_more():
     assert limits("Age 18+ years") == [("AGE", ">=", 18.0, None, "years")]
     assert limits("proteinuria 2+ or more")[0][1:3] == (">=", 2.0)
+
+
+def test_an_analyte_named_after_its_value_with_in_or_of():
+    from trialqa.extraction import rules
+
+    # NCT00460564: "≥40kg in weight at the start of double-blind phase"
+    got = [(e.analyte, e.op, e.value) for e in rules().extract("≥40kg in weight at the start of the study", "inclusion") if e.label == "LAB"]
+    assert got == [("body weight", ">=", 40.0)]

@@ -84,7 +84,7 @@ class Rules:
         if best:
             return best[0], left + best[1]
         after = text[end:end + 40]
-        lead = len(after) - len(after.lstrip(" of"))
+        lead = re.match(r"\s*(?:(?:of|in)\s+)?", after).end()  # "10 g/dL of hemoglobin", "40 kg in weight"
         for a, b, name in self.analyte_gaz.find(after):
             if a == lead:
                 return name, end
