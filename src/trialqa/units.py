@@ -131,10 +131,13 @@ class LabUnits:
         """A value of ``analyte`` from ``unit`` in the analyte's canonical unit.
 
         Multiples of ULN and units pint cannot relate are kept as stated. A bare count for an analyte
-        with a ``default_unit`` is read in that unit when the value is large (``100,000`` platelets).
+        with a ``default_unit`` is read in that unit when the value is large (``100,000`` platelets);
+        a bare number for an analyte measured in percent is a percentage when plausible as one.
         """
         info = self.analytes.get(analyte, {})
         target = info.get("unit")
+        if unit is None and target == "%" and all(self.plausible(analyte, "%", v) is not False for v in (v1, v2) if v is not None):
+            return v1, v2, "%"  # "hematocrit of less than 30", "LVEF below 40": a percentage, the only unit it has
         if unit is None:
             default = info.get("default_unit")
             if not (default and v1 >= 50):

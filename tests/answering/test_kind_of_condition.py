@@ -1,5 +1,6 @@
-"""A criterion naming a kind of a condition that no concept names ("renovascular hypertension",
-"abdominal surgery") against patients with the plain condition, with that kind, and without it."""
+"""Readings of criteria found on records nobody had used: a kind of a condition no concept names
+("renovascular hypertension", "abdominal surgery") against patients with the plain condition, with
+that kind, and without it; a bare number for an analyte measured in percent."""
 
 from __future__ import annotations
 
@@ -38,3 +39,10 @@ def test_the_note_reader_keeps_the_kind_it_read():
     assert {"name": "abdominal surgery"} in f.procedures
     f = read_note("He has no renovascular hypertension.")
     assert "hypertension" not in f.absent  # denying a kind of hypertension does not deny hypertension
+
+
+def test_a_bare_number_for_an_analyte_measured_in_percent_is_a_percentage():
+    # NCT00490360 "Hematocrit of less than 30"; before, 38 % "could not be compared (units)"
+    t = trial(("Hematocrit of less than 30", "exclusion"))
+    assert status(t, {"labs": ["hematocrit 38 %"]})[0] == "met"
+    assert status(t, {"labs": ["hematocrit 25 %"]})[0] == "not_met"
