@@ -181,3 +181,10 @@ def test_what_a_patient_must_have_recovered_from_is_not_required():
             "exclusion")  # NCT00007878: the prior chemo and radiation do not exclude
     assert [a.name for a in r.atoms] == ["chemotherapy"] and r.atoms[0].window
     assert [a.name for a in req("Recovered from major surgery and have no active infection").atoms] == ["infection"]
+
+
+def test_a_test_to_be_done_requires_neither_the_condition_nor_its_absence():
+    # NCT00460759: the HIV result is a criterion of its own ("HIV antibody test negative")
+    assert not req("Within 14 days, a complete blood count and HIV antibody test will be performed").atoms
+    assert not req("A pregnancy test will be performed at screening").atoms
+    assert [(a.name, a.negated) for a in req("HIV antibody test negative").atoms] == [("HIV infection", True)]

@@ -271,6 +271,10 @@ def compile_criterion(c: Criterion, trial_id: str = "", studied: frozenset[str] 
             a.negated = True  # "Systemic corticosteroids should be discontinued before ...": required stopped
         if a.kind in ("condition", "pregnancy") and _NEGATIVE_RESULT.search(_clause_around(text, a)):
             a.negated = True  # "negative hepatitis B screening", "HIV negative": required absent
+    # "a complete blood count ... and HIV antibody test will be performed": a test to be done, with no
+    # result stated, requires neither the condition nor its absence
+    atoms = [a for a in atoms if not (a.kind in ("condition", "pregnancy") and not a.negated and _TEST_DONE.match(text, a.end)
+                                      and not _POSITIVE_RESULT.search(_clause_around(text, a)))]
     if not atoms and v.consent.search(text):
         m = v.consent.search(text)
         atoms.append(Atom("consent", text, 0, len(text), name=m.group(0).lower()))
@@ -527,6 +531,10 @@ def _score_atoms(text: str, v: _Vocabulary) -> list[Atom]:
     return out
 
 
+_TEST_DONE = re.compile(r"(?:(?<=test)|(?<=tests)|(?<=testing)|(?<=screen)|(?<=screening)|\s*(?:antibody\s+|antigen\s+|serology\s+|serum\s+)?"
+                        r"(?:tests?|testing|screen(?:ing)?|assays?))\s+(?:will\s+be|is|are|must\s+be|should\s+be|to\s+be|was|were|has\s+been|have\s+been)\s+"
+                        r"(?:performed|done|obtained|drawn|collected|required|conducted|carried\s+out)\b", re.I)
+_POSITIVE_RESULT = re.compile(r"\bpositive\b|\breactive\b|\bdetect(?:ed|able)\b", re.I)
 _NEGATIVE_RESULT = re.compile(r"\bnegative\b|\bsero-?negative\b|\bnon-?reactive\b|\bnot\s+detect(?:ed|able)\b|"
                               r"\bundetectable\b|\bfree\s+of\b|\bruled\s+out\b", re.I)
 
