@@ -79,3 +79,16 @@ def test_another_product_of_the_trial_drugs_class_is_the_patients_own():
         q = analyse(text)
         f = _without_trial_drugs(facts_from_question(q.patient, text), t)
         assert ("hepatitis B vaccine" in f.has) == kept, text
+
+
+def test_criteria_joined_by_a_trailing_or_are_alternatives():
+    # "Creatinine no greater than 1.5 mg/dL OR" / "Creatinine clearance at least 60 mL/min" (NCT00002697;
+    # 22 of 400 sampled XML records join inclusions so)
+    t = Trial(id="T2", source="t.xml", format="ctgov_xml")
+    pos = 0
+    for text in ("Creatinine no greater than 1.5 mg/dL OR", "Creatinine clearance at least 60 mL/min", "ECOG 0-1"):
+        t.criteria.append(Criterion(text, "inclusion", pos, pos + len(text)))
+        pos += len(text) + 1
+    out = any_of_groups(t, [result(t, 0, "not_met"), result(t, 1, "met"), result(t, 2, "not_met")])
+    assert [r.status for r in out] == ["met", "met", "not_met"]  # the third is no alternative
+    assert [r.status for r in any_of_groups(t, [result(t, 0, "not_met"), result(t, 1, "not_met")])] == ["not_met", "not_met"]

@@ -58,6 +58,7 @@ def any_of_groups(t: Trial, results: list[CriterionResult]) -> list[CriterionRes
     met, a member that is not met leaves the group undetermined while another is unknown."""
     group_of = {(c.start, c.end): c.group for c in t.criteria
                 if c.section == "inclusion" and c.group and V.any_of_group.search(c.group)}
+    group_of.update(_or_chains(t))
     members: dict[str, list[CriterionResult]] = {}
     for r in results:
         g = group_of.get((r.citation.start, r.citation.end))
@@ -76,6 +77,21 @@ def any_of_groups(t: Trial, results: list[CriterionResult]) -> list[CriterionRes
                 r = CriterionResult(r.criterion, r.section, "unknown", f"{r.reason}; another of \u201c{g}\u201d may hold",
                                     r.citation)
         out.append(r)
+    return out
+
+
+_ENDS_WITH_OR = re.compile(r"\b(?:OR|or|Or)\s*[,;:]?\s*$")
+
+
+def _or_chains(t: Trial) -> dict[tuple[int, int], str]:
+    """Inclusion criteria joined by an "OR" that ends one of them ("Age 6 to 18 years, with egg IgE
+    > 5 kUA/L OR" / "Age 5 to 6 years, with egg IgE >= 12 kUA/L"): alternatives, as a group is."""
+    out: dict[tuple[int, int], str] = {}
+    crit = [c for c in t.criteria if c.section == "inclusion"]
+    for a, b in zip(crit, crit[1:]):
+        if _ENDS_WITH_OR.search(a.text):
+            label = out.get((a.start, a.end)) or f"one of the alternatives joined by OR from \u201c{_short(a.text, 60)}\u201d"
+            out[(a.start, a.end)] = out[(b.start, b.end)] = label
     return out
 
 
