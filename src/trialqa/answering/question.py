@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..extraction import CriterionEntity, rules
-from ..patients.note import PLANNED
+from ..patients.note import PLANNED, read_age_and_sex
 from ..units import to_days
 from .concepts import ancestors, qualifier_pairs
 from .vocabulary import V
@@ -110,8 +110,6 @@ def _patient_facts(q: Question) -> dict[str, Any]:
     else:
         # "34 yo M w/ HIV ...", "63 y/o M, poor balance": a patient described as notes describe one,
         # with an age and a sex, in the description before the asking sentence
-        from ..patients import read_age_and_sex
-
         note = read_age_and_sex(split_description(text)[0])
         if note.age is not None and note.sex is not None:
             facts["age"] = note.age

@@ -14,13 +14,13 @@ CLAUSE_REACH = 400  # the farthest a clause boundary is looked for, in character
 
 Triggers = dict[str, list[tuple[int, int]]]
 
-# "X or Y", "X, Y and Z", "neither X nor Y": a conjunct shares the negation of the one before it.
+# "HIV, hepatitis C antibody and HBsAg all negative": the list and the result stated after it.
 _TESTED = r"(?:antibod(?:y|ies)|antigens?|serology|serologies|tests?|screens?|titers?|titres?|PCR)"
 _RESULT_LIST = re.compile(r"\s*(?:" + _TESTED + r"\s*)?(?:,\s*(?:and\s+|or\s+)?|\s(?:or|and|and/or)\s+|/)\s*", re.I)
 _NEGATIVE_AFTER = re.compile(r"\s*(?:" + _TESTED + r"\s*)?(?:(?:were|was|are|is|all|both|each|tested|came\s+back)\s+){0,3}"
                              r"(?:negative|neg\b|non-?reactive|undetectable)", re.I)
 
-
+# "X or Y", "X, Y and Z", "neither X nor Y": a conjunct shares the negation of the one before it.
 _COORDINATION = re.compile(r"\s*(?:,\s*(?:and\s+|or\s+)?|\s(?:or|and|nor|and/or)\s+|/)\s*"
                            r"(?:(?:any|all)\s+(?:kinds?|types?|forms?|sorts?)\s+of\s+)?"  # "or any kind of surgery"
                            r"(?:(?!(?:with|has|have|had|is|are|was|were|must|should|will|be|but|who|that|which|requires?|required|to|use|using|take|taking|become)\b)\w+\s+){0,2}?", re.I)

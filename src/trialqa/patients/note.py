@@ -284,11 +284,11 @@ _BECOME = re.compile(r"\b(?:become|becoming|get|getting)\s+$", re.I)
 
 def _condition(s: str, e, span, facts: PatientFacts, v: _Vocab, taken: list[tuple[int, int]] = ()) -> None:
     kind, name = e.concept_type, e.concept
+    if kind == "population" or not name:
+        return
     # The kind the note names ("renovascular hypertension"), shown and kept so that a criterion
     # naming that kind can be decided; the criteria reader maps it to its concept again.
     of_kind = kind_words(s, e.start, taken, v.cue_words) if kind not in ("drug", "situation") else None
-    if kind == "population" or not name:
-        return
     if not e.negated and _negated(s, e.start, e.end, v):
         e.negated = True
     elif e.negated and _affirmed(s, e.start, v):
