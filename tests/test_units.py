@@ -36,3 +36,9 @@ def test_lab_conversions_clinical_labs_use():
     assert round(5.5 * unit_factor("hemoglobin", "mmol/L", "g/dL"), 2) == 8.86
     assert round(15 * unit_factor("vitamin D", "ng/mL", "nmol/L"), 1) == 37.4
     assert unit_factor("C-reactive protein", "mg/dL", "mg/L") == 10
+
+
+def test_abbreviated_time_units_are_the_lexicons_spellings():
+    from trialqa.units import time_unit, to_days
+    assert [time_unit(u) for u in ("hrs", "wks", "mos", "yrs", "Weeks", "mm", "s")] == ["hour", "week", "month", "year", "week", None, None]
+    assert to_days(6, "hrs") == 0.25

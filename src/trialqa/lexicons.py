@@ -82,7 +82,8 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     "patient_note": {
         "age_patterns": [str], "sex_words": Map([str], keys=("female", "male")), "history_cues": [str],
         "family_cues": [str], "negation_cues": [str], "procedure_cues": [str], "diagnosis_cues": [str], "phrase_stops": [str], "ongoing_cues": [str],
-        "ago_pattern": str, "blood_pressure": [str], "vital_patterns": Map(str), "measurement_analytes": [str],
+        "ago_pattern": str, "blood_pressure": [str], "vital_patterns": Map(str), "height_pattern": str,
+        "measurement_analytes": [str],
         "score_analytes": Map(str),
         "affirming_cues": [str], "list_negation_cues": [str]},
     "units": {

@@ -17,10 +17,16 @@ DAYS_PER = {"minute": 1 / 1440, "hour": 1 / 24, "day": 1.0, "week": 7.0, "month"
 
 
 def time_unit(word: str) -> str | None:
-    """The unit of ``DAYS_PER`` a unit name stands for ("Weeks" -> "week"), None for other words."""
+    """The unit of ``DAYS_PER`` a unit name stands for ("Weeks" -> "week", "hrs" -> "hour"), None for other words."""
     w = word.strip().lower()
-    w = w[:-1] if w.endswith("s") else w
-    return w if w in DAYS_PER else None
+    return _time_spellings().get(w) or (w[:-1] if w.endswith("s") and w[:-1] in DAYS_PER else w if w in DAYS_PER else None)
+
+
+@lru_cache(maxsize=1)
+def _time_spellings() -> dict[str, str]:
+    """Each spelling of the units lexicon's time units ("wks", "mos") -> its ``DAYS_PER`` name."""
+    return {s.lower(): canon[:-1] for canon, spellings in lexicons.load("units")["time"].items()
+            for s in spellings if canon[:-1] in DAYS_PER}
 
 
 def _known(unit: str) -> str:

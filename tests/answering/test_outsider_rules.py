@@ -183,3 +183,11 @@ def test_temperatures_convert_with_their_offset():
     assert (e.analyte, e.unit, e.norm_value) == ("body temperature", "°C", 38.5)
     (e,) = [x for x in rules().extract("oral temperature above 100.4 °F") if x.label == "LAB"]
     assert e.norm_unit == "°C" and e.norm_value == pytest.approx(38.0)
+
+
+def test_a_question_asked_after_a_description_sentence_is_yes_no():
+    q = analyse("He had a stent put in his heart 4 months ago. Is he eligible for the aliskiren study?")
+    assert q.yes_no and q.patient["times"][0]["days"] == pytest.approx(121.75)
+    q = analyse("Mom gave him children's Tylenol about 6 hrs ago. Can he still be randomized today in the IV APAP study?")
+    assert q.yes_no and q.patient["times"][0]["days"] == 0.25
+    assert not analyse("The trial lists hemoglobin as 90 g/L. What's that in g/dL?").yes_no

@@ -188,3 +188,30 @@ def test_a_test_to_be_done_requires_neither_the_condition_nor_its_absence():
     assert not req("Within 14 days, a complete blood count and HIV antibody test will be performed").atoms
     assert not req("A pregnancy test will be performed at screening").atoms
     assert [(a.name, a.negated) for a in req("HIV antibody test negative").atoms] == [("HIV infection", True)]
+
+
+def test_what_harmed_or_cannot_be_taken_is_not_what_the_patient_had():
+    # NCT01852578, NCT01742767: a patient who had docetaxel, or takes steroids, is not excluded by these
+    assert not req("Persistence of clinically relevant treatment-related toxicities from previous chemotherapy or radiotherapy.",
+                   "exclusion").atoms
+    assert not req("Inability to take corticosteroids", "exclusion").atoms
+    assert not req("Unable to tolerate aspirin or clopidogrel", "exclusion").atoms
+    r = req("No local complications of Crohn's disease such as strictures or abscesses", studied={"Crohn's disease"})
+    assert [(a.name, a.subtype) for a in r.atoms] == [("Crohn's disease", "complications")]  # NCT00004941: which patients
+    assert [a.window["days"] for a in req("Prior chemotherapy within 4 weeks", "exclusion").atoms] == [28]
+
+
+def test_a_reaction_named_before_a_bracket_is_still_to_what_follows():
+    r = req("History of severe hypersensitivity reaction (≥grade 3) to polysorbate 80 containing drugs or to docetaxel",
+            "exclusion")  # NCT01852578: the reaction AND what it is to
+    assert r.expression == {"op": "and", "args": [0, {"op": "or", "args": [1, 2]}]}
+    assert not req("Has known or suspected hypersensitivity to acetaminophen or the inactive excipients of IV Acetaminophen.",
+                   "exclusion").atoms  # NCT00493246: the hedged reaction is not read, and the drug is not had
+
+
+def test_something_allowed_on_a_condition_is_a_permission():
+    assert not req("Prior radiation therapy allowed to <25% of the bone marrow (Cristy and Eckerman 1987).", "exclusion").atoms
+    r = req("Chemotherapy: Prior anthracyclines allowed provided no symptomatic heart disease is present More than 4 weeks "
+            "since prior chemotherapy (6 weeks for nitrosoureas)")  # NCT00002535: the permission ends where the next sentence starts
+    assert "anthracyclines" in {x.name for x in r.exceptions}
+    assert next(a for a in r.atoms if a.name == "nitrosoureas").window["text"] == "More than 4 weeks"

@@ -268,3 +268,28 @@ def test_a_planned_procedure_is_not_had():
     f = read_note("No major medical problems or planned surgery. Scheduled for a lumpectomy next week.")
     assert not f.procedures
     assert read_note("He had surgery in 2010.").procedures == [{"name": "surgery"}]
+
+
+@pytest.mark.parametrize("note, weight, bmi", [
+    ("HD pt is 5 ft 6 in and 260 lb.", "body weight 260 lb", "body mass index 42.0 kg/m2"),
+    ("Volunteer is 6'0\" and 240 lb", "body weight 240 lb", "body mass index 32.5 kg/m2"),
+    ("58 yo woman, height 165 cm, weight 82 kg, lost 20 lb", "body weight 82 kg", "body mass index 30.1 kg/m2"),
+])
+def test_a_body_mass_index_from_height_and_weight(note, weight, bmi):
+    assert read_note(note).measurements == [weight, bmi]
+
+
+def test_no_body_mass_index_is_made_up_when_the_note_states_one_or_lacks_a_height():
+    assert read_note("BMI 31, 5 ft 2 in, 180 lbs").measurements == ["body weight 180 lbs"]
+    assert read_note("7 yo boy, wt 50 lb").measurements == ["body weight 50 lb"]
+
+
+@pytest.mark.parametrize("note", ["76 yo F, stage IV NSCLC, chemo-naive. ECOG 1.", "She is chemotherapy naive.",
+                                  "ART-naïve man with HIV"])
+def test_naive_means_never_had(note):
+    assert not read_note(note).treatments
+
+
+def test_a_value_is_not_an_analyte_named_in_the_sentence_before():
+    facts = read_note("76 yo F. Life expectancy > 3 months. Bili 0.8 mg/dL, AST/ALT normal.")
+    assert facts.labs == ["bilirubin 0.8 mg/dL"]

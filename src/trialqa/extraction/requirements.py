@@ -23,7 +23,7 @@ from .entity import CriterionEntity
 from .hierarchy import ancestors
 from .scales import class_points, score_op
 from .windows import window_for
-from .wording import FILLER as _FILLER, NAMED as _NAMED, REGIMEN_KIND, criterion_polarity, kind_words, negation_lead, read_negation, without_heading
+from .wording import CANNOT_TAKE, FILLER as _FILLER, HARM_OF, NAMED as _NAMED, REGIMEN_KIND, criterion_polarity, kind_words, negation_lead, read_negation, without_heading
 
 ATOM_KINDS = ("condition", "treatment", "procedure", "measurement", "score", "age", "sex", "pregnancy", "consent")
 
@@ -150,6 +150,7 @@ _ALLOWED = re.compile(r"(?:^|(?<=[.;]))\s*(?:however|but|nevertheless)\b[^.;]*|[
                       r"(?:allowed|permitted|acceptable|not excluded|not be excluded|an exception|exceptions|eligible|"
                       r"not considered)\b[^.;]*|[^.;]*\b(?:is|are)\s+not\s+considered\b[^.;]*|"
                       r"[^.;]*\b(?<!not )(?<!n't )(?:allowed|permitted|not specified|no restrictions?|not required)\s*(?:[.;]|$)|"
+                      r"[^.;]*\b(?<!not )(?<!n't )(?<!be )(?:allowed|permitted)\s+(?:to|if|provided|as\s+long\s+as|up\s+to|only)\b(?:(?!\s[A-Z][a-z])[^.;])*|"
                       r"\((?:[^()]|\([^()]*\))*?\b(?:will|would|is|are|does|do)\s+not\s+(?:be\s+)?(?:a\s+)?(?:reasons?\s+to\s+)?"
                       r"exclude(?:[^()]|\([^()]*\))*\)|"
                       r"[^.;()]*\b(?:will|would|is|are|does|do)\s+not\s+(?:be\s+)?(?:a\s+)?(?:reasons?\s+to\s+)?exclude\b[^.;()]*", re.I)
@@ -351,7 +352,7 @@ _AFFECTING = re.compile(r"\b(?:interfer(?:e|es|ing)\s+with|interact(?:s|ing)?\s+
 _MODIFIER = re.compile(r"-(?:sensitive|resistant|refractory|dependent|naive|naïve|induced|related|free|sparing)\b", re.I)
 _REACTIONS = {"hypersensitivity", "drug allergy", "allergy", "intolerance"}
 _REACTION_TO = re.compile(r"\b(?:reactions?|intolerance|intolerant|allerg(?:y|ies|ic)|hypersensitivity|sensitivity|"
-                          r"contraindications?|side effects?)\s+(?:to|of|with)\s+(?:an?\s+|the\s+|any\s+)?(?:[\w-]+,?\s+){0,6}$", re.I)
+                          r"contraindications?|side effects?)\s+(?:to|of|with)\s+(?:an?\s+|the\s+|any\s+)?(?:[\w-]+,?\s+){0,8}$", re.I)
 _REACTION_AFTER = re.compile(r"\s*(?:intolerance|allergy|hypersensitivity|toxicity)\b", re.I)
 _CONTEXT_EVENTS = {"hospitalization", "intensive care"}
 _NAMES_A_STUDY = re.compile(r"^\s*(?:clinical\s+)?(?:study|studies|trial|trials|protocol)\b", re.I)
@@ -380,8 +381,13 @@ def _without_context(atoms: list[Atom], text: str, polarity: str, studied: froze
             if re.search(r"\bindex\s+$", before, re.I):
                 continue  # "before index MI": the trial's qualifying event
             if a.kind == "treatment" and a.op is None and not any(b.name in _REACTIONS for b in atoms) and (
-                    _REACTION_TO.search(before) or _REACTION_AFTER.match(text[a.end:a.end + 25])):
+                    _REACTION_TO.search(text, max(0, a.start - 90), a.start) or _REACTION_AFTER.match(text[a.end:a.end + 25])):
                 continue  # "adverse reaction to a statin", "azathioprine intolerance": the reaction, not the drug
+            if a.kind in ("treatment", "procedure") and a.op is None and (
+                    HARM_OF.search(text, max(0, a.start - 90), a.start) or CANNOT_TAKE.search(text, max(0, a.start - 90), a.start)):
+                continue  # "toxicities from previous chemotherapy", "inability to take corticosteroids"
+            if a.kind == "condition" and a.op is None and (m := HARM_OF.search(text, max(0, a.start - 90), a.start)):
+                a.subtype = a.subtype or m.group("harm").lower()  # "complications of Crohn's disease": which of its patients
             if a.kind == "condition" and a.op is None and negating and _TREATED_FOR.search(text[max(0, a.start - 90):a.start]):
                 continue
             if (a.kind == "condition" and a.op is None and _OBJECT_OF.search(before)) or \
@@ -606,7 +612,7 @@ def _expression(atoms: list[Atom], text: str, polarity: str, v: _Vocabulary) -> 
         return {"op": "and", "args": []}
     for j in range(1, len(atoms)):
         if atoms[j - 1].kind == "condition" and atoms[j].kind == "treatment" and \
-                re.match(r"\s*(?:(?:or|and|and/or)\s+[\w-]+\s+)?(?:to|against|towards)\b", text[atoms[j - 1].end:atoms[j].start], re.I):
+                re.match(r"\s*(?:\([^()]*\)\s*)?(?:(?:or|and|and/or)\s+[\w-]+\s+)?(?:to|against|towards)\b", text[atoms[j - 1].end:atoms[j].start], re.I):
             # "hypersensitivity to X or to one of the excipients": the reaction AND any of what it is to,
             # up to the end of its clause; the mentions before and after keep their own structure
             stop = re.search(r"[;.]", text[atoms[j].start:])

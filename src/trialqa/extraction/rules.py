@@ -45,7 +45,13 @@ def _window_start(text: str, pos: int, width: int = 80) -> int:
     but not before the start of the line."""
     left = max(0, pos - width)
     nl = text.rfind("\n", left, pos)
-    return nl + 1 if nl >= 0 else left
+    left = nl + 1 if nl >= 0 else left
+    # nor before the sentence it stands in: "Life expectancy > 3 months. Bili 0.8 mg/dL" is no life expectancy
+    ends = [m.end() for m in _SENTENCE_END.finditer(text, left, pos)]
+    return ends[-1] if ends else left
+
+
+_SENTENCE_END = re.compile(r"(?<=[a-z)])\.\s+(?=[A-Z])")
 
 
 class Rules:

@@ -33,6 +33,15 @@ normal limit limits upper lower range institutional ratio type stage grade class
 results positive negative treatment therapy treated receiving received use used taking given dose doses
 """.split())
 
+# "toxicities from previous chemotherapy", "complications of Crohn's disease", "unable to tolerate aspirin":
+# the mention after them is what caused the harm or what cannot be taken, not what the patient has or had
+HARM_OF = re.compile(r"\b(?P<harm>toxicit(?:y|ies)|side[- ]effects?|sequelae|complications?)\s+(?:[\w-]+\s+){0,2}?"
+                     r"(?:from|of|due\s+to|related\s+to|caused\s+by|after|following)\s+(?:the\s+|an?\s+|any\s+|their\s+|his\s+|her\s+)?"
+                     r"(?:(?:prior|previous|earlier|recent)\s+)?(?:[\w-]+,?\s+(?:or|and|and/or)\s+){0,2}$", re.I)
+CANNOT_TAKE = re.compile(r"\b(?:inability|unable|not\s+able|unwilling(?:ness)?|refus(?:al|es?|ing))\s+to\s+(?:take|receive|tolerate|swallow|"
+                         r"undergo|use|comply\s+with|discontinue|stop|withdraw)\s+(?:the\s+|an?\s+|any\s+|oral\s+|their\s+)?"
+                         r"(?:[\w-]+,?\s+(?:or\s+|and\s+|and/or\s+)?){0,4}$", re.I)
+
 # "nitrosourea-containing", "platinum-based": a kind of a regimen, named by a drug that is a mention of its own
 REGIMEN_KIND = re.compile(r"\w-(?:containing|based|including)$", re.I)
 # A word right before a mention that names a kind of the concept ("renovascular hypertension",

@@ -49,6 +49,7 @@ class _Vocab:
         self.bp = [lexicons.compile_pattern(p, f"{where}: blood_pressure") for p in d["blood_pressure"]]
         self.vitals = {name: lexicons.compile_pattern(p, f"{where}: vital_patterns.{name}")
                        for name, p in d["vital_patterns"].items()}
+        self.height = lexicons.compile_pattern(d["height_pattern"], f"{where}: height_pattern")
         self.measurements = set(d["measurement_analytes"])
         self.scores = dict(d["score_analytes"])
         # the words of the note's cues ("reports", "denies", "status post") are never a kind of a condition
@@ -121,11 +122,43 @@ def _vitals(text: str, facts: PatientFacts, v: _Vocab) -> None:
         for m in rx.finditer(text):
             if _in_family(text, m.start(), v):
                 continue
-            unit = {"C": "°C", "F": "°F"}.get((m.groupdict().get("unit") or "").upper(), "bpm" if name == "heart rate" else "")
+            if CHANGE_OF_VALUE.search(text[max(0, m.start() - 40):m.start()]):
+                continue  # "lost 20 lb" is no weight of 20 lb
+            written = m.groupdict().get("unit") or ""
+            unit = {"C": "°C", "F": "°F"}.get(written.upper(), "bpm" if name == "heart rate" else written)
             item = f"{name} {m.group('value')} {unit}".strip()
             if _rereads(item):
                 facts.add("measurements", item, m.span())
                 break
+    _body_mass_index(text, facts, v)
+
+
+_NAIVE = re.compile(r"(?:-|\s+)na[iï]ve\b", re.I)
+_STATES_BMI = re.compile(r"\b(?:BMI|body[- ]mass[- ]index)\b", re.I)
+_KG_PER = {"kg": 1.0, "kgs": 1.0, "lb": 0.45359237, "lbs": 0.45359237, "pounds": 0.45359237}
+
+
+def _body_mass_index(text: str, facts: PatientFacts, v: _Vocab) -> None:
+    """A body mass index from the height and weight a note states ("5 ft 6 in and 260 lb"), when it
+    states none: criteria limit BMI far more often than notes state it."""
+    if any(x.startswith("body mass index ") for x in facts.measurements) or _STATES_BMI.search(text):
+        return
+    weight = next((x for x in facts.measurements if x.startswith("body weight ")), None)
+    h = next((m for m in v.height.finditer(text) if not _in_family(text, m.start(), v)), None)
+    if weight is None or h is None:
+        return
+    value, unit = weight.split()[-2:]
+    if unit.lower() not in _KG_PER:
+        return
+    kg = float(value) * _KG_PER[unit.lower()]
+    if h.group("ft"):
+        metres = (int(h.group("ft")) * 12 + int(h.group("inch") or 0)) * 0.0254
+    else:
+        metres = int(h.group("cm")) / 100 if h.group("cm") else float(h.group("m"))
+    bmi = kg / metres ** 2
+    if 10 <= bmi <= 80:
+        span = facts.sources["measurements"][facts.measurements.index(weight)]
+        facts.add("measurements", f"body mass index {bmi:.1f} kg/m2", (min(span[0], h.start()), max(span[1], h.end())))
 
 
 def own_text(facts: PatientFacts) -> str:
@@ -237,8 +270,8 @@ def _history_cue(s: str, pos: int, v: _Vocab, own: bool = False) -> bool:
 
 def _negated(s: str, start: int, end: int, v: _Vocab) -> bool:
     """ConText negation, or a negation of the notes' phrasing ("doesn't smoke") earlier in the clause."""
-    if rules().context_flags(s, start, end)[0]:
-        return True
+    if rules().context_flags(s, start, end)[0] or _NAIVE.match(s, end):
+        return True  # "chemo-naive", "treatment naïve": never had it
     but = s.rfind(" but ", 0, start)
     clause = max(s.rfind(",", 0, start), s.rfind(";", 0, start), but + 4 if but >= 0 else -1, start - NEGATION_REACH)
     cue = v.negation.search(s, max(clause, 0), start)
