@@ -191,3 +191,8 @@ def test_a_question_asked_after_a_description_sentence_is_yes_no():
     q = analyse("Mom gave him children's Tylenol about 6 hrs ago. Can he still be randomized today in the IV APAP study?")
     assert q.yes_no and q.patient["times"][0]["days"] == 0.25
     assert not analyse("The trial lists hemoglobin as 90 g/L. What's that in g/dL?").yes_no
+
+
+def test_the_oldest_or_youngest_one_can_be_asks_for_an_age_limit():
+    assert detect_field(analyse("whats the oldest a kid can be and still get into the IV acetaminophen peds study?")) == "age"
+    assert detect_field(analyse("How young can the youngest participant of the zalcitabine study be?")) == "age"
