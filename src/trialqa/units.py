@@ -18,13 +18,12 @@ DAYS_PER = {"minute": 1 / 1440, "hour": 1 / 24, "day": 1.0, "week": 7.0, "month"
 
 def time_unit(word: str) -> str | None:
     """The unit of ``DAYS_PER`` a unit name stands for ("Weeks" -> "week", "hrs" -> "hour"), None for other words."""
-    w = word.strip().lower()
-    return _time_spellings().get(w) or (w[:-1] if w.endswith("s") and w[:-1] in DAYS_PER else w if w in DAYS_PER else None)
+    return _time_spellings().get(word.strip().lower())
 
 
 @lru_cache(maxsize=1)
 def _time_spellings() -> dict[str, str]:
-    """Each spelling of the units lexicon's time units ("wks", "mos") -> its ``DAYS_PER`` name."""
+    """Each spelling of the units lexicon's time units ("weeks", "week", "wks") -> its ``DAYS_PER`` name."""
     return {s.lower(): canon[:-1] for canon, spellings in lexicons.load("units")["time"].items()
             for s in spellings if canon[:-1] in DAYS_PER}
 

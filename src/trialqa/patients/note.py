@@ -15,8 +15,9 @@ from functools import lru_cache
 from .. import lexicons
 from ..extraction import rules
 from ..extraction.requirements import CHANGE_OF_VALUE
+from ..extraction.lexicon import unit_key
 from ..extraction.wording import kind_words
-from ..units import time_unit, to_days
+from ..units import convert_value, time_unit, to_days
 from .facts import PatientFacts
 
 _SENTENCE_END = re.compile(r"(?<=[.!?;])\s+(?=[A-Z0-9(\"'])|\n\s*\n|\n(?=\s*[-*\u2022])")
@@ -135,7 +136,6 @@ def _vitals(text: str, facts: PatientFacts, v: _Vocab) -> None:
 
 _NAIVE = re.compile(r"(?:-|\s+)na[iï]ve\b", re.I)
 _STATES_BMI = re.compile(r"\b(?:BMI|body[- ]mass[- ]index)\b", re.I)
-_KG_PER = {"kg": 1.0, "kgs": 1.0, "lb": 0.45359237, "lbs": 0.45359237, "pounds": 0.45359237}
 
 
 def _body_mass_index(text: str, facts: PatientFacts, v: _Vocab) -> None:
@@ -148,9 +148,10 @@ def _body_mass_index(text: str, facts: PatientFacts, v: _Vocab) -> None:
     if weight is None or h is None:
         return
     value, unit = weight.split()[-2:]
-    if unit.lower() not in _KG_PER:
+    canon = rules().lex.unit_canon.get(unit_key(unit))
+    kg = convert_value("body weight", float(value), canon["canonical"], "kg") if canon else None
+    if kg is None:
         return
-    kg = float(value) * _KG_PER[unit.lower()]
     if h.group("ft"):
         metres = (int(h.group("ft")) * 12 + int(h.group("inch") or 0)) * 0.0254
     else:
